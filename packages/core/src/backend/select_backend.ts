@@ -1,0 +1,156 @@
+import { registerWasmTrainingKernels } from '../kernels/wasm/register';
+import { tf } from '../tf';
+import { importOptional } from './optional_module';
+import { isNode, nodeWasmDirectory } from './wasm_paths';
+
+/** The backends `@wsss/*` knows how to start, fastest first. */
+export const BACKEND_PRIORITY = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_PRIORITY)[number];
+
+export interface SelectBackendOptions {
+  /**
+   * One backend, or an ordered list to try. Default: the `WSSS_BACKEND` environment variable when set, otherwise
+   * `BACKEND_PRIORITY`. A backend named explicitly (here or in `WSSS_BACKEND`) that cannot start is an error;
+   * in the automatic order unavailable ones are skipped.
+   */
+  preference?: BackendName | readonly BackendName[];
+  /** Where the wasm binaries live (URL prefix in a browser). Default in Node: the installed package's `dist/`. */
+  wasmPaths?: string;
+  /** Receives the one line saying which backend runs. Default `console.info`; `null` silences it. */
+  log?: ((line: string) => void) | null;
+}
+
+export interface SelectedBackend {
+  name: BackendName;
+  /** Why each backend tried before it was skipped. */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+class BackendUnavailable extends Error {}
+
+let announced: string | undefined;
+
+/**
+ * Starts the fastest TensorFlow.js backend that is available and makes it current:
+ * `tensorflow` (`@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`, only if installed) > `webgpu` (only if a
+ * WebGPU adapter exists: in a browser, or in Node with the `webgpu` package) > `wasm` (SIMD, with the training
+ * kernels of `@wsss/core` registered) > `cpu`.
+ *
+ * ```ts
+ * import { selectBackend, tf } from '@wsss/core';
+ * const { name } = await selectBackend();          // e.g. 'wasm'
+ * await selectBackend('cpu');                      // explicit choice; throws if unavailable
+ * // or: WSSS_BACKEND=cpu node train.js
+ * ```
+ */
+export async function selectBackend(
+  preferenceOrOptions?: BackendName | readonly BackendName[] | SelectBackendOptions,
+): Promise<SelectedBackend> {
+  const options: SelectBackendOptions =
+    typeof preferenceOrOptions === 'string' || Array.isArray(preferenceOrOptions)
+      ? { preference: preferenceOrOptions as BackendName | BackendName[] }
+      : ((preferenceOrOptions as SelectBackendOptions | undefined) ?? {});
+  const envChoice = isNode() ? process.env.WSSS_BACKEND?.trim() : undefined;
+  const explicit = options.preference ?? (envChoice ? (envChoice.split(',') as BackendName[]) : undefined);
+  const order: readonly BackendName[] =
+    explicit === undefined ? BACKEND_PRIORITY : typeof explicit === 'string' ? [explicit] : explicit;
+  for (const name of order) {
+    if (!(BACKEND_PRIORITY as readonly string[]).includes(name)) {
+      throw new Error(
+        `selectBackend: unknown backend '${name}'${options.preference ? '' : ' (from WSSS_BACKEND)'}; ` +
+          `expected one of ${BACKEND_PRIORITY.join(', ')}`,
+      );
+    }
+  }
+
+  const skipped: SelectedBackend['skipped'] = [];
+  for (const name of order) {
+    try {
+      await STARTERS[name](options);
+      const line =
+        `[wsss] backend: ${name}` +
+        (skipped.length ? ` (skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : '');
+      if (options.log !== null && announced !== line) {
+        (options.log ?? console.info)(line);
+        announced = line;
+      }
+      return { name, skipped };
+    } catch (err) {
+      if (!(err instanceof BackendUnavailable)) throw err;
+      if (explicit !== undefined && order.length === 1) {
+        throw new Error(`selectBackend: backend '${name}' was requested but is unavailable: ${err.message}`);
+      }
+      skipped.push({ name, reason: err.message });
+    }
+  }
+  throw new Error(
+    `selectBackend: none of ${order.join(', ')} could start: ` +
+      skipped.map((s) => `${s.name}: ${s.reason}`).join('; '),
+  );
+}
+
+const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<void>> = {
+  async tensorflow() {
+    const loaded =
+      (await importOptional('@tensorflow/tfjs-node-gpu')) ?? (await importOptional('@tensorflow/tfjs-node'));
+    if (loaded === undefined) {
+      throw new BackendUnavailable(
+        'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (npm i @tensorflow/tfjs-node)',
+      );
+    }
+    await activate('tensorflow');
+  },
+
+  async webgpu() {
+    const nav = globalThis.navigator as (Navigator & { gpu?: GpuLike }) | undefined;
+    if (!nav?.gpu && isNode()) {
+      const dawn = (await importOptional('webgpu')) as
+        | { create: (flags: string[]) => GpuLike; globals: Record<string, unknown> }
+        | undefined;
+      if (dawn === undefined) throw new BackendUnavailable('the `webgpu` package is not installed (npm i webgpu)');
+      Object.assign(globalThis, dawn.globals);
+      if (!globalThis.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true });
+      Object.defineProperty(globalThis.navigator, 'gpu', { value: dawn.create([]), configurable: true });
+    }
+    const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
+    if (!gpu) throw new BackendUnavailable('navigator.gpu is not available');
+    const adapter = await gpu.requestAdapter().catch(() => null);
+    if (!adapter) throw new BackendUnavailable('no WebGPU adapter was found');
+    if ((await importOptional('@tensorflow/tfjs-backend-webgpu')) === undefined) {
+      throw new BackendUnavailable('@tensorflow/tfjs-backend-webgpu is not installed');
+    }
+    await activate('webgpu');
+  },
+
+  async wasm(options) {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const paths = options.wasmPaths ?? (isNode() ? await nodeWasmDirectory() : undefined);
+    if (paths !== undefined) wasm.setWasmPaths(paths);
+    // The threaded build cannot start its workers in Node (blob: URLs) and runs one thread anyway.
+    if (isNode()) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    registerWasmTrainingKernels();
+    await activate('wasm');
+  },
+
+  async cpu() {
+    await activate('cpu');
+    // The cpu backend greets Node users with a banner recommending tfjs-node; we already log the choice.
+    const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+    if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+  },
+};
+
+interface GpuLike {
+  requestAdapter(): Promise<unknown | null>;
+}
+
+async function activate(name: string): Promise<void> {
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (err) {
+    throw new BackendUnavailable(`it failed to initialise (${(err as Error).message})`);
+  }
+  if (!ok) throw new BackendUnavailable('it failed to initialise');
+  await tf.ready();
+}

@@ -1,0 +1,136 @@
+import { tf } from '../tf';
+
+/**
+ * Gradients of `Conv2D` and `DepthwiseConv2dNative` that also support dilation rates > 1 (tfjs-core 4.x throws
+ * "dilation rates greater than 1 are not yet supported in gradients"). Dilated layers are what turn a backbone's
+ * strides into dilations for output stride 16 / 8 (DeepLab), so training them needs this.
+ *
+ * With dilation 1 they call the same backward kernels as tfjs-core. With dilation d (stride 1, as tfjs requires)
+ * they use the atrous identity behind TensorFlow's `with_space_to_batch`:
+ * `conv_d(x) = batchToSpace(conv_1(spaceToBatch(x, d, pads)), d, crops)`, whose backward pass is
+ * `dx = batchToSpace(backpropInput(spaceToBatch(dy, d, crops)), d, pads)` and
+ * `dW = backpropFilter(spaceToBatch(x, d, pads), spaceToBatch(dy, d, crops))`.
+ */
+export const dilatedConv2DGradConfig: tf.GradConfig = {
+  kernelName: tf.Conv2D,
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const { dilations, strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as tf.Conv2DAttrs;
+    const plain = (xs: tf.Tensor4D, dys: tf.Tensor4D, s: typeof strides, p: typeof pad) => ({
+      x: () =>
+        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dys, filter }, {
+          strides: s,
+          pad: p,
+          dataFormat,
+          dimRoundingMode,
+          inputShape: xs.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+      filter: () =>
+        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: xs, dy: dys }, {
+          strides: s,
+          pad: p,
+          dataFormat,
+          dimRoundingMode,
+          filterShape: filter.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+    });
+    if (isOne(dilations)) return plain(x, dy as tf.Tensor4D, strides, pad);
+    if (dataFormat === 'NCHW') {
+      throw new Error('gradient of conv2d: dilation > 1 is supported for NHWC only (dataFormat NCHW given)');
+    }
+    return viaSpaceToBatch(x, dy as tf.Tensor4D, filter.shape, dilations, pad, dimRoundingMode, false, (xs, dys) =>
+      plain(xs, dys, 1, 'valid'),
+    );
+  },
+};
+
+export const dilatedDepthwiseConv2dGradConfig: tf.GradConfig = {
+  kernelName: tf.DepthwiseConv2dNative,
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const { dilations, strides, pad, dimRoundingMode } = attrs as unknown as tf.DepthwiseConv2dNativeAttrs;
+    const plain = (xs: tf.Tensor4D, dys: tf.Tensor4D, s: typeof strides, p: typeof pad) => ({
+      x: () =>
+        tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: dys, filter }, {
+          strides: s,
+          pad: p,
+          dilations: 1,
+          dimRoundingMode,
+          inputShape: xs.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+      filter: () =>
+        tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: xs, dy: dys }, {
+          strides: s,
+          pad: p,
+          dilations: 1,
+          dimRoundingMode,
+          filterShape: filter.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+    });
+    if (isOne(dilations)) return plain(x, dy as tf.Tensor4D, strides, pad);
+    return viaSpaceToBatch(x, dy as tf.Tensor4D, filter.shape, dilations, pad, dimRoundingMode, true, (xs, dys) =>
+      plain(xs, dys, 1, 'valid'),
+    );
+  },
+};
+
+type Grads = { x: () => tf.Tensor4D; filter: () => tf.Tensor4D };
+
+function viaSpaceToBatch(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  dilations: number | [number, number],
+  pad: tf.Conv2DAttrs['pad'],
+  dimRoundingMode: tf.Conv2DAttrs['dimRoundingMode'],
+  depthwise: boolean,
+  plain: (xs: tf.Tensor4D, dys: tf.Tensor4D) => Grads,
+): Grads {
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape,
+    filterShape,
+    1,
+    dilations,
+    pad,
+    dimRoundingMode,
+    depthwise,
+  );
+  if (info.strideHeight !== 1 || info.strideWidth !== 1) {
+    throw new Error('gradient of a dilated convolution: strides must be 1 when dilations are > 1');
+  }
+  const block = [info.dilationHeight, info.dilationWidth];
+  const { top, bottom, left, right } = info.padInfo;
+  const extraH = mod(-(info.inHeight + top + bottom), block[0]);
+  const extraW = mod(-(info.inWidth + left + right), block[1]);
+  const paddings = [
+    [top, bottom + extraH],
+    [left, right + extraW],
+  ];
+  const crops = [
+    [0, extraH],
+    [0, extraW],
+  ];
+  const xs = tf.spaceToBatchND(x, block, paddings) as tf.Tensor4D;
+  const dys = tf.spaceToBatchND(dy, block, crops) as tf.Tensor4D;
+  const grads = plain(xs, dys);
+  return {
+    x: () => tf.batchToSpaceND(grads.x(), block, paddings) as tf.Tensor4D,
+    filter: grads.filter,
+  };
+}
+
+function isOne(d: number | [number, number] | undefined): boolean {
+  return d == null || (typeof d === 'number' ? d === 1 : d[0] === 1 && d[1] === 1);
+}
+
+function mod(a: number, n: number): number {
+  return ((a % n) + n) % n;
+}
+
+/** Replaces tfjs-core's conv gradients by the dilation-aware ones above (same results at dilation 1). */
+export function registerDilatedConvGradients(): void {
+  tf.registerGradient(dilatedConv2DGradConfig);
+  tf.registerGradient(dilatedDepthwiseConv2dGradConfig);
+}

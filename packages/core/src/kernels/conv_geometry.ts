@@ -1,0 +1,99 @@
+import { tf } from '../tf';
+
+/**
+ * Output size and padding of a 2-D convolution, as the forward kernels compute them (`tf.backend_util`), so that the
+ * backward kernels built here agree with every backend's forward pass exactly.
+ */
+export interface ConvGeometry {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padLeft: number;
+  /** Height and width of the zero-padded input that the output positions read from. */
+  paddedHeight: number;
+  paddedWidth: number;
+}
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+export function convGeometry(
+  inShape: readonly number[],
+  filterShape: readonly number[],
+  strides: number | [number, number],
+  dilations: number | [number, number] | undefined,
+  pad: Pad,
+  dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined,
+  depthwise: boolean,
+): ConvGeometry {
+  const info = tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    depthwise,
+  );
+  const effH = info.effectiveFilterHeight;
+  const effW = info.effectiveFilterWidth;
+  return {
+    batch: info.batchSize,
+    inHeight: info.inHeight,
+    inWidth: info.inWidth,
+    inChannels: info.inChannels,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    filterHeight: info.filterHeight,
+    filterWidth: info.filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    dilationHeight: info.dilationHeight,
+    dilationWidth: info.dilationWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    paddedHeight: Math.max(info.inHeight + info.padInfo.top, (info.outHeight - 1) * info.strideHeight + effH),
+    paddedWidth: Math.max(info.inWidth + info.padInfo.left, (info.outWidth - 1) * info.strideWidth + effW),
+  };
+}
+
+/** Zero-pads `x` [N,H,W,C] so that it is `g.paddedHeight` x `g.paddedWidth` with the input at (padTop, padLeft). */
+export function padToGeometry(x: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+  const bottom = g.paddedHeight - g.inHeight - g.padTop;
+  const right = g.paddedWidth - g.inWidth - g.padLeft;
+  if (g.padTop === 0 && g.padLeft === 0 && bottom === 0 && right === 0) return x;
+  return tf.pad(x, [
+    [0, 0],
+    [g.padTop, bottom],
+    [g.padLeft, right],
+    [0, 0],
+  ]);
+}
+
+/**
+ * The input window that filter tap (kh, kw) sees for every output position: `[N, outH, outW, C]`, i.e.
+ * `xPadded[n, y*sh + kh*dh, x*sw + kw*dw, c]`.
+ */
+export function filterTapWindow(xPadded: tf.Tensor4D, g: ConvGeometry, kh: number, kw: number): tf.Tensor4D {
+  const top = kh * g.dilationHeight;
+  const left = kw * g.dilationWidth;
+  const c = xPadded.shape[3];
+  if (g.strideHeight === 1 && g.strideWidth === 1) {
+    return tf.slice(xPadded, [0, top, left, 0], [g.batch, g.outHeight, g.outWidth, c]);
+  }
+  return tf.stridedSlice(
+    xPadded,
+    [0, top, left, 0],
+    [g.batch, top + (g.outHeight - 1) * g.strideHeight + 1, left + (g.outWidth - 1) * g.strideWidth + 1, c],
+    [1, g.strideHeight, g.strideWidth, 1],
+  ) as tf.Tensor4D;
+}

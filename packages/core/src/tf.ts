@@ -1,0 +1,13 @@
+/**
+ * The one TensorFlow.js entry point of the project.
+ *
+ * `@tensorflow/tfjs-core` on its own registers no gradients and no chained ops in Node (its gradient registry is
+ * ESM-only). The `@tensorflow/tfjs` union package registers both on the *same* tfjs-core instance, so importing it
+ * here for its side effects makes `tf.grad`, `tf.variableGrads` and `t.matMul(...)` work for every user of
+ * `@wsss/*`, whether they load us as ESM or CommonJS. The cpu backend is always available as the last resort.
+ */
+import '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+
+export { tf };
