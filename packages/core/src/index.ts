@@ -16,7 +16,7 @@ export {
   type SelectBackendOptions,
   type SelectedBackend,
 } from './backend/select_backend';
-export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/wasm/register';
+export { registerWasmTrainingKernels, WASM_KERNEL_REPLACEMENTS, WASM_TRAINING_KERNELS } from './kernels/wasm/register';
 export {
   dilatedConv2DGradConfig,
   dilatedDepthwiseConv2dGradConfig,

@@ -97,3 +97,50 @@ export function filterTapWindow(xPadded: tf.Tensor4D, g: ConvGeometry, kh: numbe
     [1, g.strideHeight, g.strideWidth, 1],
   ) as tf.Tensor4D;
 }
+
+/** [N,H,W,C] -> [N,(H-1)*sh+1,(W-1)*sw+1,C] with the values at multiples of the stride and zeros between. */
+export function spreadOntoStrideGrid(t: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+  if (sh === 1 && sw === 1) return t;
+  const [n, h, w, c] = t.shape;
+  const rows = tf
+    .pad(t.reshape([n, h, 1, w, c]), [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+      [0, 0],
+    ])
+    .reshape([n, h * sh, w, c]);
+  const both = tf
+    .pad(rows.reshape([n, h * sh, w, 1, c]), [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ])
+    .reshape([n, h * sh, w * sw, c]);
+  return tf.slice(both, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
+}
+
+/**
+ * The output gradient laid out for a "full" correlation with the flipped filter: `dy` spread onto the stride grid
+ * and padded so that a stride-1, 'valid' correlation (dilation kept) yields the gradient of the *padded* input,
+ * `dxPad[p] = sum_k dyGrid[p - k*d] * W[k]`, of size `g.paddedHeight` x `g.paddedWidth`.
+ */
+export function fullCorrelationInput(dy: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+  const grid = spreadOntoStrideGrid(dy, g.strideHeight, g.strideWidth);
+  const effH = (g.filterHeight - 1) * g.dilationHeight;
+  const effW = (g.filterWidth - 1) * g.dilationWidth;
+  return tf.pad(grid, [
+    [0, 0],
+    [effH, g.paddedHeight - grid.shape[1]],
+    [effW, g.paddedWidth - grid.shape[2]],
+    [0, 0],
+  ]);
+}
+
+/** Crops the gradient of the padded input back to the input: `[N, inH, inW, C]` at (padTop, padLeft). */
+export function cropToInput(dxPad: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+  return tf.slice(dxPad, [0, g.padTop, g.padLeft, 0], [g.batch, g.inHeight, g.inWidth, dxPad.shape[3]]);
+}

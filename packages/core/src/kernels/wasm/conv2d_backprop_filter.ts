@@ -1,13 +1,14 @@
 import { tf } from '../../tf';
-import { convGeometry, filterTapWindow, padToGeometry } from '../conv_geometry';
+import { convGeometry, padToGeometry } from '../conv_geometry';
 
 type Attrs = tf.Conv2DBackpropFilterAttrs;
 
 /**
  * `Conv2DBackpropFilter` for backends that lack it (tfjs-backend-wasm 4.x): the filter gradient
  * `dW[kh,kw,ci,co] = sum_{n,y,x} xPad[n, y*sh + kh, x*sw + kw, ci] * dy[n,y,x,co]` as one matrix product
- * `dyᵀ [Co, M] · cols [M, KH*KW*Ci]` over an im2col matrix built from strided slices (M = N*outH*outW). B is never
- * transposed inside matMul: wasm's transposed-B path is ~10x slower than an explicit transpose.
+ * `dyᵀ [Co, M] · cols [M, Ci*KH*KW]` (M = N*outH*outW). The im2col matrix `cols` comes from the backend's fast
+ * depthwise convolution with one-hot filters (channel multiplier KH*KW), which is ~10x faster on wasm than
+ * slicing and concatenating; matMul gets no transposed operand (wasm's transposed paths are ~10x slower).
  */
 export function conv2dBackpropFilter({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Attrs;
@@ -17,13 +18,15 @@ export function conv2dBackpropFilter({ inputs, attrs }: { inputs: tf.NamedTensor
   return tf.tidy(() => {
     const g = convGeometry(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false);
     const [kh, kw, ci, co] = filterShape;
+    const taps = kh * kw;
     const m = g.batch * g.outHeight * g.outWidth;
-    const xPad = padToGeometry(x, g);
-    const taps: tf.Tensor4D[] = [];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(filterTapWindow(xPad, g, i, j));
-    const cols = (taps.length === 1 ? taps[0] : tf.concat(taps, 3)).reshape([m, kh * kw * ci]);
     const dyT = tf.transpose(dy.reshape([m, co]));
-    const product = tf.matMul(dyT, cols); // [Co, KH*KW*Ci]
-    return tf.transpose(product.reshape([co, kh, kw, ci]), [1, 2, 3, 0]);
+    if (taps === 1 && g.strideHeight === 1 && g.strideWidth === 1 && g.padTop === 0 && g.padLeft === 0) {
+      return tf.transpose(tf.matMul(dyT, x.reshape([m, ci]))).reshape(filterShape);
+    }
+    const oneHot = tf.tile(tf.eye(taps).reshape([kh, kw, 1, taps]), [1, 1, ci, 1]) as tf.Tensor4D;
+    const cols = tf.depthwiseConv2d(padToGeometry(x, g), oneHot, [g.strideHeight, g.strideWidth], 'valid');
+    const product = tf.matMul(dyT, cols.reshape([m, ci * taps])); // [Co, Ci*KH*KW]
+    return tf.transpose(product.reshape([co, ci, kh, kw]), [2, 3, 1, 0]);
   });
 }
