@@ -18,5 +18,6 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   setupFilesAfterEnv: ['<rootDir>/jest.setup.ts'],
+  reporters: ['default', '<rootDir>/jest.summary-reporter.cjs'],
   testTimeout: 120000,
 };

@@ -33,5 +33,7 @@ export function markdownTable(header: string[], rows: (string | number)[][]): st
 }
 
 export function ms(t: Timing): string {
-  return t.runs > 1 ? `${t.medianMs.toFixed(0)} (${t.minMs.toFixed(0)}-${t.maxMs.toFixed(0)})` : t.medianMs.toFixed(0);
+  return t.runs > 1
+    ? `${t.medianMs.toFixed(0)} (${t.minMs.toFixed(0)}-${t.maxMs.toFixed(0)})`
+    : t.medianMs.toFixed(0);
 }

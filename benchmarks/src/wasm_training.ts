@@ -14,11 +14,11 @@ interface Case {
 
 function convCase(): Case['setup'] {
   return () => {
-    const x = tf.randomNormal([1, 128, 128, 64], 0, 1, 'float32', 1);
+    const x = tf.randomNormal<tf.Rank.R4>([1, 128, 128, 64], 0, 1, 'float32', 1);
     const w = tf.variable(tf.randomNormal([3, 3, 64, 64], 0, 0.05, 'float32', 2));
     const step = () => {
-      const { grads } = tf.variableGrads(() => tf.mean(tf.square(tf.conv2d(x, w, 1, 'same'))));
-      return [grads[w.name]];
+      const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.conv2d(x, w as tf.Tensor4D, 1, 'same'))));
+      return [value, grads[w.name]];
     };
     return { step, dispose: () => tf.dispose([x, w]) };
   };
@@ -29,7 +29,7 @@ function mobileNetBlockCase(): Case['setup'] {
   return () => {
     const c = 32;
     const e = c * 6;
-    const x = tf.randomNormal([1, 64, 64, c], 0, 1, 'float32', 3);
+    const x = tf.randomNormal<tf.Rank.R4>([1, 64, 64, c], 0, 1, 'float32', 3);
     const v = (shape: number[], seed: number) => tf.variable(tf.randomNormal(shape, 0, 0.1, 'float32', seed));
     const params = {
       expand: v([1, 1, c, e], 4),
@@ -42,18 +42,27 @@ function mobileNetBlockCase(): Case['setup'] {
       g3: tf.variable(tf.ones([c])),
       b3: tf.variable(tf.zeros([c])),
     };
-    const bn = (t: tf.Tensor4D, g: tf.Variable, b: tf.Variable) => {
+    const bn = (t: tf.Tensor4D, g: tf.Variable, b: tf.Variable): tf.Tensor4D => {
       const { mean, variance } = tf.moments(t, [0, 1, 2]);
-      return tf.batchNorm(t, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3);
+      return tf.batchNorm4d(
+        t,
+        mean as tf.Tensor1D,
+        variance as tf.Tensor1D,
+        b as tf.Tensor1D,
+        g as tf.Tensor1D,
+        1e-3,
+      );
     };
     const step = () => {
-      const { grads } = tf.variableGrads(() => {
+      const { value, grads } = tf.variableGrads(() => {
         let y = tf.relu6(bn(tf.conv2d(x, params.expand as tf.Tensor4D, 1, 'same'), params.g1, params.b1));
-        y = tf.relu6(bn(tf.depthwiseConv2d(y, params.dw as tf.Tensor4D, 1, 'same', 'NHWC', 2), params.g2, params.b2));
+        y = tf.relu6(
+          bn(tf.depthwiseConv2d(y, params.dw as tf.Tensor4D, 1, 'same', 'NHWC', 2), params.g2, params.b2),
+        );
         y = bn(tf.conv2d(y, params.project as tf.Tensor4D, 1, 'same'), params.g3, params.b3);
         return tf.mean(tf.square(tf.add(x, y)));
       });
-      return Object.values(grads);
+      return [value, ...Object.values(grads)];
     };
     return { step, dispose: () => tf.dispose([x, ...Object.values(params)]) };
   };

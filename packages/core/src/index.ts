@@ -8,26 +8,30 @@ import { registerWasmTrainingKernels } from './kernels/wasm/register';
 registerDilatedConvGradients();
 registerWasmTrainingKernels();
 
-export { tf } from './tf';
 export {
   BACKEND_PRIORITY,
-  selectBackend,
   type BackendName,
   type SelectBackendOptions,
   type SelectedBackend,
+  selectBackend,
 } from './backend/select_backend';
-export { registerWasmTrainingKernels, WASM_KERNEL_REPLACEMENTS, WASM_TRAINING_KERNELS } from './kernels/wasm/register';
 export {
   dilatedConv2DGradConfig,
   dilatedDepthwiseConv2dGradConfig,
   registerDilatedConvGradients,
 } from './gradients/dilated_conv_gradients';
-export { readImage, decodeImage, encodePng, writePng } from './image/rgb_io';
-export { readLabelPng, decodeLabelPng, encodeLabelPng, writeLabelPng } from './image/label_io';
-export { imageToTensor, labelMapToTensor, tensorToImage } from './image/tensor_convert';
+export { decodeLabelPng, encodeLabelPng, readLabelPng, writeLabelPng } from './image/label_io';
 export { vocPalette } from './image/palette';
-export type { RgbImage, LabelMap } from './image/types';
-export { ConfusionMatrix, confusionMatrix, type ConfusionMatrixOptions } from './metrics/confusion_matrix';
+export { decodeImage, encodePng, readImage, writePng } from './image/rgb_io';
+export { imageToTensor, labelMapToTensor, tensorToImage } from './image/tensor_convert';
+export type { LabelMap, RgbImage } from './image/types';
+export {
+  registerWasmTrainingKernels,
+  WASM_KERNEL_REPLACEMENTS,
+  WASM_TRAINING_KERNELS,
+} from './kernels/wasm/register';
+export { ConfusionMatrix, type ConfusionMatrixOptions, confusionMatrix } from './metrics/confusion_matrix';
 export { Rng } from './random/rng';
-export { Progress, formatDuration, type ProgressOptions } from './util/progress';
+export { tf } from './tf';
 export { writeFileAtomic } from './util/atomic_write';
+export { formatDuration, Progress, type ProgressOptions } from './util/progress';

@@ -4,7 +4,12 @@ import { expectNoLeaks } from '@wsss/core/testing';
 type Tensors = tf.Tensor[];
 
 /** Runs `fn` on `backend` with inputs copied there, returning plain arrays. */
-async function on(backend: 'cpu' | 'wasm', inputs: Float32Array[], shapes: number[][], fn: (...t: tf.Tensor[]) => Tensors) {
+async function on(
+  backend: 'cpu' | 'wasm',
+  inputs: Float32Array[],
+  shapes: number[][],
+  fn: (...t: tf.Tensor[]) => Tensors,
+) {
   await selectBackend({ preference: backend, log: null });
   return tf.tidy(() => {
     const ts = inputs.map((v, i) => tf.tensor(v, shapes[i]));
@@ -30,7 +35,10 @@ function random(rng: Rng, shape: number[]): Float32Array {
 /** Gradients of sum(op(x, w) * r) w.r.t. x and w: dy = r, so every element of the backward kernels is exercised. */
 function gradsOf(op: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D) {
   return (x: tf.Tensor, w: tf.Tensor, r: tf.Tensor): Tensors =>
-    tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a as tf.Tensor4D, b as tf.Tensor4D), r)))([x, w]);
+    tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a as tf.Tensor4D, b as tf.Tensor4D), r)))([
+      x,
+      w,
+    ]);
 }
 
 interface ConvCase {
@@ -58,11 +66,7 @@ function shapesFor(c: ConvCase): number[][] {
   const y = tf.tidy(() => opFor(c)(tf.zeros([c.n, c.h, c.w, c.cin]), tf.zeros([...c.k, c.cin, c.cout])));
   const outShape = y.shape;
   y.dispose();
-  return [
-    [c.n, c.h, c.w, c.cin],
-    [...c.k, c.cin, c.cout],
-    outShape,
-  ];
+  return [[c.n, c.h, c.w, c.cin], [...c.k, c.cin, c.cout], outShape];
 }
 
 const rng = new Rng('wasm-training');
@@ -107,18 +111,25 @@ describe('training kernels on wasm equal cpu', () => {
   });
 
   it('MobileNetV2 block ops (batch norm, relu6, pooling, bilinear resize) differentiate on wasm as on cpu', async () => {
-    const block = (x: tf.Tensor, expand: tf.Tensor, dw: tf.Tensor, project: tf.Tensor, readout: tf.Tensor): Tensors =>
+    const block = (
+      x: tf.Tensor,
+      expand: tf.Tensor,
+      dw: tf.Tensor,
+      project: tf.Tensor,
+      readout: tf.Tensor,
+    ): Tensors =>
       tf.grads((a: tf.Tensor, e: tf.Tensor, d: tf.Tensor, p: tf.Tensor) => {
-        const bn = (t: tf.Tensor4D) => {
+        const bn = (t: tf.Tensor4D): tf.Tensor4D => {
           const { mean, variance } = tf.moments(t, [0, 1, 2]);
           const c = t.shape[3];
           // tfjs 4.22 cannot record batchNorm without scale/offset on the tape; real layers always pass them.
-          return tf.batchNorm(t, mean, variance, tf.fill([c], 0.1), tf.fill([c], 1.5), 1e-3);
+          const [offset, scale] = [tf.fill([c], 0.1) as tf.Tensor1D, tf.fill([c], 1.5) as tf.Tensor1D];
+          return tf.batchNorm4d(t, mean as tf.Tensor1D, variance as tf.Tensor1D, offset, scale, 1e-3);
         };
         let y = tf.relu6(bn(tf.conv2d(a as tf.Tensor4D, e as tf.Tensor4D, 1, 'same')));
         y = tf.relu6(bn(tf.depthwiseConv2d(y, d as tf.Tensor4D, 2, 'same')));
         y = bn(tf.conv2d(y, p as tf.Tensor4D, 1, 'same'));
-        const pooled = tf.add(tf.avgPool(y, 2, 1, 'same'), tf.maxPool(y, 3, 1, 'same'));
+        const pooled = tf.add(tf.avgPool(y, 2, 1, 'same'), tf.maxPool(y, 3, 1, 'same')) as tf.Tensor4D;
         const up = tf.image.resizeBilinear(pooled, [a.shape[1]!, a.shape[2]!]);
         // A linear read-out: sum(square(bn(.))) is nearly constant, so its gradient is all cancellation.
         return tf.sum(tf.mul(up, readout));
@@ -142,11 +153,18 @@ describe('training kernels on wasm equal cpu', () => {
     const expected = [0, 1, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0];
     for (const backend of ['cpu', 'wasm'] as const) {
       const [dx] = await on(backend, [Float32Array.from(x)], [[1, 4, 4, 1]], (t) => [
-        tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]))))(t),
+        tf.grad((a: tf.Tensor) =>
+          tf.sum(
+            tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1])),
+          ),
+        )(t),
       ]);
       expect(Array.from(dx)).toEqual(expected);
     }
-    const shapes = [[2, 9, 9, 3], [2, 5, 5, 3]];
+    const shapes = [
+      [2, 9, 9, 3],
+      [2, 5, 5, 3],
+    ];
     const inputs = [random(rng, shapes[0]), random(rng, shapes[1])];
     const pool = (a: tf.Tensor, r: tf.Tensor) => [
       tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 3, 2, 'same'), r)))(a),
@@ -186,10 +204,16 @@ describe('finite differences (cpu and wasm)', () => {
       const [xv, wv, rv] = shapes.map((s) => random(rng, s));
       const op = opFor(c);
       const loss = (x: Float32Array, w: Float32Array) =>
-        tf.tidy(() =>
-          tf
-            .sum(tf.mul(op(tf.tensor4d(x, shapes[0] as never), tf.tensor4d(w, shapes[1] as never)), tf.tensor(rv, shapes[2])))
-            .dataSync()[0],
+        tf.tidy(
+          () =>
+            tf
+              .sum(
+                tf.mul(
+                  op(tf.tensor4d(x, shapes[0] as never), tf.tensor4d(w, shapes[1] as never)),
+                  tf.tensor(rv, shapes[2]),
+                ),
+              )
+              .dataSync()[0],
         );
       const [gx, gw] = tf.tidy(() =>
         gradsOf(op)(tf.tensor(xv, shapes[0]), tf.tensor(wv, shapes[1]), tf.tensor(rv, shapes[2])).map(
@@ -206,7 +230,9 @@ describe('finite differences (cpu and wasm)', () => {
           const minus = Float32Array.from(values);
           plus[i] += eps;
           minus[i] -= eps;
-          const fd = isX ? (loss(plus, wv) - loss(minus, wv)) / (2 * eps) : (loss(xv, plus) - loss(xv, minus)) / (2 * eps);
+          const fd = isX
+            ? (loss(plus, wv) - loss(minus, wv)) / (2 * eps)
+            : (loss(xv, plus) - loss(xv, minus)) / (2 * eps);
           expect(Math.abs(fd - grad[i])).toBeLessThan(1e-3 * Math.max(1, Math.abs(fd)));
         }
       }

@@ -4,7 +4,8 @@
  */
 export type ModuleLoader = (specifier: string) => Promise<unknown>;
 
-const dynamicImport: ModuleLoader = (specifier) => import(/* webpackIgnore: true */ /* @vite-ignore */ specifier);
+const dynamicImport: ModuleLoader = (specifier) =>
+  import(/* webpackIgnore: true */ /* @vite-ignore */ specifier);
 
 let loader: ModuleLoader = dynamicImport;
 
@@ -23,7 +24,9 @@ function isModuleNotFound(err: unknown, specifier: string): boolean {
   if (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') {
     return String(e.message ?? '').includes(specifier);
   }
-  return /Cannot find (module|package)/.test(String(e?.message ?? '')) && String(e.message).includes(specifier);
+  return (
+    /Cannot find (module|package)/.test(String(e?.message ?? '')) && String(e.message).includes(specifier)
+  );
 }
 
 /** Test hook: replaces the module loader; returns a function that restores the previous one. */

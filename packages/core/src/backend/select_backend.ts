@@ -107,9 +107,11 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<v
       const dawn = (await importOptional('webgpu')) as
         | { create: (flags: string[]) => GpuLike; globals: Record<string, unknown> }
         | undefined;
-      if (dawn === undefined) throw new BackendUnavailable('the `webgpu` package is not installed (npm i webgpu)');
+      if (dawn === undefined)
+        throw new BackendUnavailable('the `webgpu` package is not installed (npm i webgpu)');
       Object.assign(globalThis, dawn.globals);
-      if (!globalThis.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true });
+      if (!globalThis.navigator)
+        Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true });
       Object.defineProperty(globalThis.navigator, 'gpu', { value: dawn.create([]), configurable: true });
     }
     const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;

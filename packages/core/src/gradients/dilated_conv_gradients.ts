@@ -39,8 +39,15 @@ export const dilatedConv2DGradConfig: tf.GradConfig = {
     if (dataFormat === 'NCHW') {
       throw new Error('gradient of conv2d: dilation > 1 is supported for NHWC only (dataFormat NCHW given)');
     }
-    return viaSpaceToBatch(x, dy as tf.Tensor4D, filter.shape, dilations, pad, dimRoundingMode, false, (xs, dys) =>
-      plain(xs, dys, 1, 'valid'),
+    return viaSpaceToBatch(
+      x,
+      dy as tf.Tensor4D,
+      filter.shape,
+      dilations,
+      pad,
+      dimRoundingMode,
+      false,
+      (xs, dys) => plain(xs, dys, 1, 'valid'),
     );
   },
 };
@@ -70,8 +77,15 @@ export const dilatedDepthwiseConv2dGradConfig: tf.GradConfig = {
         } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
     });
     if (isOne(dilations)) return plain(x, dy as tf.Tensor4D, strides, pad);
-    return viaSpaceToBatch(x, dy as tf.Tensor4D, filter.shape, dilations, pad, dimRoundingMode, true, (xs, dys) =>
-      plain(xs, dys, 1, 'valid'),
+    return viaSpaceToBatch(
+      x,
+      dy as tf.Tensor4D,
+      filter.shape,
+      dilations,
+      pad,
+      dimRoundingMode,
+      true,
+      (xs, dys) => plain(xs, dys, 1, 'valid'),
     );
   },
 };

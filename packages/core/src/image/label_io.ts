@@ -14,7 +14,11 @@ export async function readLabelPng(path: string, palette: Uint8Array = vocPalett
 }
 
 /** Decodes PNG bytes to a label map; see `readLabelPng`. `name` is used in error messages. */
-export function decodeLabelPng(bytes: Uint8Array, name = '<buffer>', palette: Uint8Array = vocPalette()): LabelMap {
+export function decodeLabelPng(
+  bytes: Uint8Array,
+  name = '<buffer>',
+  palette: Uint8Array = vocPalette(),
+): LabelMap {
   let png: ReturnType<typeof decode>;
   try {
     png = decode(bytes);
@@ -28,7 +32,8 @@ export function decodeLabelPng(bytes: Uint8Array, name = '<buffer>', palette: Ui
   if (png.palette || channels === 1) {
     return { width, height, data: unpackIndices(png.data as Uint8Array, width, height, depth) };
   }
-  if (channels === 3 || channels === 4) return { width, height, data: rgbToIndices(png.data as Uint8Array, channels, palette, name) };
+  if (channels === 3 || channels === 4)
+    return { width, height, data: rgbToIndices(png.data as Uint8Array, channels, palette, name) };
   throw new Error(`readLabelPng: ${name} has ${channels} channels; expected a palette, grey or RGB PNG`);
 }
 
@@ -76,8 +81,16 @@ export function encodeLabelPng(map: LabelMap, palette: Uint8Array = vocPalette()
     );
   }
   const colours: [number, number, number][] = [];
-  for (let i = 0; i < palette.length / 3; i++) colours.push([palette[3 * i], palette[3 * i + 1], palette[3 * i + 2]]);
-  return encode({ width: map.width, height: map.height, data: map.data, depth: 8, channels: 1, palette: colours });
+  for (let i = 0; i < palette.length / 3; i++)
+    colours.push([palette[3 * i], palette[3 * i + 1], palette[3 * i + 2]]);
+  return encode({
+    width: map.width,
+    height: map.height,
+    data: map.data,
+    depth: 8,
+    channels: 1,
+    palette: colours,
+  });
 }
 
 /** Writes a label map as a palette PNG, atomically (temp file + rename). */

@@ -1,4 +1,5 @@
 import { writeFileAtomic } from '../util/atomic_write';
+import { decodeBmp, isBmp } from './bmp';
 import { readInputFile } from './read_input_file';
 import type { RgbImage } from './types';
 
@@ -9,7 +10,7 @@ async function loadSharp(): Promise<Sharp> {
 }
 
 /**
- * Decodes a JPEG, PNG, WebP, GIF, TIFF or BMP file to 8-bit RGB (alpha dropped, grey expanded, palette resolved).
+ * Decodes a JPEG, PNG, WebP, GIF, TIFF (through sharp) or uncompressed BMP file to 8-bit RGB (alpha dropped, grey expanded, palette resolved).
  * Throws an error naming the file when it is missing or cannot be decoded.
  *
  * ```ts
@@ -22,6 +23,7 @@ export async function readImage(path: string): Promise<RgbImage> {
 
 /** Decodes encoded image bytes to RGB; `name` is used in error messages. */
 export async function decodeImage(bytes: Uint8Array, name = '<buffer>'): Promise<RgbImage> {
+  if (isBmp(bytes)) return decodeBmp(bytes, name);
   const sharp = await loadSharp();
   try {
     const { data, info } = await sharp(bytes, { failOn: 'error' })
@@ -55,7 +57,9 @@ export async function encodePng(image: {
     );
   }
   const sharp = await loadSharp();
-  const png = await sharp(data, { raw: { width, height, channels } }).png().toBuffer();
+  let pipeline = sharp(data, { raw: { width, height, channels } });
+  if (channels === 1) pipeline = pipeline.toColourspace('b-w'); // otherwise libvips writes grey as RGB
+  const png = await pipeline.png().toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.length);
 }
 

@@ -24,7 +24,11 @@ export interface ConvGeometry {
   paddedWidth: number;
 }
 
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+type Pad =
+  | 'same'
+  | 'valid'
+  | number
+  | [[number, number], [number, number], [number, number], [number, number]];
 
 export function convGeometry(
   inShape: readonly number[],
@@ -119,7 +123,7 @@ export function spreadOntoStrideGrid(t: tf.Tensor4D, sh: number, sw: number): tf
       [0, sw - 1],
       [0, 0],
     ])
-    .reshape([n, h * sh, w * sw, c]);
+    .reshape([n, h * sh, w * sw, c]) as tf.Tensor4D;
   return tf.slice(both, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
 }
 

@@ -42,7 +42,9 @@ export class ConfusionMatrix {
     const g = toArray(gt);
     const p = toArray(pred);
     if (g.length !== p.length) {
-      throw new Error(`ConfusionMatrix.update: gt has ${g.length} values but pred has ${p.length}; expected equal sizes`);
+      throw new Error(
+        `ConfusionMatrix.update: gt has ${g.length} values but pred has ${p.length}; expected equal sizes`,
+      );
     }
     const c = this.numClasses;
     for (let i = 0; i < g.length; i++) {
@@ -58,7 +60,9 @@ export class ConfusionMatrix {
   /** Adds another matrix's counts (e.g. from a worker). */
   merge(other: ConfusionMatrix): this {
     if (other.numClasses !== this.numClasses) {
-      throw new Error(`ConfusionMatrix.merge: other has ${other.numClasses} classes, expected ${this.numClasses}`);
+      throw new Error(
+        `ConfusionMatrix.merge: other has ${other.numClasses} classes, expected ${this.numClasses}`,
+      );
     }
     for (let i = 0; i < this.counts.length; i++) this.counts[i] += other.counts[i];
     for (let i = 0; i < this.numClasses; i++) this.missedPredictions[i] += other.missedPredictions[i];

@@ -28,7 +28,9 @@ export class Rng {
   /** Restores a generator saved with `state()` (e.g. when resuming from a checkpoint). */
   static fromState(state: readonly number[]): Rng {
     if (state.length !== 4 && state.length !== 5) {
-      throw new Error(`Rng.fromState: state must hold 4 or 5 numbers (from rng.state()), got ${state.length}`);
+      throw new Error(
+        `Rng.fromState: state must hold 4 or 5 numbers (from rng.state()), got ${state.length}`,
+      );
     }
     const rng = new Rng(0);
     rng.s.set(state.slice(0, 4));
@@ -70,7 +72,9 @@ export class Rng {
   int(low: number, high: number): number {
     const range = high - low;
     if (!Number.isInteger(low) || !Number.isInteger(high) || range <= 0 || range > 4294967296) {
-      throw new Error(`Rng.int: expected integers low < high with high - low <= 2^32, got low=${low} high=${high}`);
+      throw new Error(
+        `Rng.int: expected integers low < high with high - low <= 2^32, got low=${low} high=${high}`,
+      );
     }
     const limit = 4294967296 - (4294967296 % range);
     let v = this.nextUint32();

@@ -40,7 +40,8 @@ export async function withNoLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
   const result = await fn();
   const returned = countTensors(result);
   const leaked = tf.memory().numTensors - before - returned;
-  if (leaked !== 0) throw new Error(`tensor leak: ${leaked} tensors left allocated besides the ${returned} returned`);
+  if (leaked !== 0)
+    throw new Error(`tensor leak: ${leaked} tensors left allocated besides the ${returned} returned`);
   return result;
 }
 
@@ -56,5 +57,6 @@ function countTensors(value: unknown): number {
 function disposeResult(value: unknown): void {
   if (value instanceof tf.Tensor) value.dispose();
   else if (Array.isArray(value)) value.forEach(disposeResult);
-  else if (value && typeof value === 'object' && value.constructor === Object) Object.values(value).forEach(disposeResult);
+  else if (value && typeof value === 'object' && value.constructor === Object)
+    Object.values(value).forEach(disposeResult);
 }

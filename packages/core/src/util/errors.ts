@@ -4,7 +4,12 @@ export function fail(argName: string, expected: string, got: string): never {
 }
 
 /** Checks a condition about an argument; on failure throws `"<argName>: expected <expected>, got <got>"`. */
-export function check(condition: boolean, argName: string, expected: string, got: () => string): asserts condition {
+export function check(
+  condition: boolean,
+  argName: string,
+  expected: string,
+  got: () => string,
+): asserts condition {
   if (!condition) fail(argName, expected, got());
 }
 

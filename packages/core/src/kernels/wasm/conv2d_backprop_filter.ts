@@ -10,9 +10,16 @@ type Attrs = tf.Conv2DBackpropFilterAttrs;
  * depthwise convolution with one-hot filters (channel multiplier KH*KW), which is ~10x faster on wasm than
  * slicing and concatenating; matMul gets no transposed operand (wasm's transposed paths are ~10x slower).
  */
-export function conv2dBackpropFilter({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
+export function conv2dBackpropFilter({
+  inputs,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap;
+}) {
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Attrs;
-  if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm training kernel): NCHW is not supported');
+  if (dataFormat === 'NCHW')
+    throw new Error('Conv2DBackpropFilter (wasm training kernel): NCHW is not supported');
   const x = inputs.x as tf.Tensor4D;
   const dy = inputs.dy as tf.Tensor4D;
   return tf.tidy(() => {

@@ -9,9 +9,16 @@ type Attrs = tf.Conv2DBackpropInputAttrs;
  * flipped filter whose in/out channels are swapped, `dxPad[p, ci] = sum_{k,co} dyGrid[p - k, co] * W[k, ci, co]`,
  * then cropped to the input.
  */
-export function conv2dBackpropInput({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
+export function conv2dBackpropInput({
+  inputs,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap;
+}) {
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Attrs;
-  if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropInput (wasm training kernel): NCHW is not supported');
+  if (dataFormat === 'NCHW')
+    throw new Error('Conv2DBackpropInput (wasm training kernel): NCHW is not supported');
   const dy = inputs.dy as tf.Tensor4D;
   const filter = inputs.filter as tf.Tensor4D;
   return tf.tidy(() => {

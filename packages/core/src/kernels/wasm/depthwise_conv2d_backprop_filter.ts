@@ -11,7 +11,10 @@ type Attrs = tf.DepthwiseConv2dNativeBackpropFilterAttrs;
 export function depthwiseConv2dBackpropFilter({
   inputs,
   attrs,
-}: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap;
+}) {
   const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as Attrs;
   const x = inputs.x as tf.Tensor4D;
   const dy = inputs.dy as tf.Tensor4D;

@@ -12,7 +12,10 @@ type Attrs = tf.DepthwiseConv2dNativeBackpropInputAttrs;
 export function depthwiseConv2dBackpropInput({
   inputs,
   attrs,
-}: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap;
+}) {
   const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as Attrs;
   const dy = inputs.dy as tf.Tensor4D;
   const filter = inputs.filter as tf.Tensor4D;

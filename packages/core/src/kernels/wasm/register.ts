@@ -7,7 +7,11 @@ import { maxPoolGrad } from './max_pool_grad';
 
 /** The kernels tfjs-backend-wasm 4.22 lacks for training convolutional networks, built from kernels it has. */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
-  { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: conv2dBackpropFilter as tf.KernelFunc },
+  {
+    kernelName: tf.Conv2DBackpropFilter,
+    backendName: 'wasm',
+    kernelFunc: conv2dBackpropFilter as tf.KernelFunc,
+  },
   {
     kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
     backendName: 'wasm',
@@ -26,7 +30,11 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
  */
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [
   { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad as tf.KernelFunc },
-  { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: conv2dBackpropInput as tf.KernelFunc },
+  {
+    kernelName: tf.Conv2DBackpropInput,
+    backendName: 'wasm',
+    kernelFunc: conv2dBackpropInput as tf.KernelFunc,
+  },
 ];
 
 /**

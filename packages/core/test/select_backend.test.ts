@@ -1,0 +1,83 @@
+import { selectBackend, tf } from '@wsss/core';
+import { setModuleLoaderForTesting } from '../src/backend/optional_module';
+
+describe('selectBackend', () => {
+  const savedEnv = process.env.WSSS_BACKEND;
+  afterEach(() => {
+    if (savedEnv === undefined) delete process.env.WSSS_BACKEND;
+    else process.env.WSSS_BACKEND = savedEnv;
+  });
+
+  it('picks wasm automatically when neither tfjs-node nor a WebGPU adapter exists, saying why', async () => {
+    const lines: string[] = [];
+    const restore = setModuleLoaderForTesting(async (name) => {
+      throw Object.assign(new Error(`Cannot find package '${name}'`), { code: 'ERR_MODULE_NOT_FOUND' });
+    });
+    try {
+      const selected = await selectBackend({ log: (l) => lines.push(l) });
+      expect(selected.name).toBe('wasm');
+      expect(tf.getBackend()).toBe('wasm');
+      expect(selected.skipped.map((s) => s.name)).toEqual(['tensorflow', 'webgpu']);
+      expect(selected.skipped[0].reason).toMatch(
+        /@tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node is installed/,
+      );
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^\[wsss\] backend: wasm \(skipped tensorflow: .*; webgpu: .*\)$/);
+      // Logged once: the same selection again prints nothing.
+      await selectBackend({ log: (l) => lines.push(l) });
+      expect(lines).toHaveLength(1);
+    } finally {
+      restore();
+    }
+  });
+
+  it('honours an explicit name, a list and WSSS_BACKEND', async () => {
+    expect((await selectBackend({ preference: 'cpu', log: null })).name).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect((await selectBackend({ preference: ['tensorflow', 'wasm'], log: null })).name).toBe('wasm');
+    process.env.WSSS_BACKEND = 'cpu';
+    expect((await selectBackend({ log: null })).name).toBe('cpu');
+  });
+
+  it('names the missing package when an explicitly requested backend is unavailable', async () => {
+    await expect(selectBackend({ preference: 'tensorflow', log: null })).rejects.toThrow(
+      /backend 'tensorflow' was requested but is unavailable: neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node is installed/,
+    );
+    process.env.WSSS_BACKEND = 'webgpu';
+    await expect(selectBackend({ log: null })).rejects.toThrow(
+      /backend 'webgpu' was requested but is unavailable/,
+    );
+    process.env.WSSS_BACKEND = 'cuda';
+    await expect(selectBackend({ log: null })).rejects.toThrow(
+      /unknown backend 'cuda' \(from WSSS_BACKEND\); expected one of tensorflow, webgpu, wasm, cpu/,
+    );
+  });
+
+  it('starts tensorflow when tfjs-node is installed (simulated) and reports init failures as unavailability', async () => {
+    const loaded: string[] = [];
+    const restore = setModuleLoaderForTesting(async (name) => {
+      loaded.push(name);
+      if (name === '@tensorflow/tfjs-node') return {}; // a module that registers no backend
+      throw Object.assign(new Error(`Cannot find module '${name}'`), { code: 'MODULE_NOT_FOUND' });
+    });
+    try {
+      const selected = await selectBackend({ preference: ['tensorflow', 'cpu'], log: null });
+      expect(loaded).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
+      expect(selected.name).toBe('cpu');
+      expect(selected.skipped[0].reason).toMatch(/failed to initialise/);
+    } finally {
+      restore();
+    }
+  });
+
+  it('propagates errors of an installed but broken optional package', async () => {
+    const restore = setModuleLoaderForTesting(async () => {
+      throw new Error('tfjs_binding.node can not be found');
+    });
+    try {
+      await expect(selectBackend({ preference: 'tensorflow', log: null })).rejects.toThrow(/tfjs_binding/);
+    } finally {
+      restore();
+    }
+  });
+});
