@@ -17,7 +17,9 @@ function convCase(): Case['setup'] {
     const x = tf.randomNormal<tf.Rank.R4>([1, 128, 128, 64], 0, 1, 'float32', 1);
     const w = tf.variable(tf.randomNormal([3, 3, 64, 64], 0, 0.05, 'float32', 2));
     const step = () => {
-      const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.conv2d(x, w as tf.Tensor4D, 1, 'same'))));
+      const { value, grads } = tf.variableGrads(() =>
+        tf.mean(tf.square(tf.conv2d(x, w as tf.Tensor4D, 1, 'same'))),
+      );
       return [value, grads[w.name]];
     };
     return { step, dispose: () => tf.dispose([x, w]) };

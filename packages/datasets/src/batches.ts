@@ -9,7 +9,10 @@ export interface Normalization {
 }
 
 /** ResNet-38 / ResNet-50 (psa, IRN, RRM, AuxSegNet): ImageNet statistics. */
-export const IMAGENET_NORMALIZATION: Normalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+export const IMAGENET_NORMALIZATION: Normalization = {
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+};
 /** MobileNetV2 (Keras / TF.js weights): x / 127.5 - 1. */
 export const MOBILENET_NORMALIZATION: Normalization = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 
@@ -86,8 +89,13 @@ export class BatchLoader {
     const ids = [...this.ids];
     if (this.options.shuffle ?? true) new Rng(this.options.seed ?? 0).fork(`order/${epoch}`).shuffle(ids);
     const batches: string[][] = [];
-    for (let i = 0; i < ids.length; i += this.options.batchSize) batches.push(ids.slice(i, i + this.options.batchSize));
-    if (this.options.dropLast && batches.length && batches[batches.length - 1].length < this.options.batchSize) {
+    for (let i = 0; i < ids.length; i += this.options.batchSize)
+      batches.push(ids.slice(i, i + this.options.batchSize));
+    if (
+      this.options.dropLast &&
+      batches.length &&
+      batches[batches.length - 1].length < this.options.batchSize
+    ) {
       batches.pop();
     }
     return batches;
@@ -148,12 +156,16 @@ export class BatchLoader {
     let masks: tf.Tensor3D | undefined;
     if (withMasks) {
       const m = new Int32Array(samples.length * pixels);
-      samples.forEach((s, b) => m.set(s.mask!.data, b * pixels));
+      samples.forEach((s, b) => {
+        m.set(s.mask!.data, b * pixels);
+      });
       masks = tf.tensor3d(m, [samples.length, height, width], 'int32');
     }
     const numLabels = samples[0].labels.length;
     const labels = new Float32Array(samples.length * numLabels);
-    samples.forEach((s, b) => labels.set(s.labels, b * numLabels));
+    samples.forEach((s, b) => {
+      labels.set(s.labels, b * numLabels);
+    });
     return {
       ids: samples.map((s) => s.id),
       images: tf.tensor4d(images, [samples.length, height, width, 3]),

@@ -84,7 +84,9 @@ export async function loadCamVid(options: CamVidOptions): Promise<SegmentationDa
       const image = await readImage(await imagePath(root, split, id));
       const mask = await readMask(id);
       if (mask.width !== image.width || mask.height !== image.height) {
-        throw new Error(`${name}: mask of ${id} is ${mask.width}x${mask.height} but its image is ${image.width}x${image.height}`);
+        throw new Error(
+          `${name}: mask of ${id} is ${mask.width}x${mask.height} but its image is ${image.width}x${image.height}`,
+        );
       }
       const labels = labelsFromMask(mask.data, labelClasses);
       cache.set(id, labels);

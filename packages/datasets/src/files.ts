@@ -12,7 +12,8 @@ export async function exists(path: string): Promise<boolean> {
 
 /** Fails with `<dataset>: <what> not found: <path>` unless `path` exists. */
 export async function requirePath(dataset: string, what: string, path: string, hint = ''): Promise<void> {
-  if (!(await exists(path))) throw new Error(`${dataset}: ${what} not found: ${path}${hint ? ` (${hint})` : ''}`);
+  if (!(await exists(path)))
+    throw new Error(`${dataset}: ${what} not found: ${path}${hint ? ` (${hint})` : ''}`);
 }
 
 /** Reads an id list: one id per line (only the first whitespace-separated field; psa's "a.jpg b.png" pairs give

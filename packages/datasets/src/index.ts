@@ -1,19 +1,14 @@
 /** @wsss/datasets: VOC 2012 (+SBD), COCO, CamVid and a synthetic WSSS dataset behind one interface. */
-export type { Sample, SegmentationDataset } from './types';
-export { labelsFromMask } from './types';
-export { loadVoc, readClsLabels, VOC_CLASSES, type VocLabelSource, type VocOptions, type VocSplit } from './voc';
-export { CAMVID_CLASSES, loadCamVid, type CamVidOptions, type CamVidSplit } from './camvid';
-export { createSyntheticDataset, SYNTHETIC_SHAPES, type SyntheticOptions } from './synthetic';
-export { parseNpy, type NpyArray, type NpyValue } from './npy';
+
 export {
-  augment,
-  IMAGENET_MEAN_RGB,
-  sampleGeometry,
   type Augmentable,
   type AugmentOptions,
+  augment,
   type ColorJitter,
   type FloatMap,
   type Geometry,
+  IMAGENET_MEAN_RGB,
+  sampleGeometry,
 } from './augment';
 export {
   type Batch,
@@ -23,3 +18,24 @@ export {
   MOBILENET_NORMALIZATION,
   type Normalization,
 } from './batches';
+export { CAMVID_CLASSES, type CamVidOptions, type CamVidSplit, loadCamVid } from './camvid';
+export { type CocoOptions, type CocoSplit, cocoSemanticMask, loadCoco } from './coco';
+export {
+  decodeRleString,
+  encodeRleString,
+  type Rle,
+  rasterizeSegmentation,
+  type Segmentation,
+} from './coco_masks';
+export { type NpyArray, type NpyValue, parseNpy } from './npy';
+export { createSyntheticDataset, SYNTHETIC_SHAPES, type SyntheticOptions } from './synthetic';
+export type { Sample, SegmentationDataset } from './types';
+export { labelsFromMask } from './types';
+export {
+  loadVoc,
+  readClsLabels,
+  VOC_CLASSES,
+  type VocLabelSource,
+  type VocOptions,
+  type VocSplit,
+} from './voc';

@@ -4,12 +4,28 @@
  * numpy writes for dicts of small arrays is interpreted here; anything else is rejected, nothing is executed.
  */
 
-export type NpyValue = NpyArray | Map<unknown, unknown> | unknown[] | string | number | boolean | null | Uint8Array;
+export type NpyValue =
+  | NpyArray
+  | Map<unknown, unknown>
+  | unknown[]
+  | string
+  | number
+  | boolean
+  | null
+  | Uint8Array;
 
 export interface NpyArray {
   dtype: string;
   shape: number[];
-  data: Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array | Int16Array | Uint16Array | BigInt64Array;
+  data:
+    | Float32Array
+    | Float64Array
+    | Int32Array
+    | Uint8Array
+    | Int8Array
+    | Int16Array
+    | Uint16Array
+    | BigInt64Array;
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -27,7 +43,8 @@ export function parseNpy(bytes: Uint8Array, name = '<buffer>'): NpyValue {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*True/.test(header);
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || shapeText === undefined) throw new Error(`parseNpy: ${name} has a malformed header: ${header}`);
+  if (!descr || shapeText === undefined)
+    throw new Error(`parseNpy: ${name} has a malformed header: ${header}`);
   if (fortran) throw new Error(`parseNpy: ${name} is Fortran-ordered, which is not supported`);
   const shape = shapeText
     .split(',')
@@ -56,7 +73,8 @@ function typedArray(descr: string, body: Uint8Array, shape: number[], name: stri
   const kind = kinds[descr.slice(1)];
   if (!kind || order === '>') throw new Error(`parseNpy: ${name} has unsupported dtype '${descr}'`);
   const [Ctor, size] = kind;
-  if (body.length < count * size) throw new Error(`parseNpy: ${name} is truncated (${body.length} < ${count * size} bytes)`);
+  if (body.length < count * size)
+    throw new Error(`parseNpy: ${name} is truncated (${body.length} < ${count * size} bytes)`);
   const copy = body.slice(0, count * size);
   return new Ctor(copy.buffer);
 }
@@ -280,12 +298,19 @@ class PickleReader {
       return;
     }
     if (t.ndarray) {
-      const [, shape, dtype, , data] = state as [number, number[], DType & { endian?: string }, boolean, unknown];
+      const [, shape, dtype, , data] = state as [
+        number,
+        number[],
+        DType & { endian?: string },
+        boolean,
+        unknown,
+      ];
       t.shape = shape;
       t.dtype = `${dtype.endian === '|' ? '|' : '<'}${dtype.dtypeOf}`;
       if (data instanceof Uint8Array) t.data = data;
       else if (Array.isArray(data)) t.items = data;
-      if (dtype.endian === '>') throw new Error(`parseNpy: ${this.name} holds big-endian arrays, not supported`);
+      if (dtype.endian === '>')
+        throw new Error(`parseNpy: ${this.name} holds big-endian arrays, not supported`);
     }
   }
 }
@@ -295,7 +320,11 @@ function finish(value: unknown): NpyValue {
   if (v && typeof v === 'object' && v.ndarray) {
     if (v.items) return v.shape?.length === 0 ? finish(v.items[0]) : v.items.map(finish);
     if (!v.data) throw new Error('parseNpy: a pickled array carries no data');
-    return { dtype: v.dtype!, shape: v.shape!, data: typedArray(v.dtype!, v.data, v.shape!, 'pickled array') };
+    return {
+      dtype: v.dtype!,
+      shape: v.shape!,
+      data: typedArray(v.dtype!, v.data, v.shape!, 'pickled array'),
+    };
   }
   if (value instanceof Map) {
     const out = new Map<unknown, unknown>();

@@ -39,7 +39,10 @@ export interface SegmentationDataset {
 }
 
 /** Resolves an id-or-index argument, with an error naming the dataset when it is unknown. */
-export function resolveId(dataset: { name: string; ids: readonly string[] }, idOrIndex: string | number): string {
+export function resolveId(
+  dataset: { name: string; ids: readonly string[] },
+  idOrIndex: string | number,
+): string {
   if (typeof idOrIndex === 'number') {
     const id = dataset.ids[idOrIndex];
     if (id === undefined) {

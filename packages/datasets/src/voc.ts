@@ -1,8 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LabelMap, readImage, readLabelPng, vocPalette } from '@wsss/core';
-import { readFile } from 'node:fs/promises';
 import { exists, readIdList, requirePath } from './files';
-import { parseNpy, type NpyArray } from './npy';
+import { type NpyArray, parseNpy } from './npy';
 import { labelsFromMask, resolveId, type Sample, type SegmentationDataset } from './types';
 
 /** VOC class names; mask value = index (0 background, 1..20 objects), 255 = void border. */
@@ -68,9 +68,13 @@ export async function loadVoc(options: VocOptions): Promise<SegmentationDataset>
   const name = `VOC2012 ${options.split}`;
   const { root, split } = options;
   await requirePath(name, 'root folder', root);
-  const ids = await readIdList(name, options.listPath ?? join(root, 'ImageSets', 'Segmentation', `${split}.txt`));
+  const ids = await readIdList(
+    name,
+    options.listPath ?? join(root, 'ImageSets', 'Segmentation', `${split}.txt`),
+  );
   const maskDir =
-    options.maskDir ?? ((await exists(join(root, 'SegmentationClassAug'))) ? 'SegmentationClassAug' : 'SegmentationClass');
+    options.maskDir ??
+    ((await exists(join(root, 'SegmentationClassAug'))) ? 'SegmentationClassAug' : 'SegmentationClass');
   const hasMasks = split !== 'test';
   if (hasMasks) await requirePath(name, 'mask folder', join(root, maskDir));
   const labelSource = options.labelSource ?? 'annotations';
@@ -79,7 +83,9 @@ export async function loadVoc(options: VocOptions): Promise<SegmentationDataset>
   }
   // The test split has neither masks nor public image-level labels: its samples carry all-zero labels.
   const annotations =
-    labelSource === 'annotations' && hasMasks ? await readClsLabels(name, root, options.clsLabelsPath) : undefined;
+    labelSource === 'annotations' && hasMasks
+      ? await readClsLabels(name, root, options.clsLabelsPath)
+      : undefined;
   if (annotations) {
     const missing = ids.find((id) => !annotations.has(id));
     if (missing !== undefined) throw new Error(`${name}: cls_labels.npy has no labels for id ${missing}`);
@@ -128,8 +134,14 @@ export async function loadVoc(options: VocOptions): Promise<SegmentationDataset>
 }
 
 /** Reads psa/IRN's `cls_labels.npy` (a pickled dict id -> float32[20]) into id -> multi-hot bytes. */
-export async function readClsLabels(dataset: string, root: string, path?: string): Promise<Map<string, Uint8Array>> {
-  const candidates = path ? [path] : [join(root, 'cls_labels.npy'), join(root, '..', 'labels', 'cls_labels.npy')];
+export async function readClsLabels(
+  dataset: string,
+  root: string,
+  path?: string,
+): Promise<Map<string, Uint8Array>> {
+  const candidates = path
+    ? [path]
+    : [join(root, 'cls_labels.npy'), join(root, '..', 'labels', 'cls_labels.npy')];
   let found: string | undefined;
   for (const c of candidates) if (await exists(c)) found = found ?? c;
   if (!found) {
@@ -142,11 +154,14 @@ export async function readClsLabels(dataset: string, root: string, path?: string
   if (!(parsed instanceof Map)) throw new Error(`${dataset}: ${found} does not hold a dict of label vectors`);
   const out = new Map<string, Uint8Array>();
   for (const [id, value] of parsed) {
-    const arr = value as NpyArray;
-    if (!arr?.data || arr.data.length !== 20) {
+    const arr = value as NpyArray | undefined;
+    if (arr?.data?.length !== 20) {
       throw new Error(`${dataset}: ${found}: labels of ${String(id)} are not a vector of 20 values`);
     }
-    out.set(String(id), Uint8Array.from(arr.data as Float32Array, (v) => (v > 0.5 ? 1 : 0)));
+    out.set(
+      String(id),
+      Uint8Array.from(arr.data as Float32Array, (v) => (v > 0.5 ? 1 : 0)),
+    );
   }
   return out;
 }

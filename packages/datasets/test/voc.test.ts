@@ -1,26 +1,29 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeLabelPng, encodePng, writeLabelPng } from '@wsss/core';
 import { sharedPath } from '@wsss/core/testing';
 import { labelsFromMask, loadVoc, parseNpy, readClsLabels, VOC_CLASSES } from '@wsss/datasets';
-import { readFile, readdir } from 'node:fs/promises';
 
 const root = sharedPath('data/voc2012/VOC2012', 'VOC 2012 tests on the real data');
 const labelsNpy = sharedPath('data/voc2012/labels/cls_labels.npy');
 
 describe('VOC 2012 on the real data', () => {
-  (root ? it : it.skip)('has the standard split sizes and the 20 classes in aeroplane..tvmonitor order', async () => {
-    const counts: Record<string, number> = {};
-    for (const split of ['train', 'val', 'train_aug', 'trainval', 'test'] as const) {
-      counts[split] = (await loadVoc({ root: root!, split })).ids.length;
-    }
-    expect(counts).toEqual({ train: 1464, val: 1449, train_aug: 10582, trainval: 2913, test: 1456 });
-    expect(VOC_CLASSES).toHaveLength(21);
-    expect(VOC_CLASSES[1]).toBe('aeroplane');
-    expect(VOC_CLASSES[15]).toBe('person');
-    expect(VOC_CLASSES[20]).toBe('tvmonitor');
-  });
+  (root ? it : it.skip)(
+    'has the standard split sizes and the 20 classes in aeroplane..tvmonitor order',
+    async () => {
+      const counts: Record<string, number> = {};
+      for (const split of ['train', 'val', 'train_aug', 'trainval', 'test'] as const) {
+        counts[split] = (await loadVoc({ root: root!, split })).ids.length;
+      }
+      expect(counts).toEqual({ train: 1464, val: 1449, train_aug: 10582, trainval: 2913, test: 1456 });
+      expect(VOC_CLASSES).toHaveLength(21);
+      expect(VOC_CLASSES[1]).toBe('aeroplane');
+      expect(VOC_CLASSES[15]).toBe('person');
+      expect(VOC_CLASSES[20]).toBe('tvmonitor');
+    },
+  );
 
   (root && labelsNpy ? it : it.skip)(
     'every train_aug/val id has a mask with values 0..20 and 255, and the label sources agree on 11,213 of 12,031',
@@ -40,7 +43,7 @@ describe('VOC 2012 on the real data', () => {
         const mask = decodeLabelPng(new Uint8Array(await readFile(join(maskDir, `${id}.png`))), id);
         const seen = new Uint8Array(256);
         for (let i = 0; i < mask.data.length; i++) seen[mask.data[i]] = 1;
-        seen.forEach((s, v) => s && valuesSeen.add(v));
+        for (let v = 0; v < 256; v++) if (seen[v]) valuesSeen.add(v);
         const fromMask = labelsFromMask(mask.data, labelClasses);
         const same = fromMask.every((v, i) => v === annotations.get(id)![i]);
         if (same) {
@@ -63,7 +66,9 @@ describe('VOC 2012 on the real data', () => {
       const s = await train.get(id);
       expect([s.mask!.width, s.mask!.height]).toEqual([s.image.width, s.image.height]);
       expect(s.labels).toHaveLength(20);
-      expect(Array.from(await byMask.imageLabels(id))).toEqual(Array.from(labelsFromMask(s.mask!.data, train.labelClasses)));
+      expect(Array.from(await byMask.imageLabels(id))).toEqual(
+        Array.from(labelsFromMask(s.mask!.data, train.labelClasses)),
+      );
     }
     // 2007_000333: the annotations say train (19); the mask agrees.
     expect(Array.from(await train.imageLabels('2007_000333'))[18]).toBe(1);
@@ -71,10 +76,14 @@ describe('VOC 2012 on the real data', () => {
 
   (root ? it : it.skip)('explains missing files and unknown ids', async () => {
     const voc = await loadVoc({ root: root!, split: 'train_aug' });
-    await expect(voc.get('2007_000032')).rejects.toThrow(/readImage: file not found: .*JPEGImages\/2007_000032\.jpg/);
+    await expect(voc.get('2007_000032')).rejects.toThrow(
+      /readImage: file not found: .*JPEGImages\/2007_000032\.jpg/,
+    );
     await expect(voc.get('not_an_id')).rejects.toThrow(/VOC2012 train_aug: unknown id not_an_id/);
     await expect(voc.get(99999)).rejects.toThrow(/index 99999 is out of range \(0\.\.10581\)/);
-    await expect(loadVoc({ root: root!, split: 'test', labelSource: 'masks' })).rejects.toThrow(/test split does not have/);
+    await expect(loadVoc({ root: root!, split: 'test', labelSource: 'masks' })).rejects.toThrow(
+      /test split does not have/,
+    );
   });
 });
 
@@ -85,10 +94,24 @@ describe('VOC loader on a hand-made tree', () => {
     mkdirSync(join(dir, 'SegmentationClass'), { recursive: true });
     mkdirSync(join(dir, 'ImageSets', 'Segmentation'), { recursive: true });
     writeFileSync(join(dir, 'ImageSets', 'Segmentation', 'train.txt'), 'a\nb\n');
-    writeFileSync(join(dir, 'JPEGImages', 'a.jpg'), await encodePng({ width: 4, height: 3, channels: 3, data: new Uint8Array(36) }));
-    writeFileSync(join(dir, 'JPEGImages', 'b.jpg'), await encodePng({ width: 4, height: 3, channels: 3, data: new Uint8Array(36) }));
-    await writeLabelPng(join(dir, 'SegmentationClass', 'a.png'), { width: 4, height: 3, data: Uint8Array.from([0, 0, 15, 15, 255, 1, 1, 0, 0, 0, 0, 0]) });
-    await writeLabelPng(join(dir, 'SegmentationClass', 'b.png'), { width: 2, height: 2, data: new Uint8Array(4) });
+    writeFileSync(
+      join(dir, 'JPEGImages', 'a.jpg'),
+      await encodePng({ width: 4, height: 3, channels: 3, data: new Uint8Array(36) }),
+    );
+    writeFileSync(
+      join(dir, 'JPEGImages', 'b.jpg'),
+      await encodePng({ width: 4, height: 3, channels: 3, data: new Uint8Array(36) }),
+    );
+    await writeLabelPng(join(dir, 'SegmentationClass', 'a.png'), {
+      width: 4,
+      height: 3,
+      data: Uint8Array.from([0, 0, 15, 15, 255, 1, 1, 0, 0, 0, 0, 0]),
+    });
+    await writeLabelPng(join(dir, 'SegmentationClass', 'b.png'), {
+      width: 2,
+      height: 2,
+      data: new Uint8Array(4),
+    });
   });
 
   it('derives labels from masks (person and aeroplane), and rejects a mask whose size differs from its image', async () => {
@@ -99,9 +122,15 @@ describe('VOC loader on a hand-made tree', () => {
   });
 
   it('needs cls_labels.npy for the default label source and says how to do without', async () => {
-    await expect(loadVoc({ root: dir, split: 'train' })).rejects.toThrow(/cls_labels\.npy not found .*labelSource: 'masks'/);
-    await expect(loadVoc({ root: dir, split: 'val', labelSource: 'masks' })).rejects.toThrow(/id list not found: .*val\.txt/);
-    await expect(loadVoc({ root: join(dir, 'nope'), split: 'train' })).rejects.toThrow(/root folder not found/);
+    await expect(loadVoc({ root: dir, split: 'train' })).rejects.toThrow(
+      /cls_labels\.npy not found .*labelSource: 'masks'/,
+    );
+    await expect(loadVoc({ root: dir, split: 'val', labelSource: 'masks' })).rejects.toThrow(
+      /id list not found: .*val\.txt/,
+    );
+    await expect(loadVoc({ root: join(dir, 'nope'), split: 'train' })).rejects.toThrow(
+      /root folder not found/,
+    );
   });
 });
 
@@ -124,15 +153,37 @@ describe('parseNpy', () => {
   });
 
   it('rejects what it cannot read, without executing anything', () => {
-    expect(() => parseNpy(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]), 'x.npy')).toThrow(/x\.npy is not a \.npy file/);
+    expect(() => parseNpy(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]), 'x.npy')).toThrow(
+      /x\.npy is not a \.npy file/,
+    );
     expect(() => parseNpy(npy('>f4', '(1,)', new Uint8Array(4)))).toThrow(/unsupported dtype '>f4'/);
     // A pickle that asks for os.system: GLOBAL 'os\nsystem\n'.
-    const evil = Uint8Array.from([0x80, 2, 0x63, ...new TextEncoder().encode('os\nsystem\n'), 0x58, 2, 0, 0, 0, 0x6c, 0x73, 0x85, 0x52, 0x2e]);
-    expect(() => parseNpy(npy('|O', '()', evil), 'evil.npy')).toThrow(/calls os\.system, which this reader does not allow/);
+    const evil = Uint8Array.from([
+      0x80,
+      2,
+      0x63,
+      ...new TextEncoder().encode('os\nsystem\n'),
+      0x58,
+      2,
+      0,
+      0,
+      0,
+      0x6c,
+      0x73,
+      0x85,
+      0x52,
+      0x2e,
+    ]);
+    expect(() => parseNpy(npy('|O', '()', evil), 'evil.npy')).toThrow(
+      /calls os\.system, which this reader does not allow/,
+    );
   });
 
   (labelsNpy ? it : it.skip)('reads the pickled dict of cls_labels.npy', async () => {
-    const parsed = parseNpy(new Uint8Array(await readFile(labelsNpy!))) as Map<string, { data: Float32Array }>;
+    const parsed = parseNpy(new Uint8Array(await readFile(labelsNpy!))) as Map<
+      string,
+      { data: Float32Array }
+    >;
     expect(parsed.size).toBe(12031);
     // 2007_000032: two aeroplanes and two persons.
     const labels = Array.from(parsed.get('2007_000032')!.data);

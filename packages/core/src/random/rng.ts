@@ -1,3 +1,6 @@
+// Math functions hoisted to module constants: global lookups are ~10x slower inside vm contexts (jest).
+const { cos, floor, imul, log, sin, sqrt } = Math;
+
 /**
  * Seeded pseudo-random numbers for everything random in `@wsss/*` (augmentation, synthetic data, initialisation):
  * the same seed gives the same sequence on every platform. Generator: xoshiro128** (32-bit, period 2^128 - 1),
@@ -47,7 +50,7 @@ export class Rng {
   /** Next 32-bit unsigned integer. */
   nextUint32(): number {
     const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
+    const result = imul(rotl(imul(s[1], 5), 7), 9) >>> 0;
     const t = s[1] << 9;
     s[2] ^= s[0];
     s[3] ^= s[1];
@@ -97,9 +100,9 @@ export class Rng {
     let u = 0;
     while (u === 0) u = this.next();
     const v = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spareNormal = r * Math.sin(2 * Math.PI * v);
-    return mean + std * r * Math.cos(2 * Math.PI * v);
+    const r = sqrt(-2 * log(u));
+    this.spareNormal = r * sin(2 * Math.PI * v);
+    return mean + std * r * cos(2 * Math.PI * v);
   }
 
   /** Shuffles `items` in place (Fisher-Yates) and returns it. */
@@ -145,16 +148,16 @@ function rotl(x: number, k: number): number {
 
 function splitmix32(a: number): number {
   let z = a >>> 0;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  z = imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
   return (z ^ (z >>> 16)) >>> 0;
 }
 
 function seedToUint32(seed: number): number {
   if (!Number.isFinite(seed)) throw new Error(`Rng: seed must be a finite number or a string, got ${seed}`);
   const lo = seed >>> 0;
-  const hi = Math.floor(seed / 4294967296) >>> 0;
-  return (lo ^ Math.imul(hi, 0x9e3779b1)) >>> 0;
+  const hi = floor(seed / 4294967296) >>> 0;
+  return (lo ^ imul(hi, 0x9e3779b1)) >>> 0;
 }
 
 /** FNV-1a over UTF-16 code units, then mixed. */
@@ -162,7 +165,7 @@ function hashString(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+    h = imul(h, 0x01000193) >>> 0;
   }
   return splitmix32(h);
 }
