@@ -1,0 +1,72 @@
+import { type Rng, tf } from '@wsss/core';
+
+/**
+ * The trainable state of a model: named variables, created with a seeded initialiser, loadable from and savable
+ * to a weights manifest. Names follow the source checkpoints (TF: `MobilenetV2/Conv/kernel`; PyTorch state_dict
+ * keys for the ResNets) so that converted weights load without a name map.
+ */
+let nextId = 0;
+
+export class Parameters {
+  readonly variables = new Map<string, tf.Variable>();
+  /** Names whose variables must not change (frozen layers); `trainable()` leaves them out. */
+  readonly frozen = new Set<string>();
+
+  /** Creates a variable with N(0, std) values (He-normal when std = sqrt(2 / fanIn)), or a constant. */
+  create(name: string, shape: number[], init: { std: number; rng: Rng } | { value: number }): tf.Variable {
+    if (this.variables.has(name)) throw new Error(`Parameters: ${name} is defined twice`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values =
+      'value' in init ? new Float32Array(size).fill(init.value) : init.rng.fillNormal(new Float32Array(size), 0, init.std);
+    const v = tf.variable(tf.tensor(values, shape), true, `${name}#${nextId++}`);
+    this.variables.set(name, v);
+    return v;
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.variables.get(name);
+    if (!v) throw new Error(`Parameters: no parameter named ${name}`);
+    return v;
+  }
+
+  /** Variables to optimise: everything not frozen. */
+  trainable(): tf.Variable[] {
+    return [...this.variables].filter(([n]) => !this.frozen.has(n)).map(([, v]) => v);
+  }
+
+  /** The variables as a plain name -> tensor map (for `saveWeights`). */
+  toNamedTensors(): tf.NamedTensorMap {
+    return Object.fromEntries(this.variables);
+  }
+
+  /**
+   * Assigns loaded tensors by name. Shapes must match; `strict` (default) also requires every parameter to be
+   * present. Returns the names that were not loaded and the extra names in `tensors` that matched nothing.
+   */
+  load(tensors: tf.NamedTensorMap, options: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+    const missing: string[] = [];
+    for (const [name, v] of this.variables) {
+      const t = tensors[name];
+      if (!t) {
+        missing.push(name);
+        continue;
+      }
+      if (!tf.util.arraysEqual(t.shape, v.shape)) {
+        throw new Error(`Parameters.load: ${name} has shape [${t.shape}] in the weights, expected [${v.shape}]`);
+      }
+      v.assign(t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
+    }
+    const unexpected = Object.keys(tensors).filter((n) => !this.variables.has(n));
+    if ((options.strict ?? true) && missing.length) {
+      throw new Error(
+        `Parameters.load: ${missing.length} parameters missing from the weights, e.g. ${missing.slice(0, 3).join(', ')}`,
+      );
+    }
+    return { missing, unexpected };
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+    this.variables.clear();
+  }
+}

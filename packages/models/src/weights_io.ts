@@ -1,0 +1,116 @@
+import { tf, writeFileAtomic } from '@wsss/core';
+
+/** One entry of a TF.js weights manifest. */
+export type WeightSpec = tf.io.WeightsManifestEntry;
+
+/** The `model.json` of a TF.js weights manifest, plus any metadata the writer added. */
+export interface WeightsManifestJson {
+  format?: string;
+  weightsManifest: tf.io.WeightsManifestConfig;
+  [metadata: string]: unknown;
+}
+
+export interface LoadedWeights {
+  tensors: tf.NamedTensorMap;
+  /** Everything in model.json besides the manifest (architecture notes, training state). */
+  metadata: Record<string, unknown>;
+}
+
+function isUrl(location: string): boolean {
+  return /^(https?|blob):/.test(location);
+}
+
+async function readBytes(location: string, what: string): Promise<Uint8Array> {
+  if (isUrl(location)) {
+    const response = await fetch(location);
+    if (!response.ok) throw new Error(`loadWeights: cannot fetch ${what} ${location}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return new Uint8Array(await readFile(location));
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new Error(`loadWeights: ${what} ${code === 'ENOENT' ? 'not found' : 'unreadable'}: ${location}`);
+  }
+}
+
+/** `dir` -> `dir/model.json`; a path or URL ending in .json is used as is. */
+async function manifestLocation(urlOrPath: string): Promise<string> {
+  if (urlOrPath.endsWith('.json')) return urlOrPath;
+  if (isUrl(urlOrPath)) return `${urlOrPath.replace(/\/$/, '')}/model.json`;
+  const { join } = await import('node:path');
+  return join(urlOrPath, 'model.json');
+}
+
+function sibling(manifest: string, file: string): string {
+  return manifest.slice(0, manifest.lastIndexOf('/') + 1) + file;
+}
+
+/**
+ * Loads the tensors of a TF.js weights manifest (`model.json` + binary shards) from a directory, a path to its
+ * `model.json`, or a URL. Weights are never bundled with `@wsss/*`: users point this at their copy.
+ *
+ * ```ts
+ * const { tensors } = await loadWeights('weights/mobilenet_v2_1.0_224');
+ * tensors['MobilenetV2/Conv/kernel'].shape; // [3, 3, 3, 32]
+ * ```
+ */
+export async function loadWeights(urlOrPath: string): Promise<LoadedWeights> {
+  const location = await manifestLocation(urlOrPath);
+  let json: WeightsManifestJson;
+  try {
+    json = JSON.parse(new TextDecoder().decode(await readBytes(location, 'manifest')));
+  } catch (err) {
+    if ((err as Error).message.startsWith('loadWeights:')) throw err;
+    throw new Error(`loadWeights: ${location} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(json.weightsManifest)) {
+    throw new Error(`loadWeights: ${location} has no weightsManifest array (expected a TF.js weights manifest)`);
+  }
+  const tensors: tf.NamedTensorMap = {};
+  for (const group of json.weightsManifest) {
+    const shards = await Promise.all(group.paths.map((p) => readBytes(sibling(location, p), 'weights shard')));
+    const total = shards.reduce((n, s) => n + s.length, 0);
+    const buffer = new Uint8Array(total);
+    let offset = 0;
+    for (const s of shards) {
+      buffer.set(s, offset);
+      offset += s.length;
+    }
+    const expected = group.weights.reduce((n, w) => n + byteSize(w), 0);
+    if (expected > total) {
+      throw new Error(`loadWeights: shards of ${location} hold ${total} bytes, the manifest describes ${expected}`);
+    }
+    Object.assign(tensors, tf.io.decodeWeights(buffer.buffer, group.weights));
+  }
+  const { weightsManifest: _, ...metadata } = json;
+  return { tensors, metadata };
+}
+
+function byteSize(spec: WeightSpec): number {
+  const count = spec.shape.reduce((a, b) => a * b, 1);
+  if (spec.quantization) return count * (spec.quantization.dtype === 'uint16' || spec.quantization.dtype === 'float16' ? 2 : 1);
+  return count * (spec.dtype === 'bool' ? 1 : 4);
+}
+
+/**
+ * Saves tensors as a TF.js weights manifest (`model.json` + `weights.bin`) in `dir`, atomically: the binary is
+ * written first, then the manifest that names it, each through a temporary file. `metadata` goes into model.json
+ * (e.g. `{ step: 1200, rng: rng.state() }` for a checkpoint).
+ */
+export async function saveWeights(
+  dir: string,
+  tensors: tf.NamedTensorMap,
+  metadata: Record<string, unknown> = {},
+): Promise<void> {
+  const { join } = await import('node:path');
+  const { data, specs } = await tf.io.encodeWeights(tensors);
+  await writeFileAtomic(join(dir, 'weights.bin'), new Uint8Array(data));
+  const json: WeightsManifestJson = {
+    format: 'weights-manifest',
+    ...metadata,
+    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+  };
+  await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1));
+}
