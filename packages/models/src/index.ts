@@ -1,4 +1,18 @@
 /** @wsss/models: backbones and heads for WSSS on TensorFlow.js. */
+
+export { ClassifierHead, DilatedConvHead, type DilatedHeadOptions, multilabelSoftMarginLoss } from './heads';
+export { IMAGENET_1001_TO_VOC } from './imagenet_to_voc';
+export {
+  MobileNetV2,
+  type MobileNetV2Options,
+  type MobileNetV2Output,
+  type OutputStride,
+} from './mobilenet_v2';
 export { Parameters } from './parameters';
-export { loadWeights, saveWeights, type LoadedWeights, type WeightSpec, type WeightsManifestJson } from './weights_io';
-export { MobileNetV2, type MobileNetV2Options, type MobileNetV2Output, type OutputStride } from './mobilenet_v2';
+export {
+  type LoadedWeights,
+  loadWeights,
+  saveWeights,
+  type WeightSpec,
+  type WeightsManifestJson,
+} from './weights_io';

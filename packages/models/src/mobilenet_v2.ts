@@ -116,7 +116,10 @@ export class MobileNetV2 {
     };
     const p = (name: string) => this.params.get(name);
     const conv = (x: tf.Tensor4D, name: string, stride = 1) =>
-      tf.add(tf.conv2d(x, p(`${name}/kernel`) as tf.Tensor4D, stride, 'same'), p(`${name}/bias`)) as tf.Tensor4D;
+      tf.add(
+        tf.conv2d(x, p(`${name}/kernel`) as tf.Tensor4D, stride, 'same'),
+        p(`${name}/bias`),
+      ) as tf.Tensor4D;
 
     let x = tf.relu6(conv(images, 'MobilenetV2/Conv', 2));
     keep('stem', x);
@@ -124,7 +127,14 @@ export class MobileNetV2 {
       let h = b.expand === 1 ? x : tf.relu6(conv(x, `${b.name}/expand`));
       h = tf.relu6(
         tf.add(
-          tf.depthwiseConv2d(h, p(`${b.name}/depthwise/depthwise_kernel`) as tf.Tensor4D, b.stride, 'same', 'NHWC', b.dilation),
+          tf.depthwiseConv2d(
+            h,
+            p(`${b.name}/depthwise/depthwise_kernel`) as tf.Tensor4D,
+            b.stride,
+            'same',
+            'NHWC',
+            b.dilation,
+          ),
           p(`${b.name}/depthwise/bias`),
         ) as tf.Tensor4D,
       );
@@ -135,7 +145,10 @@ export class MobileNetV2 {
     const features = tf.relu6(conv(x, 'MobilenetV2/Conv_1'));
     if (!this.includeTop) return { features, taps };
     const pooled = tf.mean(features, [1, 2], true) as tf.Tensor4D;
-    const logits = conv(pooled, 'MobilenetV2/Logits/Conv2d_1c_1x1').reshape([images.shape[0], 1001]) as tf.Tensor2D;
+    const logits = conv(pooled, 'MobilenetV2/Logits/Conv2d_1c_1x1').reshape([
+      images.shape[0],
+      1001,
+    ]) as tf.Tensor2D;
     return { features, logits, taps };
   }
 

@@ -17,7 +17,9 @@ export class Parameters {
     if (this.variables.has(name)) throw new Error(`Parameters: ${name} is defined twice`);
     const size = shape.reduce((a, b) => a * b, 1);
     const values =
-      'value' in init ? new Float32Array(size).fill(init.value) : init.rng.fillNormal(new Float32Array(size), 0, init.std);
+      'value' in init
+        ? new Float32Array(size).fill(init.value)
+        : init.rng.fillNormal(new Float32Array(size), 0, init.std);
     const v = tf.variable(tf.tensor(values, shape), true, `${name}#${nextId++}`);
     this.variables.set(name, v);
     return v;
@@ -43,7 +45,10 @@ export class Parameters {
    * Assigns loaded tensors by name. Shapes must match; `strict` (default) also requires every parameter to be
    * present. Returns the names that were not loaded and the extra names in `tensors` that matched nothing.
    */
-  load(tensors: tf.NamedTensorMap, options: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+  load(
+    tensors: tf.NamedTensorMap,
+    options: { strict?: boolean } = {},
+  ): { missing: string[]; unexpected: string[] } {
     const missing: string[] = [];
     for (const [name, v] of this.variables) {
       const t = tensors[name];
@@ -52,7 +57,9 @@ export class Parameters {
         continue;
       }
       if (!tf.util.arraysEqual(t.shape, v.shape)) {
-        throw new Error(`Parameters.load: ${name} has shape [${t.shape}] in the weights, expected [${v.shape}]`);
+        throw new Error(
+          `Parameters.load: ${name} has shape [${t.shape}] in the weights, expected [${v.shape}]`,
+        );
       }
       v.assign(t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
     }

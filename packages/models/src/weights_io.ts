@@ -23,7 +23,8 @@ function isUrl(location: string): boolean {
 async function readBytes(location: string, what: string): Promise<Uint8Array> {
   if (isUrl(location)) {
     const response = await fetch(location);
-    if (!response.ok) throw new Error(`loadWeights: cannot fetch ${what} ${location}: HTTP ${response.status}`);
+    if (!response.ok)
+      throw new Error(`loadWeights: cannot fetch ${what} ${location}: HTTP ${response.status}`);
     return new Uint8Array(await response.arrayBuffer());
   }
   const { readFile } = await import('node:fs/promises');
@@ -66,11 +67,15 @@ export async function loadWeights(urlOrPath: string): Promise<LoadedWeights> {
     throw new Error(`loadWeights: ${location} is not valid JSON: ${(err as Error).message}`);
   }
   if (!Array.isArray(json.weightsManifest)) {
-    throw new Error(`loadWeights: ${location} has no weightsManifest array (expected a TF.js weights manifest)`);
+    throw new Error(
+      `loadWeights: ${location} has no weightsManifest array (expected a TF.js weights manifest)`,
+    );
   }
   const tensors: tf.NamedTensorMap = {};
   for (const group of json.weightsManifest) {
-    const shards = await Promise.all(group.paths.map((p) => readBytes(sibling(location, p), 'weights shard')));
+    const shards = await Promise.all(
+      group.paths.map((p) => readBytes(sibling(location, p), 'weights shard')),
+    );
     const total = shards.reduce((n, s) => n + s.length, 0);
     const buffer = new Uint8Array(total);
     let offset = 0;
@@ -80,7 +85,9 @@ export async function loadWeights(urlOrPath: string): Promise<LoadedWeights> {
     }
     const expected = group.weights.reduce((n, w) => n + byteSize(w), 0);
     if (expected > total) {
-      throw new Error(`loadWeights: shards of ${location} hold ${total} bytes, the manifest describes ${expected}`);
+      throw new Error(
+        `loadWeights: shards of ${location} hold ${total} bytes, the manifest describes ${expected}`,
+      );
     }
     Object.assign(tensors, tf.io.decodeWeights(buffer.buffer, group.weights));
   }
@@ -90,7 +97,8 @@ export async function loadWeights(urlOrPath: string): Promise<LoadedWeights> {
 
 function byteSize(spec: WeightSpec): number {
   const count = spec.shape.reduce((a, b) => a * b, 1);
-  if (spec.quantization) return count * (spec.quantization.dtype === 'uint16' || spec.quantization.dtype === 'float16' ? 2 : 1);
+  if (spec.quantization)
+    return count * (spec.quantization.dtype === 'uint16' || spec.quantization.dtype === 'float16' ? 2 : 1);
   return count * (spec.dtype === 'bool' ? 1 : 4);
 }
 
