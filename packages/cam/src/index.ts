@@ -18,3 +18,4 @@ export {
   powerLabels,
 } from './pseudo_labels';
 export { resizeBicubic } from './resize';
+export { camOverlay, jet } from './overlay';

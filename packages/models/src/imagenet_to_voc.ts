@@ -28,3 +28,53 @@ export const IMAGENET_1001_TO_VOC: Readonly<Record<string, readonly number[]>> =
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
+
+const VOC_OBJECTS = [
+  'aeroplane',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'bus',
+  'car',
+  'cat',
+  'chair',
+  'cow',
+  'diningtable',
+  'dog',
+  'horse',
+  'motorbike',
+  'person',
+  'pottedplant',
+  'sheep',
+  'sofa',
+  'train',
+  'tvmonitor',
+];
+
+/**
+ * VOC class probabilities from 1001 ImageNet logits: for each of the 20 VOC classes, the softmax mass of its
+ * ImageNet classes (0 for person). Shape: logits [1001] -> [20].
+ */
+export function vocProbabilitiesFromImageNet(logits: ArrayLike<number>): Float32Array {
+  if (logits.length !== 1001) throw new Error(`vocProbabilitiesFromImageNet: expected 1001 logits, got ${logits.length}`);
+  let maxLogit = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < logits.length; i++) maxLogit = Math.max(maxLogit, logits[i]);
+  let total = 0;
+  const p = Float64Array.from(logits, (v) => Math.exp(v - maxLogit));
+  for (const v of p) total += v;
+  return Float32Array.from(VOC_OBJECTS, (name) => (IMAGENET_1001_TO_VOC[name] ?? []).reduce((s, k) => s + p[k] / total, 0));
+}
+
+/**
+ * For each VOC class, the ImageNet class (of its mapped ones) with the highest logit for this image; -1 for person.
+ * Its classifier column then serves as the VOC class's CAM weights.
+ */
+export function bestImageNetClassPerVocClass(logits: ArrayLike<number>): Int32Array {
+  return Int32Array.from(VOC_OBJECTS, (name) => {
+    const candidates = IMAGENET_1001_TO_VOC[name] ?? [];
+    let best = -1;
+    for (const k of candidates) if (best < 0 || logits[k] > logits[best]) best = k;
+    return best;
+  });
+}

@@ -131,7 +131,11 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<v
     // The threaded build cannot start its workers in Node (blob: URLs) and runs one thread anyway.
     if (isNode()) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     registerWasmTrainingKernels();
+    // Emscripten's Node glue installs process-wide handlers that re-throw every uncaught error from inside the
+    // minified wasm loader, so Node prints that whole file instead of the user's stack trace. Remove them.
+    const before = isNode() ? processErrorListeners() : undefined;
     await activate('wasm');
+    if (before) removeAddedErrorListeners(before);
   },
 
   async cpu() {
@@ -141,6 +145,23 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<v
     if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
   },
 };
+
+type ErrorListeners = Record<'uncaughtException' | 'unhandledRejection', Function[]>;
+
+function processErrorListeners(): ErrorListeners {
+  return {
+    uncaughtException: process.listeners('uncaughtException'),
+    unhandledRejection: process.listeners('unhandledRejection'),
+  };
+}
+
+function removeAddedErrorListeners(before: ErrorListeners): void {
+  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+    for (const listener of process.listeners(event)) {
+      if (!before[event].includes(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+}
 
 interface GpuLike {
   requestAdapter(): Promise<unknown | null>;
