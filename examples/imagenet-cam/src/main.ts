@@ -9,7 +9,15 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { camLabels, camOverlay, multiScaleCam, resizeBicubic } from '@wsss/cam';
-import { ConfusionMatrix, readImage, type RgbImage, selectBackend, tf, writeLabelPng, writePng } from '@wsss/core';
+import {
+  ConfusionMatrix,
+  type RgbImage,
+  readImage,
+  selectBackend,
+  tf,
+  writeLabelPng,
+  writePng,
+} from '@wsss/core';
 import { sharedDataRoot } from '@wsss/core/testing';
 import { loadVoc, VOC_CLASSES } from '@wsss/datasets';
 import { bestImageNetClassPerVocClass, MobileNetV2, vocProbabilitiesFromImageNet } from '@wsss/models';
@@ -36,7 +44,9 @@ function imagenetLogits(image: RgbImage): Float32Array {
   return tf.tidy(() => {
     const x = tf.tensor4d(Float32Array.from(image.data), [1, image.height, image.width, 3]);
     const resized = tf.image.resizeBilinear(x, [224, 224], false, true);
-    return classifier.forward(tf.sub(tf.div(resized, 127.5), 1) as tf.Tensor4D).logits!.dataSync() as Float32Array;
+    return classifier
+      .forward(tf.sub(tf.div(resized, 127.5), 1) as tf.Tensor4D)
+      .logits!.dataSync() as Float32Array;
   });
 }
 
@@ -47,7 +57,8 @@ function vocCams(image: RgbImage, labels: Uint8Array, logits: Float32Array): tf.
     const columns = Array.from(best, (k) => Math.max(k, 0));
     const weights = tf.gather(kernel, columns, 3); // [1,1,1280,20]
     const mask = tf.tensor1d(Array.from(best, (k) => (k < 0 ? 0 : 1)));
-    const network = (x: tf.Tensor4D) => tf.mul(tf.conv2d(net.forward(x).features, weights as tf.Tensor4D, 1, 'valid'), mask) as tf.Tensor4D;
+    const network = (x: tf.Tensor4D) =>
+      tf.mul(tf.conv2d(net.forward(x).features, weights as tf.Tensor4D, 1, 'valid'), mask) as tf.Tensor4D;
     return multiScaleCam(image, labels, network, { normalization: MOBILENET });
   });
 }
@@ -77,7 +88,9 @@ for (const file of (await readdir(photos)).filter((f) => /\.(jpe?g|png|bmp)$/i.t
   const logits = imagenetLogits(image);
   const probs = vocProbabilitiesFromImageNet(logits);
   const labels = Uint8Array.from(probs, (p) => (p >= 0.1 ? 1 : 0));
-  const names = [...labels].map((v, c) => (v ? `${VOC_CLASSES[c + 1]} ${probs[c].toFixed(2)}` : '')).filter(Boolean);
+  const names = [...labels]
+    .map((v, c) => (v ? `${VOC_CLASSES[c + 1]} ${probs[c].toFixed(2)}` : ''))
+    .filter(Boolean);
   if (names.length === 0) {
     console.log(`  ${file}: no VOC class (not written)`);
     continue;
@@ -100,7 +113,9 @@ for (const id of jpegs) {
   const iou = cm.perClassIoU();
   console.log(`  ${id}: ${present.map((c) => `${VOC_CLASSES[c]} ${(100 * iou[c]).toFixed(1)}`).join(', ')}`);
 }
-console.log(`mIoU over the ${jpegs.length} VOC images (classes present): ${(100 * total.meanIoU()).toFixed(1)}`);
+console.log(
+  `mIoU over the ${jpegs.length} VOC images (classes present): ${(100 * total.meanIoU()).toFixed(1)}`,
+);
 console.log(`overlays and label maps written to ${outDir}`);
 net.dispose();
 classifier.dispose();

@@ -9,6 +9,7 @@ export {
   type MultiScaleOptions,
   multiScaleCam,
 } from './multi_scale';
+export { camOverlay, jet } from './overlay';
 export {
   type ConfidentLabelOptions,
   camLabels,
@@ -18,4 +19,3 @@ export {
   powerLabels,
 } from './pseudo_labels';
 export { resizeBicubic } from './resize';
-export { camOverlay, jet } from './overlay';

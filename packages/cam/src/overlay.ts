@@ -15,7 +15,8 @@ export function jet(value: number): [number, number, number] {
  */
 export function camOverlay(image: RgbImage, cam: ArrayLike<number>, alpha = 0.5): RgbImage {
   const n = image.width * image.height;
-  if (cam.length !== n) throw new Error(`camOverlay: cam has ${cam.length} values, the image ${image.width}x${image.height}`);
+  if (cam.length !== n)
+    throw new Error(`camOverlay: cam has ${cam.length} values, the image ${image.width}x${image.height}`);
   const data = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) {
     const c = jet(cam[i]);

@@ -57,13 +57,16 @@ const VOC_OBJECTS = [
  * ImageNet classes (0 for person). Shape: logits [1001] -> [20].
  */
 export function vocProbabilitiesFromImageNet(logits: ArrayLike<number>): Float32Array {
-  if (logits.length !== 1001) throw new Error(`vocProbabilitiesFromImageNet: expected 1001 logits, got ${logits.length}`);
+  if (logits.length !== 1001)
+    throw new Error(`vocProbabilitiesFromImageNet: expected 1001 logits, got ${logits.length}`);
   let maxLogit = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < logits.length; i++) maxLogit = Math.max(maxLogit, logits[i]);
   let total = 0;
   const p = Float64Array.from(logits, (v) => Math.exp(v - maxLogit));
   for (const v of p) total += v;
-  return Float32Array.from(VOC_OBJECTS, (name) => (IMAGENET_1001_TO_VOC[name] ?? []).reduce((s, k) => s + p[k] / total, 0));
+  return Float32Array.from(VOC_OBJECTS, (name) =>
+    (IMAGENET_1001_TO_VOC[name] ?? []).reduce((s, k) => s + p[k] / total, 0),
+  );
 }
 
 /**

@@ -1,7 +1,11 @@
 /** @wsss/models: backbones and heads for WSSS on TensorFlow.js. */
 
 export { ClassifierHead, DilatedConvHead, type DilatedHeadOptions, multilabelSoftMarginLoss } from './heads';
-export { bestImageNetClassPerVocClass, IMAGENET_1001_TO_VOC, vocProbabilitiesFromImageNet } from './imagenet_to_voc';
+export {
+  bestImageNetClassPerVocClass,
+  IMAGENET_1001_TO_VOC,
+  vocProbabilitiesFromImageNet,
+} from './imagenet_to_voc';
 export {
   MobileNetV2,
   type MobileNetV2Options,

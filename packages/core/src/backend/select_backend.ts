@@ -158,7 +158,8 @@ function processErrorListeners(): ErrorListeners {
 function removeAddedErrorListeners(before: ErrorListeners): void {
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
     for (const listener of process.listeners(event)) {
-      if (!before[event].includes(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+      if (!before[event].includes(listener))
+        process.removeListener(event, listener as (...args: unknown[]) => void);
     }
   }
 }

@@ -1,3 +1,5 @@
+import { depthwiseConv2dBackpropFilter as depthwiseConv2dBackpropFilterKernel } from '../kernels/wasm/depthwise_conv2d_backprop_filter';
+import { depthwiseConv2dBackpropInput as depthwiseConv2dBackpropInputKernel } from '../kernels/wasm/depthwise_conv2d_backprop_input';
 import { tf } from '../tf';
 
 /**
@@ -63,7 +65,7 @@ export const dilatedDepthwiseConv2dGradConfig: tf.GradConfig = {
         tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: dys, filter }, {
           strides: s,
           pad: p,
-          dilations: 1,
+          dilations: xs === x ? dilations : 1,
           dimRoundingMode,
           inputShape: xs.shape,
         } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
@@ -71,12 +73,12 @@ export const dilatedDepthwiseConv2dGradConfig: tf.GradConfig = {
         tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: xs, dy: dys }, {
           strides: s,
           pad: p,
-          dilations: 1,
+          dilations: xs === x ? dilations : 1,
           dimRoundingMode,
           filterShape: filter.shape,
         } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
     });
-    if (isOne(dilations)) return plain(x, dy as tf.Tensor4D, strides, pad);
+    if (isOne(dilations) || backwardKernelsHandleDilation()) return plain(x, dy as tf.Tensor4D, strides, pad);
     return viaSpaceToBatch(
       x,
       dy as tf.Tensor4D,
@@ -133,6 +135,20 @@ function viaSpaceToBatch(
     x: () => tf.batchToSpaceND(grads.x(), block, paddings) as tf.Tensor4D,
     filter: grads.filter,
   };
+}
+
+/**
+ * True when the current backend's depthwise backward kernels are @wsss/core's wasm ones, which take dilations
+ * directly (tfjs' own kernels ignore them), so the space-to-batch detour and its transposes can be skipped.
+ */
+function backwardKernelsHandleDilation(): boolean {
+  const backend = tf.getBackend();
+  return (
+    tf.getKernel(tf.DepthwiseConv2dNativeBackpropInput, backend)?.kernelFunc ===
+      depthwiseConv2dBackpropInputKernel &&
+    tf.getKernel(tf.DepthwiseConv2dNativeBackpropFilter, backend)?.kernelFunc ===
+      depthwiseConv2dBackpropFilterKernel
+  );
 }
 
 function isOne(d: number | [number, number] | undefined): boolean {
