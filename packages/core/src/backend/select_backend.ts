@@ -146,20 +146,20 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<v
   },
 };
 
-type ErrorListeners = Record<'uncaughtException' | 'unhandledRejection', Function[]>;
+type Listener = (...args: unknown[]) => void;
+type ErrorListeners = { uncaughtException: Listener[]; unhandledRejection: Listener[] };
 
 function processErrorListeners(): ErrorListeners {
   return {
-    uncaughtException: process.listeners('uncaughtException'),
-    unhandledRejection: process.listeners('unhandledRejection'),
+    uncaughtException: process.listeners('uncaughtException') as Listener[],
+    unhandledRejection: process.listeners('unhandledRejection') as Listener[],
   };
 }
 
 function removeAddedErrorListeners(before: ErrorListeners): void {
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-    for (const listener of process.listeners(event)) {
-      if (!before[event].includes(listener))
-        process.removeListener(event, listener as (...args: unknown[]) => void);
+    for (const listener of process.listeners(event) as Listener[]) {
+      if (!before[event].includes(listener)) process.removeListener(event, listener as never);
     }
   }
 }
