@@ -157,10 +157,12 @@ function processErrorListeners(): ErrorListeners {
 }
 
 function removeAddedErrorListeners(before: ErrorListeners): void {
-  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-    for (const listener of process.listeners(event) as Listener[]) {
-      if (!before[event].includes(listener)) process.removeListener(event, listener as never);
-    }
+  const events = ['uncaughtException', 'unhandledRejection'] as const;
+  for (const event of events) {
+    const added = (process.listeners(event as 'uncaughtException') as Listener[]).filter(
+      (l) => !before[event].includes(l),
+    );
+    for (const listener of added) process.removeListener(event as 'uncaughtException', listener);
   }
 }
 
