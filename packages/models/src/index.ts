@@ -13,6 +13,14 @@ export {
   type OutputStride,
 } from './mobilenet_v2';
 export { Parameters } from './parameters';
+export { Optimizer, type OptimizerOptions, type ParamGroup } from './training/optimizer';
+export {
+  type CamClassifier,
+  type ClassifierBatch,
+  type TrainClassifierOptions,
+  type TrainClassifierResult,
+  trainClassifier,
+} from './training/train_classifier';
 export {
   type LoadedWeights,
   loadWeights,

@@ -23,6 +23,12 @@ export interface MobileNetV2Options {
   outputStride?: OutputStride;
   /** Keep the 1001-class ImageNet classifier (`MobilenetV2/Logits`). Default false. */
   includeTop?: boolean;
+  /**
+   * Width multiplier alpha (0.35, 0.5, 0.75, 1.0, 1.3, 1.4 are the published ones): every layer's channels are
+   * scaled by alpha and rounded to a multiple of 8; the last layer keeps 1280 channels for alpha <= 1.
+   * The shared ImageNet weights are alpha 1.0. Default 1.
+   */
+  widthMultiplier?: number;
   /** Seed of the random initialisation (used when no weights are loaded). Default 0. */
   seed?: number | string;
 }
@@ -58,7 +64,7 @@ export class MobileNetV2 {
   readonly params = new Parameters();
   readonly outputStride: OutputStride;
   readonly includeTop: boolean;
-  readonly featureChannels = 1280;
+  readonly featureChannels: number;
   private readonly plan: BlockPlan[];
 
   constructor(options: MobileNetV2Options = {}) {
@@ -67,7 +73,11 @@ export class MobileNetV2 {
       throw new Error(`MobileNetV2: outputStride must be 8, 16 or 32, got ${this.outputStride}`);
     }
     this.includeTop = options.includeTop ?? false;
-    this.plan = planBlocks(this.outputStride);
+    const alpha = options.widthMultiplier ?? 1;
+    if (!(alpha > 0)) throw new Error(`MobileNetV2: widthMultiplier must be > 0, got ${alpha}`);
+    const stem = makeDivisible(32 * alpha);
+    this.plan = planBlocks(this.outputStride, alpha, stem);
+    this.featureChannels = alpha > 1 ? makeDivisible(1280 * alpha) : 1280;
     const rng = new Rng(options.seed ?? 0);
     const conv = (name: string, shape: number[]) => {
       const fanIn = shape[0] * shape[1] * shape[2];
@@ -78,15 +88,15 @@ export class MobileNetV2 {
       this.params.create(`${name}/depthwise_kernel`, [3, 3, channels, 1], { std: Math.sqrt(2 / 9), rng });
       this.params.create(`${name}/bias`, [channels], { value: 0 });
     };
-    conv('MobilenetV2/Conv', [3, 3, 3, 32]);
+    conv('MobilenetV2/Conv', [3, 3, 3, stem]);
     for (const b of this.plan) {
       const hidden = b.inChannels * b.expand;
       if (b.expand !== 1) conv(`${b.name}/expand`, [1, 1, b.inChannels, hidden]);
       depthwise(`${b.name}/depthwise`, hidden);
       conv(`${b.name}/project`, [1, 1, hidden, b.outChannels]);
     }
-    conv('MobilenetV2/Conv_1', [1, 1, 320, 1280]);
-    if (this.includeTop) conv('MobilenetV2/Logits/Conv2d_1c_1x1', [1, 1, 1280, 1001]);
+    conv('MobilenetV2/Conv_1', [1, 1, this.plan[this.plan.length - 1].outChannels, this.featureChannels]);
+    if (this.includeTop) conv('MobilenetV2/Logits/Conv2d_1c_1x1', [1, 1, this.featureChannels, 1001]);
   }
 
   /** Builds the network and loads ImageNet (or fine-tuned) weights from a weights manifest. */
@@ -159,13 +169,14 @@ export class MobileNetV2 {
 
 /** Block names, channels, strides and dilations for an output stride (DeepLab's rule: once the running stride
  * reaches the output stride, further stride-2 layers get stride 1 and every later layer dilation x2). */
-function planBlocks(outputStride: number): BlockPlan[] {
+function planBlocks(outputStride: number, alpha: number, stemChannels: number): BlockPlan[] {
   const plan: BlockPlan[] = [];
   let currentStride = 2; // after the stem
   let rate = 1;
-  let inChannels = 32;
+  let inChannels = stemChannels;
   let index = 0;
-  for (const [t, c, n, s] of BLOCKS) {
+  for (const [t, channels, n, s] of BLOCKS) {
+    const c = makeDivisible(channels * alpha);
     for (let r = 0; r < n; r++) {
       let stride = r === 0 ? s : 1;
       let dilation = rate;
@@ -189,4 +200,10 @@ function planBlocks(outputStride: number): BlockPlan[] {
     }
   }
   return plan;
+}
+
+/** Keras' `_make_divisible(v, 8)`: nearest multiple of 8, at least 8, never more than 10% below v. */
+function makeDivisible(v: number, divisor = 8): number {
+  const rounded = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
+  return rounded < 0.9 * v ? rounded + divisor : rounded;
 }
