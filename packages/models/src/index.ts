@@ -13,6 +13,8 @@ export {
   type OutputStride,
 } from './mobilenet_v2';
 export { Parameters } from './parameters';
+export { ResNet38, type ResNet38Output } from './resnet38';
+export { type BackboneOutput, ResNet50, type ResNetOptions } from './resnet50';
 export { Optimizer, type OptimizerOptions, type ParamGroup } from './training/optimizer';
 export {
   type CamClassifier,

@@ -31,6 +31,8 @@ export interface MobileNetV2Options {
   widthMultiplier?: number;
   /** Seed of the random initialisation (used when no weights are loaded). Default 0. */
   seed?: number | string;
+  /** Draw random initial weights (default); false starts at zero, for weights loaded next. */
+  randomInit?: boolean;
 }
 
 export interface MobileNetV2Output {
@@ -78,6 +80,7 @@ export class MobileNetV2 {
     const stem = makeDivisible(32 * alpha);
     this.plan = planBlocks(this.outputStride, alpha, stem);
     this.featureChannels = alpha > 1 ? makeDivisible(1280 * alpha) : 1280;
+    this.params.randomInit = options.randomInit ?? true;
     const rng = new Rng(options.seed ?? 0);
     const conv = (name: string, shape: number[]) => {
       const fanIn = shape[0] * shape[1] * shape[2];
@@ -101,7 +104,7 @@ export class MobileNetV2 {
 
   /** Builds the network and loads ImageNet (or fine-tuned) weights from a weights manifest. */
   static async fromWeights(urlOrPath: string, options: MobileNetV2Options = {}): Promise<MobileNetV2> {
-    const net = new MobileNetV2(options);
+    const net = new MobileNetV2({ ...options, randomInit: false });
     const { tensors } = await loadWeights(urlOrPath);
     try {
       net.params.load(tensors, { strict: true });

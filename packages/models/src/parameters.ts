@@ -12,15 +12,22 @@ export class Parameters {
   /** Names whose variables must not change (frozen layers); `trainable()` leaves them out. */
   readonly frozen = new Set<string>();
 
+  /**
+   * When false, random initialisers are skipped and variables start at zero: for networks whose weights are loaded
+   * right after construction (generating 100M normals for ResNet-38 only to overwrite them costs seconds).
+   */
+  randomInit = true;
+
   /** Creates a variable with N(0, std) values (He-normal when std = sqrt(2 / fanIn)), or a constant. */
   create(name: string, shape: number[], init: { std: number; rng: Rng } | { value: number }): tf.Variable {
     if (this.variables.has(name)) throw new Error(`Parameters: ${name} is defined twice`);
     const size = shape.reduce((a, b) => a * b, 1);
-    const values =
-      'value' in init
-        ? new Float32Array(size).fill(init.value)
-        : init.rng.fillNormal(new Float32Array(size), 0, init.std);
-    const v = tf.variable(tf.tensor(values, shape), true, `${name}#${nextId++}`);
+    const initial =
+      'value' in init || !this.randomInit
+        ? tf.fill(shape, 'value' in init ? init.value : 0)
+        : tf.tensor(init.rng.fillNormal(new Float32Array(size), 0, init.std), shape);
+    const v = tf.variable(initial, true, `${name}#${nextId++}`);
+    initial.dispose();
     this.variables.set(name, v);
     return v;
   }

@@ -162,7 +162,7 @@ describe('trainClassifier', () => {
       );
       return { img, labels };
     });
-    return (epoch: number, from: number) =>
+    return (_epoch: number, from: number) =>
       (async function* () {
         for (let b = from; b < n / 4; b++) {
           const slice = data.slice(b * 4, b * 4 + 4);
