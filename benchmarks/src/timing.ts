@@ -37,3 +37,9 @@ export function ms(t: Timing): string {
     ? `${t.medianMs.toFixed(0)} (${t.minMs.toFixed(0)}-${t.maxMs.toFixed(0)})`
     : t.medianMs.toFixed(0);
 }
+
+/** The number after a command-line flag (`--runs 5`), or `fallback`. */
+export function argValue(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}

@@ -4,7 +4,7 @@
  * Run: pnpm --filter @wsss/benchmarks bench:wasm-training [--cpu-runs N] [--runs N]
  */
 import { selectBackend, tf } from '@wsss/core';
-import { markdownTable, ms, settle, type Timing, time } from './timing';
+import { argValue, markdownTable, ms, settle, type Timing, time } from './timing';
 
 interface Case {
   name: string;
@@ -68,11 +68,6 @@ function mobileNetBlockCase(): Case['setup'] {
     };
     return { step, dispose: () => tf.dispose([x, ...Object.values(params)]) };
   };
-}
-
-function argValue(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
 export async function benchWasmTraining(): Promise<string> {

@@ -1,19 +1,28 @@
 /**
- * The CAM stage of weakly supervised segmentation, end to end on the built-in synthetic dataset (no download):
- * train a MobileNetV2 multi-label classifier from image-level labels only, turn its class activation maps into
- * pseudo labels, and score them against the exact masks the labels never showed the network.
+ * The CAM stage of weakly supervised segmentation, end to end: train a MobileNetV2 multi-label classifier from
+ * image-level labels only, turn its multi-scale class activation maps into pseudo labels, and score them against
+ * masks the network never saw.
  *
- *   pnpm demo                      # from the repository root
- *   pnpm demo --steps 300 --out out/quickstart --weights <dir with model.json>   # ImageNet init when available
+ *   pnpm demo                                   # built-in synthetic dataset, no download
+ *   pnpm demo --dataset camvid                  # CamVid from the shared data folder (val split scored)
+ *   pnpm demo --steps 300 --lr 0.002 --out out/quickstart --weights <dir with model.json> --fresh
  *
+ * ImageNet weights are used when found (../shared or --weights), else training starts from random weights.
  * Checkpoints go to <out>/checkpoint; running again resumes (pass --fresh to start over).
  */
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { camLabels, camOverlay, multiScaleCam } from '@wsss/cam';
-import { ConfusionMatrix, selectBackend, tf, writeLabelPng, writePng } from '@wsss/core';
+import { camLabels, camOverlay, multiScaleCam, resizeBicubic } from '@wsss/cam';
+import { ConfusionMatrix, type RgbImage, selectBackend, tf, writeLabelPng, writePng } from '@wsss/core';
 import { sharedPath } from '@wsss/core/testing';
-import { BatchLoader, createSyntheticDataset, MOBILENET_NORMALIZATION } from '@wsss/datasets';
+import {
+  type AugmentOptions,
+  BatchLoader,
+  createSyntheticDataset,
+  loadCamVid,
+  MOBILENET_NORMALIZATION,
+  type SegmentationDataset,
+} from '@wsss/datasets';
 import { ClassifierHead, MobileNetV2, trainClassifier } from '@wsss/models';
 
 function arg(name: string, fallback: string): string {
@@ -21,48 +30,80 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
 }
 
-const outDir = resolve(arg('out', 'out/quickstart'));
+interface Setup {
+  train: SegmentationDataset;
+  test: SegmentationDataset;
+  augment: AugmentOptions;
+  /** Factor applied to evaluation images before the CAM network (CAMs are scored at full resolution). */
+  evalScale: number;
+  /** CAM background threshold, or null for datasets without a background class. */
+  background: { threshold: number } | null;
+}
+
+async function setup(dataset: string): Promise<Setup> {
+  if (dataset === 'synthetic') {
+    const size = Number(arg('size', '96'));
+    const options = { numClasses: 6, height: size, width: size };
+    return {
+      train: createSyntheticDataset({ ...options, size: 2000, seed: 1 }),
+      test: createSyntheticDataset({ ...options, size: Number(arg('eval', '100')), seed: 2 }),
+      augment: { scaleRange: [0.9, 1.1], cropSize: size },
+      evalScale: 1,
+      background: { threshold: Number(arg('bg', '0.25')) },
+    };
+  }
+  if (dataset === 'camvid') {
+    const root = arg('camvid', sharedPath('data/camvid') ?? '');
+    if (!root) throw new Error('--dataset camvid: CamVid not found; pass --camvid <folder> or set WSSS_DATA');
+    const test = await loadCamVid({ root, split: 'val' });
+    const n = Number(arg('eval', String(test.ids.length)));
+    return {
+      train: await loadCamVid({ root, split: 'train' }),
+      test: { ...test, ids: test.ids.slice(0, n) },
+      // Half resolution (240x180) for speed; random crops of 176x176.
+      augment: { scaleRange: [0.45, 0.55], cropSize: 176 },
+      evalScale: 0.5,
+      background: null,
+    };
+  }
+  throw new Error(`--dataset: expected synthetic or camvid, got ${dataset}`);
+}
+
+const dataset = arg('dataset', 'synthetic');
+const outDir = resolve(arg('out', `out/quickstart-${dataset}`));
 const steps = Number(arg('steps', '240'));
 const batchSize = Number(arg('batch', '8'));
-const size = Number(arg('size', '96'));
-const numClasses = 6;
 const weightsDir = arg('weights', sharedPath('weights/mobilenet_v2_1.0_224') ?? '');
 
 await selectBackend();
-const train = createSyntheticDataset({ size: 2000, seed: 1, numClasses, height: size, width: size });
-const test = createSyntheticDataset({
-  size: Number(arg('eval', '100')),
-  seed: 2,
-  numClasses,
-  height: size,
-  width: size,
-});
-
+const { train, test, augment, evalScale, background } = await setup(dataset);
+const numClasses = train.labelClasses.length;
 const backbone = weightsDir
   ? await MobileNetV2.fromWeights(weightsDir, { outputStride: 8 })
   : new MobileNetV2({ outputStride: 8, seed: 1 });
 const head = new ClassifierHead(backbone.featureChannels, numClasses, { seed: 1 });
 console.log(
-  `MobileNetV2 (output stride 8) ${weightsDir ? `from ImageNet weights in ${weightsDir}` : 'from random initialisation'}; ` +
-    `${steps} steps of batch ${batchSize} on ${size}x${size} synthetic images, ${numClasses} classes`,
+  `${train.name}: MobileNetV2 (output stride 8) ${weightsDir ? 'from ImageNet weights' : 'from random weights'}, ` +
+    `${steps} steps of batch ${batchSize}, ${numClasses} classes`,
 );
 
 const loader = new BatchLoader(train, {
   batchSize,
   seed: 1,
-  augment: { scaleRange: [0.9, 1.1], cropSize: size },
+  augment,
   normalization: MOBILENET_NORMALIZATION,
 });
 const checkpointDir = join(outDir, 'checkpoint');
 if (process.argv.includes('--fresh')) await rm(checkpointDir, { recursive: true, force: true });
+const perEpoch = Math.min(loader.length, steps);
 const result = await trainClassifier(
   { backbone, head },
   {
     batches: (epoch, from) => loader.epoch(epoch, from),
-    batchesPerEpoch: Math.min(loader.length, steps),
-    epochs: Math.ceil(steps / Math.min(loader.length, steps)),
+    batchesPerEpoch: perEpoch,
+    epochs: Math.ceil(steps / perEpoch),
     optimizer: weightsDir
-      ? { kind: 'sgd', learningRate: Number(arg('lr', '0.001')), momentum: 0.9, weightDecay: 1e-4 }
+      ? { kind: 'sgd', learningRate: Number(arg('lr', '0.002')), momentum: 0.9, weightDecay: 1e-4 }
       : { kind: 'adam', learningRate: Number(arg('lr', '0.001')), weightDecay: 1e-5, headLrMultiplier: 1 },
     checkpointDir,
     checkpointEvery: 40,
@@ -72,39 +113,47 @@ if (result.resumedFrom) console.log(`resumed from step ${result.resumedFrom}`);
 
 // Pseudo labels from multi-scale + flip CAMs with the ground-truth image labels (as WSSS methods do on train data).
 const network = (x: tf.Tensor4D) => head.activationMaps(backbone.forward(x).features);
-const classValues = Array.from({ length: numClasses }, (_, c) => c + 1);
-const cm = new ConfusionMatrix(numClasses + 1);
-let correct = 0;
+const classValues = [...train.labelClasses];
+const cm = new ConfusionMatrix(train.classNames.length);
+let exact = 0;
+const scaled = (image: RgbImage) =>
+  evalScale === 1
+    ? image
+    : resizeBicubic(image, Math.round(image.width * evalScale), Math.round(image.height * evalScale));
 for (let i = 0; i < test.ids.length; i++) {
-  const sample = test.generate(i);
-  const cams = multiScaleCam(sample.image, sample.labels, network, {
-    scales: [1, 0.75, 1.25],
-    normalization: MOBILENET_NORMALIZATION,
+  const sample = await test.get(test.ids[i]);
+  const small = scaled(sample.image);
+  const cams = tf.tidy(() => {
+    const c = multiScaleCam(small, sample.labels, network, {
+      scales: [1, 0.75, 1.25],
+      normalization: MOBILENET_NORMALIZATION,
+    });
+    return tf.image.resizeBilinear(c, [sample.image.height, sample.image.width], false, true) as tf.Tensor3D;
   });
-  const labels = camLabels(cams, classValues, { threshold: 0.25 });
+  const labels = camLabels(cams, classValues, background);
   cm.update(sample.mask!.data, labels.data);
   const logits = tf.tidy(() => {
     const x = tf.tensor4d(
-      Float32Array.from(sample.image.data, (v) => v / 127.5 - 1),
-      [1, size, size, 3],
+      Float32Array.from(small.data, (v) => v / 127.5 - 1),
+      [1, small.height, small.width, 3],
     );
     return head.forward(backbone.forward(x).features).dataSync();
   });
-  if (logits.every((l, c) => (l > 0 ? 1 : 0) === sample.labels[c])) correct++;
+  if (logits.every((l, c) => (l > 0 ? 1 : 0) === sample.labels[c])) exact++;
   if (i < 6) {
     const top = tf.tidy(() => tf.max(cams, 2).dataSync());
     await writePng(join(outDir, `${sample.id}_cam.png`), camOverlay(sample.image, top));
-    await writeLabelPng(join(outDir, `${sample.id}_pseudo.png`), labels);
-    await writeLabelPng(join(outDir, `${sample.id}_truth.png`), sample.mask!);
+    await writeLabelPng(join(outDir, `${sample.id}_pseudo.png`), labels, train.palette);
+    await writeLabelPng(join(outDir, `${sample.id}_truth.png`), sample.mask!, train.palette);
   }
   cams.dispose();
 }
 
 const iou = cm.perClassIoU();
-console.log(`\nclassification: ${correct}/${test.ids.length} test images with every label right`);
-console.log('CAM pseudo-label IoU on held-out synthetic images (against exact masks):');
-console.log(train.classNames.map((n, c) => `  ${n.padEnd(10)} ${(100 * iou[c]).toFixed(1)}`).join('\n'));
-console.log(`  mIoU       ${(100 * cm.meanIoU()).toFixed(1)}`);
+console.log(`\nclassification: ${exact}/${test.ids.length} held-out images with every label right`);
+console.log(`CAM pseudo-label IoU on ${test.name} (${test.ids.length} images, against the real masks):`);
+console.log(train.classNames.map((n, c) => `  ${n.padEnd(11)} ${(100 * iou[c]).toFixed(1)}`).join('\n'));
+console.log(`  mIoU        ${(100 * cm.meanIoU()).toFixed(1)}`);
 console.log(`overlays and label maps in ${outDir}`);
 backbone.dispose();
 head.dispose();

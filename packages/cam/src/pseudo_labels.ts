@@ -16,17 +16,20 @@ function toLabelMap(indices: Int32Array | Uint8Array, height: number, width: num
 
 /**
  * Label map by argmax over [background, cams] (psa's quick CAM labels with `{ threshold: 0.2 }`). Channel c of the
- * CAMs becomes mask value `classValues[c]` (VOC: c + 1), background 0.
+ * CAMs becomes mask value `classValues[c]` (VOC: c + 1), background 0. With `background: null` (datasets without
+ * a background class, such as CamVid) it is the plain argmax over the CAMs.
  */
 export function camLabels(
   cams: tf.Tensor3D,
   classValues: readonly number[],
-  background: BackgroundMode = { threshold: 0.2 },
+  background: BackgroundMode | null = { threshold: 0.2 },
 ): LabelMap {
   check(cams, classValues, 'camLabels');
   const [h, w] = cams.shape;
-  const argmax = tf.tidy(() => tf.argMax(withBackground(cams, background), 2).dataSync() as Int32Array);
-  const lut = [0, ...classValues];
+  const argmax = tf.tidy(
+    () => tf.argMax(background ? withBackground(cams, background) : cams, 2).dataSync() as Int32Array,
+  );
+  const lut = background ? [0, ...classValues] : [...classValues];
   return toLabelMap(
     argmax.map((i) => lut[i]),
     h,

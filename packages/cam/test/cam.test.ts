@@ -77,6 +77,7 @@ describe('CAM basics', () => {
     // 4 pixels, 2 classes (mask values 8 and 12).
     const cams = tf.tensor3d([0.9, 0.1, 0.15, 0.25, 0.02, 0.01, 0.4, 0.5], [1, 4, 2]);
     expect(Array.from(camLabels(cams, [8, 12]).data)).toEqual([8, 12, 0, 12]);
+    expect(Array.from(camLabels(cams, [8, 12], null).data)).toEqual([8, 12, 8, 12]); // no background class
     expect(Array.from(confidentLabels(cams, [8, 12]).data)).toEqual([8, 255, 0, 12]);
     // alpha 4: bg = (1-max)^4 = [1e-4, .316, .922, .0625]; alpha 32: [~0, 1e-4, .52, 2e-10]
     expect(Array.from(powerLabels(cams, [8, 12]).data)).toEqual([8, 255, 0, 12]);

@@ -29,28 +29,9 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
-const VOC_OBJECTS = [
-  'aeroplane',
-  'bicycle',
-  'bird',
-  'boat',
-  'bottle',
-  'bus',
-  'car',
-  'cat',
-  'chair',
-  'cow',
-  'diningtable',
-  'dog',
-  'horse',
-  'motorbike',
-  'person',
-  'pottedplant',
-  'sheep',
-  'sofa',
-  'train',
-  'tvmonitor',
-];
+/** VOC object classes in label-vector order (aeroplane .. tvmonitor); person is the one missing from the map. */
+const mapped = Object.keys(IMAGENET_1001_TO_VOC);
+const VOC_OBJECTS: readonly string[] = [...mapped.slice(0, 14), 'person', ...mapped.slice(14)];
 
 /**
  * VOC class probabilities from 1001 ImageNet logits: for each of the 20 VOC classes, the softmax mass of its

@@ -1,6 +1,6 @@
 import { Rng, tf } from '@wsss/core';
 import { Parameters } from './parameters';
-import { loadWeights } from './weights_io';
+import { loadParameters } from './weights_io';
 
 /** Inverted-residual settings of MobileNetV2 1.0: expansion t, output channels c, repeats n, first stride s. */
 const BLOCKS: readonly [number, number, number, number][] = [
@@ -105,12 +105,7 @@ export class MobileNetV2 {
   /** Builds the network and loads ImageNet (or fine-tuned) weights from a weights manifest. */
   static async fromWeights(urlOrPath: string, options: MobileNetV2Options = {}): Promise<MobileNetV2> {
     const net = new MobileNetV2({ ...options, randomInit: false });
-    const { tensors } = await loadWeights(urlOrPath);
-    try {
-      net.params.load(tensors, { strict: true });
-    } finally {
-      tf.dispose(Object.values(tensors));
-    }
+    await loadParameters(net.params, urlOrPath);
     return net;
   }
 

@@ -10,7 +10,7 @@ import {
   torchBatchNorm,
   torchConv,
 } from './torch_layers';
-import { loadWeights } from './weights_io';
+import { loadParameters } from './weights_io';
 
 interface BlockSpec {
   name: string;
@@ -130,13 +130,7 @@ export class ResNet38 {
     options: { frozenBatchNorm?: boolean } = {},
   ): Promise<ResNet38> {
     const net = new ResNet38({ ...options, randomInit: false });
-    const { tensors } = await loadWeights(urlOrPath);
-    try {
-      // psa checkpoints also hold fc8 and head weights: load the backbone's and ignore the rest.
-      net.params.load(tensors, { strict: true });
-    } finally {
-      tf.dispose(Object.values(tensors));
-    }
+    await loadParameters(net.params, urlOrPath);
     return net;
   }
 

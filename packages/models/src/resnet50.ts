@@ -9,7 +9,7 @@ import {
   torchBatchNorm,
   torchConv,
 } from './torch_layers';
-import { loadWeights } from './weights_io';
+import { loadParameters } from './weights_io';
 
 export interface ResNetOptions {
   /** 32 (ImageNet), 16 or 8: later stages replace their stride by dilation (torchvision's replace_stride_with_dilation). */
@@ -103,12 +103,7 @@ export class ResNet50 {
   /** Builds the network and loads converted weights (a weights manifest with state_dict names). */
   static async fromWeights(urlOrPath: string, options: ResNetOptions = {}): Promise<ResNet50> {
     const net = new ResNet50({ ...options, randomInit: false });
-    const { tensors } = await loadWeights(urlOrPath);
-    try {
-      net.params.load(tensors, { strict: true });
-    } finally {
-      tf.dispose(Object.values(tensors));
-    }
+    await loadParameters(net.params, urlOrPath);
     return net;
   }
 

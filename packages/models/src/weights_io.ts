@@ -1,4 +1,5 @@
 import { tf, writeFileAtomic } from '@wsss/core';
+import type { Parameters } from './parameters';
 
 /** One entry of a TF.js weights manifest. */
 export type WeightSpec = tf.io.WeightsManifestEntry;
@@ -121,4 +122,14 @@ export async function saveWeights(
     weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
   };
   await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1));
+}
+
+/** Loads a weights manifest into a network's parameters (every parameter must be present) and frees the copies. */
+export async function loadParameters(params: Parameters, urlOrPath: string): Promise<void> {
+  const { tensors } = await loadWeights(urlOrPath);
+  try {
+    params.load(tensors, { strict: true });
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
 }

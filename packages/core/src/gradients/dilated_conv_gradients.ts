@@ -13,84 +13,75 @@ import { tf } from '../tf';
  * `dx = batchToSpace(backpropInput(spaceToBatch(dy, d, crops)), d, pads)` and
  * `dW = backpropFilter(spaceToBatch(x, d, pads), spaceToBatch(dy, d, crops))`.
  */
-export const dilatedConv2DGradConfig: tf.GradConfig = {
-  kernelName: tf.Conv2D,
-  inputsToSave: ['x', 'filter'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-    const { dilations, strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as tf.Conv2DAttrs;
-    const plain = (xs: tf.Tensor4D, dys: tf.Tensor4D, s: typeof strides, p: typeof pad) => ({
-      x: () =>
-        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dys, filter }, {
-          strides: s,
-          pad: p,
-          dataFormat,
-          dimRoundingMode,
-          inputShape: xs.shape,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
-      filter: () =>
-        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: xs, dy: dys }, {
-          strides: s,
-          pad: p,
-          dataFormat,
-          dimRoundingMode,
-          filterShape: filter.shape,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
-    });
-    if (isOne(dilations)) return plain(x, dy as tf.Tensor4D, strides, pad);
-    if (dataFormat === 'NCHW') {
-      throw new Error('gradient of conv2d: dilation > 1 is supported for NHWC only (dataFormat NCHW given)');
-    }
-    return viaSpaceToBatch(
-      x,
-      dy as tf.Tensor4D,
-      filter.shape,
-      dilations,
-      pad,
-      dimRoundingMode,
-      false,
-      (xs, dys) => plain(xs, dys, 1, 'valid'),
-    );
-  },
-};
+interface ConvKind {
+  kernelName: string;
+  backpropInput: string;
+  backpropFilter: string;
+  depthwise: boolean;
+}
 
-export const dilatedDepthwiseConv2dGradConfig: tf.GradConfig = {
+/**
+ * The gradient of one convolution kind: its two backward kernels, called directly at dilation 1 (or when the
+ * backend's kernels take dilations), through space-to-batch otherwise.
+ */
+function dilationAwareGradient(kind: ConvKind): tf.GradConfig {
+  return {
+    kernelName: kind.kernelName,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const { dilations, strides, pad, dimRoundingMode } = attrs as unknown as tf.DepthwiseConv2dNativeAttrs;
+      const { dataFormat } = attrs as unknown as tf.Conv2DAttrs;
+      const direct = isOne(dilations) || (kind.depthwise && backwardKernelsHandleDilation());
+      const backward = (xs: tf.Tensor4D, dys: tf.Tensor4D, s: typeof strides, p: typeof pad): Grads => {
+        // Conv2D's backward kernels have no dilations attribute; depthwise ones do.
+        const common = { strides: s, pad: p, dimRoundingMode, dataFormat, dilations: direct ? dilations : 1 };
+        return {
+          x: () =>
+            tf.engine().runKernel(kind.backpropInput, { dy: dys, filter }, {
+              ...common,
+              inputShape: xs.shape,
+            } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+          filter: () =>
+            tf.engine().runKernel(kind.backpropFilter, { x: xs, dy: dys }, {
+              ...common,
+              filterShape: filter.shape,
+            } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+        };
+      };
+      if (direct) return backward(x, dy as tf.Tensor4D, strides, pad);
+      if (dataFormat === 'NCHW') {
+        throw new Error(
+          `gradient of ${kind.kernelName}: dilation > 1 is supported for NHWC only (dataFormat NCHW given)`,
+        );
+      }
+      return viaSpaceToBatch(
+        x,
+        dy as tf.Tensor4D,
+        filter.shape,
+        dilations,
+        pad,
+        dimRoundingMode,
+        kind.depthwise,
+        (xs, dys) => backward(xs, dys, 1, 'valid'),
+      );
+    },
+  };
+}
+
+export const dilatedConv2DGradConfig = dilationAwareGradient({
+  kernelName: tf.Conv2D,
+  backpropInput: tf.Conv2DBackpropInput,
+  backpropFilter: tf.Conv2DBackpropFilter,
+  depthwise: false,
+});
+
+export const dilatedDepthwiseConv2dGradConfig = dilationAwareGradient({
   kernelName: tf.DepthwiseConv2dNative,
-  inputsToSave: ['x', 'filter'],
-  gradFunc: (dy, saved, attrs) => {
-    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-    const { dilations, strides, pad, dimRoundingMode } = attrs as unknown as tf.DepthwiseConv2dNativeAttrs;
-    const plain = (xs: tf.Tensor4D, dys: tf.Tensor4D, s: typeof strides, p: typeof pad) => ({
-      x: () =>
-        tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: dys, filter }, {
-          strides: s,
-          pad: p,
-          dilations: xs === x ? dilations : 1,
-          dimRoundingMode,
-          inputShape: xs.shape,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
-      filter: () =>
-        tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: xs, dy: dys }, {
-          strides: s,
-          pad: p,
-          dilations: xs === x ? dilations : 1,
-          dimRoundingMode,
-          filterShape: filter.shape,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
-    });
-    if (isOne(dilations) || backwardKernelsHandleDilation()) return plain(x, dy as tf.Tensor4D, strides, pad);
-    return viaSpaceToBatch(
-      x,
-      dy as tf.Tensor4D,
-      filter.shape,
-      dilations,
-      pad,
-      dimRoundingMode,
-      true,
-      (xs, dys) => plain(xs, dys, 1, 'valid'),
-    );
-  },
-};
+  backpropInput: tf.DepthwiseConv2dNativeBackpropInput,
+  backpropFilter: tf.DepthwiseConv2dNativeBackpropFilter,
+  depthwise: true,
+});
 
 type Grads = { x: () => tf.Tensor4D; filter: () => tf.Tensor4D };
 
