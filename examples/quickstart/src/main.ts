@@ -149,9 +149,9 @@ for (let i = 0; i < test.ids.length; i++) {
   });
   const labels = camLabels(cams, classValues, background);
   cm.update(sample.mask!.data, labels.data);
-  sweep.forEach((threshold, k) =>
-    sweepCms[k].update(sample.mask!.data, camLabels(cams, classValues, { threshold }).data),
-  );
+  sweep.forEach((threshold, k) => {
+    sweepCms[k].update(sample.mask!.data, camLabels(cams, classValues, { threshold }).data);
+  });
   const logits = tf.tidy(() => {
     const x = tf.tensor4d(
       Float32Array.from(small.data, (v) => v / 127.5 - 1),
