@@ -1,11 +1,17 @@
 import { defineConfig, type Options } from 'tsup';
 
-/** The build every @wsss package shares: ESM + CJS + .d.ts, with import.meta/__dirname shims. */
+/**
+ * The build every @wsss package shares: ESM + CJS + .d.ts, with import.meta/__dirname shims. Declarations carry
+ * tfjs' chained-op typings (`t.reshape(...)`), which @wsss/core registers at run time, so that every package and
+ * every user sees them.
+ */
 export function packageConfig(entry: Record<string, string>): ReturnType<typeof defineConfig> {
   const options: Options = {
     entry,
     format: ['esm', 'cjs'],
-    dts: true,
+    dts: {
+      banner: '/// <reference types="@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops" />',
+    },
     sourcemap: true,
     clean: true,
     shims: true,
