@@ -10,7 +10,8 @@ export function packageConfig(entry: Record<string, string>): ReturnType<typeof 
     entry,
     format: ['esm', 'cjs'],
     dts: {
-      banner: '/// <reference types="@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops" />',
+      banner:
+        '/// <reference types="@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops" />',
     },
     sourcemap: true,
     clean: true,
