@@ -40,6 +40,23 @@ describe('ResNet-50', () => {
     }
   });
 
+  it('trains: every unfrozen parameter gets a finite gradient through the dilated stages (OS8)', () => {
+    const net = new ResNet50({ outputStride: 8, seed: 5, frozenBatchNorm: true });
+    const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const { value, grads } = tf.variableGrads(
+      () => tf.mean(net.forward(x, { training: true }).features),
+      net.params.trainable(),
+    );
+    const names = Object.keys(grads);
+    expect(names).toHaveLength(53);
+    for (const g of Object.values(grads)) expect(Number.isFinite(tf.sum(tf.abs(g)).dataSync()[0])).toBe(true);
+    expect(tf.sum(tf.abs(grads[net.params.get('layer4.2.conv2.weight').name])).dataSync()[0]).toBeGreaterThan(
+      0,
+    );
+    tf.dispose([x, value, ...Object.values(grads)]);
+    net.dispose();
+  });
+
   it('updates running statistics only in training mode without frozen batch norm', () => {
     const net = new ResNet50({ frozenBatchNorm: false, randomInit: false });
     net.params.get('conv1.weight').assign(tf.randomNormal([7, 7, 3, 64], 0, 0.1, 'float32', 2));
