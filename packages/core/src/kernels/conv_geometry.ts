@@ -70,17 +70,24 @@ export function convGeometry(
   };
 }
 
-/** Zero-pads `x` [N,H,W,C] so that it is `g.paddedHeight` x `g.paddedWidth` with the input at (padTop, padLeft). */
-export function padToGeometry(x: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+/**
+ * Pads `x` [N,H,W,C] with `value` (default 0) so that it is `g.paddedHeight` x `g.paddedWidth` with the input at
+ * (padTop, padLeft).
+ */
+export function padToGeometry(x: tf.Tensor4D, g: ConvGeometry, value = 0): tf.Tensor4D {
   const bottom = g.paddedHeight - g.inHeight - g.padTop;
   const right = g.paddedWidth - g.inWidth - g.padLeft;
   if (g.padTop === 0 && g.padLeft === 0 && bottom === 0 && right === 0) return x;
-  return tf.pad(x, [
-    [0, 0],
-    [g.padTop, bottom],
-    [g.padLeft, right],
-    [0, 0],
-  ]);
+  return tf.pad(
+    x,
+    [
+      [0, 0],
+      [g.padTop, bottom],
+      [g.padLeft, right],
+      [0, 0],
+    ],
+    value,
+  );
 }
 
 /**

@@ -113,11 +113,7 @@ export async function trainClassifier(
           ),
         );
       } finally {
-        tf.dispose([
-          batch.images,
-          batch.labels,
-          ...Object.values(batch).filter((t) => t instanceof tf.Tensor),
-        ]);
+        tf.dispose(Object.values(batch).filter((t) => t instanceof tf.Tensor));
       }
       step++;
       sum += loss;

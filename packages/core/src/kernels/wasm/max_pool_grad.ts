@@ -1,5 +1,5 @@
 import { tf } from '../../tf';
-import { convGeometry, filterTapWindow, spreadOntoStrideGrid } from '../conv_geometry';
+import { convGeometry, filterTapWindow, padToGeometry, spreadOntoStrideGrid } from '../conv_geometry';
 
 type Attrs = tf.MaxPoolGradAttrs;
 
@@ -17,15 +17,7 @@ export function maxPoolGrad({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; 
   return tf.tidy(() => {
     const [fh, fw] = typeof filterSize === 'number' ? [filterSize, filterSize] : filterSize;
     const g = convGeometry(x.shape, [fh, fw, x.shape[3], 1], strides, 1, pad, dimRoundingMode, true);
-    const bottom = g.paddedHeight - g.inHeight - g.padTop;
-    const right = g.paddedWidth - g.inWidth - g.padLeft;
-    const pads: [number, number][] = [
-      [0, 0],
-      [g.padTop, bottom],
-      [g.padLeft, right],
-      [0, 0],
-    ];
-    const xPad = tf.pad(x, pads, Number.NEGATIVE_INFINITY);
+    const xPad = padToGeometry(x, g, Number.NEGATIVE_INFINITY);
     let taken = tf.zerosLike(y);
     const parts: tf.Tensor4D[] = [];
     for (let i = 0; i < fh; i++) {
