@@ -1,0 +1,248 @@
+import { PermutohedralLattice } from './lattice/permutohedral_lattice';
+import { type KernelNormalization, meanField, type PairwiseTerm, type UnarySource } from './mean_field';
+import { kernelWorkers } from './parallel/kernel_workers';
+import { kernelArena } from './wasm/kernel_arena';
+
+/** Label compatibility: a Potts weight w, or a labels x labels matrix mu (symmetrised), as in pydensecrf. */
+export type Compatibility = number | Float32Array | number[][];
+
+export interface PairwiseOptions {
+  /** Potts weight or compatibility matrix; the message added to the logits is compat x (K~ Q). */
+  compat: Compatibility;
+  /** Kernel normalisation (default 'symmetric', pydensecrf's NORMALIZE_SYMMETRIC). */
+  normalization?: KernelNormalization;
+}
+
+/** Where inference runs: `threads` threads (default 'auto': every core when the image is large enough to pay). */
+export interface InferenceOptions {
+  threads?: number | 'auto';
+}
+
+/** pixels x labels below which a second thread costs more than it saves (measured on 2 cores: ~64x64 x 21). */
+const PARALLEL_THRESHOLD = 1 << 17;
+
+/**
+ * The fully connected CRF of Kraehenbuehl & Koltun (2011) with Gaussian pairwise kernels filtered on a permutohedral
+ * lattice, a drop-in for pydensecrf's `DenseCRF2D` (same energies, same normalisation, same mean field):
+ *
+ *   E(x) = sum_i U_i(x_i) + sum_{i<j} sum_k mu_k(x_i, x_j) exp(-|f_i^k - f_j^k|^2 / 2)
+ *
+ * Mean field: Q = softmax(-U); repeat Q = softmax(-U + sum_k compat_k K~_k Q), K~ the normalised kernel.
+ * The hot loops are WebAssembly SIMD; `inference` splits them over worker threads in Node.
+ *
+ * @example
+ * ```ts
+ * const crf = new DenseCrf(image.width, image.height, 21);
+ * crf.setUnaryFromSoftmax(probabilities); // or setUnaryEnergy(unary)
+ * crf.addPairwiseGaussian({ sxy: 3, compat: 3 });
+ * crf.addPairwiseBilateral({ sxy: 80, srgb: 13, image, compat: 10 });
+ * const q = await crf.inference(10); // Float32Array [21 x H*W]
+ * const labels = argmaxLabels(q, 21);
+ * ```
+ */
+export class DenseCrf {
+  readonly width: number;
+  readonly height: number;
+  readonly labels: number;
+  private unary: UnarySource | undefined;
+  private readonly terms: PairwiseTerm[] = [];
+
+  constructor(width: number, height: number, labels: number) {
+    for (const [name, value] of [
+      ['width', width],
+      ['height', height],
+      ['labels', labels],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1)
+        throw new Error(`DenseCrf: ${name} must be a positive integer, got ${value}`);
+    }
+    this.width = width;
+    this.height = height;
+    this.labels = labels;
+  }
+
+  get pixels(): number {
+    return this.width * this.height;
+  }
+
+  /** Sets the unary energies, [labels x pixels] label-major (pixel index y * width + x), as pydensecrf. */
+  setUnaryEnergy(unary: Float32Array): this {
+    this.checkLabelMajor(unary, 'setUnaryEnergy', 'unary', (v) => !Number.isNaN(v));
+    this.unary = { energies: unary };
+    return this;
+  }
+
+  /**
+   * Sets the unary from probabilities [labels x pixels]: U = -log(clip(p, clip, 1)) without renormalisation, as
+   * pydensecrf's `unary_from_softmax` + `setUnaryEnergy` (computed inside the WebAssembly kernels).
+   */
+  setUnaryFromSoftmax(probabilities: Float32Array, options: { clip?: number } = {}): this {
+    const { clip = 1e-5 } = options;
+    if (!(clip > 0 && clip <= 1))
+      throw new Error(`DenseCrf.setUnaryFromSoftmax: clip must be in (0, 1], got ${clip}`);
+    this.checkLabelMajor(probabilities, 'setUnaryFromSoftmax', 'probabilities', Number.isFinite);
+    this.unary = { probabilities, clip };
+    return this;
+  }
+
+  private checkLabelMajor(
+    values: Float32Array,
+    fn: string,
+    name: string,
+    valid: (v: number) => boolean,
+  ): void {
+    if (values.length !== this.labels * this.pixels) {
+      throw new Error(
+        `DenseCrf.${fn}: ${name} must hold labels x height x width = ${this.labels} x ${this.height} x ${this.width} values, got ${values.length}`,
+      );
+    }
+    for (let i = 0; i < values.length; i++) {
+      if (!valid(values[i])) throw new Error(`DenseCrf.${fn}: ${name}[${i}] is ${values[i]}`);
+    }
+  }
+
+  /** Adds a Gaussian kernel on positions: features (x / sxy, y / sxy). */
+  addPairwiseGaussian(options: PairwiseOptions & { sxy: number | [number, number] }): this {
+    const [sx, sy] = pair(options.sxy, 'addPairwiseGaussian', 'sxy');
+    const { width, height } = this;
+    const features = new Float32Array(this.pixels * 2);
+    for (let y = 0, i = 0; y < height; y++) {
+      for (let x = 0; x < width; x++, i++) {
+        features[2 * i] = x / sx;
+        features[2 * i + 1] = y / sy;
+      }
+    }
+    return this.addPairwiseEnergy(features, 2, options);
+  }
+
+  /**
+   * Adds a bilateral kernel: features (x / sxy, y / sxy, r / srgb, g / srgb, b / srgb) with raw 0..255 colours.
+   * `image` is interleaved RGB, height x width x 3, uint8.
+   */
+  addPairwiseBilateral(
+    options: PairwiseOptions & {
+      sxy: number | [number, number];
+      srgb: number | [number, number, number];
+      image: { width: number; height: number; data: Uint8Array | Uint8ClampedArray };
+    },
+  ): this {
+    const [sx, sy] = pair(options.sxy, 'addPairwiseBilateral', 'sxy');
+    const srgb = typeof options.srgb === 'number' ? [options.srgb, options.srgb, options.srgb] : options.srgb;
+    for (const s of srgb) positive(s, 'addPairwiseBilateral', 'srgb');
+    const { image } = options;
+    if (!(image.data instanceof Uint8Array || image.data instanceof Uint8ClampedArray)) {
+      throw new Error(
+        'DenseCrf.addPairwiseBilateral: image.data must be a Uint8Array of RGB bytes (height x width x 3)',
+      );
+    }
+    if (image.width !== this.width || image.height !== this.height || image.data.length !== this.pixels * 3) {
+      throw new Error(
+        `DenseCrf.addPairwiseBilateral: image must be ${this.height} x ${this.width} x 3 like the CRF, got ${image.height} x ${image.width} with ${image.data.length} bytes`,
+      );
+    }
+    const features = new Float32Array(this.pixels * 5);
+    const data = image.data;
+    for (let y = 0, i = 0; y < this.height; y++) {
+      for (let x = 0; x < this.width; x++, i++) {
+        features[5 * i] = x / sx;
+        features[5 * i + 1] = y / sy;
+        features[5 * i + 2] = data[3 * i] / srgb[0];
+        features[5 * i + 3] = data[3 * i + 1] / srgb[1];
+        features[5 * i + 4] = data[3 * i + 2] / srgb[2];
+      }
+    }
+    return this.addPairwiseEnergy(features, 5, options);
+  }
+
+  /** Adds a Gaussian kernel on arbitrary per-pixel features, [pixels x dims], already divided by their sigmas. */
+  addPairwiseEnergy(features: Float32Array, dims: number, options: PairwiseOptions): this {
+    if (features.length !== this.pixels * dims) {
+      throw new Error(
+        `DenseCrf.addPairwiseEnergy: features must hold pixels x dims = ${this.pixels} x ${dims} values, got ${features.length}`,
+      );
+    }
+    this.terms.push({
+      lattice: PermutohedralLattice.build(features, this.pixels, dims),
+      normalization: options.normalization ?? 'symmetric',
+      compat: this.compatibility(options.compat),
+    });
+    return this;
+  }
+
+  /** Mean-field marginals after `iterations` steps, [labels x pixels]; on one thread. */
+  inferenceSync(iterations: number): Float32Array {
+    return meanField(this.checkedUnary(iterations), this.labels, this.terms, iterations);
+  }
+
+  /** Mean-field marginals after `iterations` steps, [labels x pixels]; on worker threads where it pays. */
+  async inference(iterations: number, options: InferenceOptions = {}): Promise<Float32Array> {
+    const unary = this.checkedUnary(iterations);
+    const { threads = 'auto' } = options;
+    const wanted =
+      threads === 'auto' ? (this.pixels * this.labels >= PARALLEL_THRESHOLD ? Infinity : 1) : threads;
+    if (!(wanted >= 1))
+      throw new Error(`DenseCrf.inference: threads must be a positive integer or 'auto', got ${threads}`);
+    const workers = wanted > 1 ? await kernelWorkers(kernelArena()) : undefined;
+    const count = workers ? Math.min(wanted, workers.size + 1) : 1;
+    return meanField(
+      unary,
+      this.labels,
+      this.terms,
+      iterations,
+      workers && count > 1 ? { workers, threads: count } : undefined,
+    );
+  }
+
+  private checkedUnary(iterations: number): UnarySource {
+    if (!Number.isInteger(iterations) || iterations < 0) {
+      throw new Error(`DenseCrf.inference: iterations must be a non-negative integer, got ${iterations}`);
+    }
+    if (!this.unary) throw new Error('DenseCrf.inference: call setUnaryEnergy or setUnaryFromSoftmax first');
+    return this.unary;
+  }
+
+  private compatibility(compat: Compatibility): number | Float32Array {
+    const L = this.labels;
+    if (typeof compat === 'number') {
+      if (!Number.isFinite(compat)) throw new Error(`DenseCrf: compat must be finite, got ${compat}`);
+      return compat;
+    }
+    const flat = compat instanceof Float32Array ? compat : Float32Array.from(compat.flat());
+    if (
+      flat.length !== L * L ||
+      (!(compat instanceof Float32Array) && compat.some((row) => row.length !== L))
+    ) {
+      throw new Error(`DenseCrf: a compat matrix must be labels x labels = ${L} x ${L}`);
+    }
+    return flat;
+  }
+}
+
+/** Argmax over labels of label-major scores [labels x pixels] (ties to the lower label, as numpy). */
+export function argmaxLabels(q: Float32Array, labels: number): Uint8Array {
+  if (labels > 256) throw new Error(`argmaxLabels: at most 256 labels fit a Uint8Array, got ${labels}`);
+  const pixels = q.length / labels;
+  const out = new Uint8Array(pixels);
+  const best = q.slice(0, pixels);
+  for (let l = 1; l < labels; l++) {
+    for (let i = 0; i < pixels; i++) {
+      const v = q[l * pixels + i];
+      if (v > best[i]) {
+        best[i] = v;
+        out[i] = l;
+      }
+    }
+  }
+  return out;
+}
+
+function positive(value: number, fn: string, name: string): number {
+  if (!(value > 0 && Number.isFinite(value)))
+    throw new Error(`DenseCrf.${fn}: ${name} must be positive, got ${value}`);
+  return value;
+}
+
+function pair(value: number | [number, number], fn: string, name: string): [number, number] {
+  const [a, b] = typeof value === 'number' ? [value, value] : value;
+  return [positive(a, fn, name), positive(b, fn, name)];
+}

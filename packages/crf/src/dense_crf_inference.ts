@@ -1,0 +1,113 @@
+import type { RgbImage } from '@wsss/core';
+import { argmaxLabels, DenseCrf, type InferenceOptions } from './dense_crf';
+import { CRF_PRESETS, type CrfParams, type CrfPresetName } from './presets';
+import { saliencyUnary } from './unary';
+
+export interface CrfResult {
+  /** Marginals, [labels x pixels] label-major. */
+  q: Float32Array;
+  /** Argmax of q per pixel, [pixels]. */
+  labels: Uint8Array;
+}
+
+type ImageLike = Pick<RgbImage, 'width' | 'height' | 'data'>;
+
+function resolve(params: CrfParams | CrfPresetName): CrfParams {
+  if (typeof params !== 'string') return params;
+  const preset = CRF_PRESETS[params];
+  if (!preset)
+    throw new Error(
+      `denseCrf: unknown preset '${params}'; expected one of ${Object.keys(CRF_PRESETS).join(', ')}`,
+    );
+  return preset;
+}
+
+/** The unary of {@link denseCrf}, label-major [labels x H*W]: energies, or probabilities (U = -log(clip(p))). */
+export type CrfInput = { unary: Float32Array } | { probabilities: Float32Array; clip?: number };
+
+/**
+ * One call from scores to labels: builds the CRF over `image` with the preset's (or given) kernels, runs mean field
+ * and takes the argmax.
+ *
+ * @example
+ * ```ts
+ * const { labels } = await denseCrf(image, { probabilities }, 'psa'); // probabilities: [21 x H*W]
+ * ```
+ */
+export async function denseCrf(
+  image: ImageLike,
+  input: CrfInput,
+  params: CrfParams | CrfPresetName = 'psa',
+  options: InferenceOptions = {},
+): Promise<CrfResult> {
+  const { gaussian, bilateral, iterations } = resolve(params);
+  const pixels = image.width * image.height;
+  if (pixels === 0) throw new Error('denseCrf: image is empty');
+  const values = 'unary' in input ? input.unary : input.probabilities;
+  if (values.length === 0 || values.length % pixels !== 0) {
+    const name = 'unary' in input ? 'unary' : 'probabilities';
+    throw new Error(
+      `denseCrf: ${name} must hold labels x ${image.height} x ${image.width} values, got ${values.length}`,
+    );
+  }
+  const labels = values.length / pixels;
+  const crf = new DenseCrf(image.width, image.height, labels);
+  if ('unary' in input) crf.setUnaryEnergy(input.unary);
+  else crf.setUnaryFromSoftmax(input.probabilities, { clip: input.clip });
+  if (gaussian) crf.addPairwiseGaussian(gaussian);
+  if (bilateral) crf.addPairwiseBilateral({ ...bilateral, image });
+  const q = await crf.inference(iterations, options);
+  return { q, labels: argmaxLabels(q, labels) };
+}
+
+/**
+ * psa / RRM CAM refinement: a CRF over background + the present classes only, scattered back to `numClasses`
+ * channels (absent classes 0). `scores` is [1 + K x H*W] (background first, e.g. from @wsss/cam's `crfScores`,
+ * not renormalised) and `classValues[k]` the class of channel k (0 for the background).
+ * The returned labels are class values.
+ */
+export async function crfOnScores(
+  image: ImageLike,
+  scores: Float32Array,
+  classValues: readonly number[],
+  options: InferenceOptions & { numClasses?: number; params?: CrfParams | CrfPresetName } = {},
+): Promise<CrfResult> {
+  const { numClasses = 21, params = 'psa' } = options;
+  const pixels = image.width * image.height;
+  const channels = classValues.length;
+  if (channels < 1 || scores.length !== channels * pixels) {
+    throw new Error(
+      `crfOnScores: scores must be [classValues.length x H x W] = ${channels} x ${image.height} x ${image.width}, got ${scores.length} values`,
+    );
+  }
+  for (const value of classValues) {
+    if (!Number.isInteger(value) || value < 0 || value >= numClasses) {
+      throw new Error(`crfOnScores: class value ${value} is not in 0..${numClasses - 1}`);
+    }
+  }
+  const result = await denseCrf(image, { probabilities: scores }, params, options);
+  const q = new Float32Array(numClasses * pixels);
+  classValues.forEach((value, k) => {
+    q.set(result.q.subarray(k * pixels, (k + 1) * pixels), value * pixels);
+  });
+  return { q, labels: Uint8Array.from(result.labels, (k) => classValues[k]) };
+}
+
+/**
+ * AuxSegNet's saliency refinement (`crf_for_sal`): a 2-label CRF on {@link saliencyUnary} with the
+ * `auxSegNetSaliency` preset (1 iteration); returns the foreground marginal [H*W].
+ */
+export async function saliencyCrf(
+  image: ImageLike,
+  saliency: ArrayLike<number>,
+  params: CrfParams | CrfPresetName = 'auxSegNetSaliency',
+): Promise<Float32Array> {
+  const pixels = image.width * image.height;
+  if (saliency.length !== pixels) {
+    throw new Error(
+      `saliencyCrf: saliency must hold H x W = ${image.height} x ${image.width} values, got ${saliency.length}`,
+    );
+  }
+  const { q } = await denseCrf(image, { unary: saliencyUnary(saliency) }, params);
+  return q.slice(pixels);
+}
