@@ -35,3 +35,4 @@ export { Rng } from './random/rng';
 export { tf } from './tf';
 export { writeFileAtomic } from './util/atomic_write';
 export { formatDuration, Progress, type ProgressOptions } from './util/progress';
+export { decodeBase64, WasmArena, type WasmBinaries } from './wasm/wasm_arena';

@@ -106,7 +106,7 @@ export function meanField(
   // every allocation is done: views taken from here on stay valid
   arena.i32(context, slotCount).set(slots);
   const fromProbabilities = 'probabilities' in unary;
-  arena.kernels.prepareNegUnary(
+  arena.exports.prepareNegUnary(
     sourceAt,
     negUnary,
     labels,
@@ -118,7 +118,7 @@ export function meanField(
   arena.f32(logits, cells).set(arena.f32(negUnary, cells));
   if (parallel && threads > 1)
     parallel.workers.runMeanField(arena, context, threads, iterations, terms.length);
-  else meanFieldShare(arena.kernels, context, 0, 1, iterations, terms.length);
+  else meanFieldShare(arena.exports, context, 0, 1, iterations, terms.length);
   const result = arena.f32(q, cells);
   const out = new Float32Array(labels * pixels);
   for (let i = 0; i < pixels; i++)

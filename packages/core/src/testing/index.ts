@@ -1,3 +1,5 @@
 /** Helpers for tests of `@wsss/*` packages and of code built on them. Node only. */
+
+export { expectGradientsMatch, type GradientCheckOptions } from './gradient_check';
 export { expectNoLeaks, type NoLeakOptions, withNoLeaks } from './no_leaks';
 export { sharedDataRoot, sharedPath } from './shared_data';

@@ -63,7 +63,7 @@ export class PermutohedralLattice {
       const barycentric = arena.alloc(pixels * d1 * 4);
       const work = arena.alloc(16 * (dims + 2) ** 2);
       arena.i32(slots, capacity).fill(-1);
-      const points = arena.kernels.buildLattice(
+      const points = arena.exports.buildLattice(
         featuresAt,
         pixels,
         dims,
@@ -76,7 +76,7 @@ export class PermutohedralLattice {
       );
       if (points < 0) continue;
       const neighbours = arena.alloc(d1 * points * 2 * 4);
-      arena.kernels.latticeNeighbours(dims, points, slots, capacity, keys, neighbours, work);
+      arena.exports.latticeNeighbours(dims, points, slots, capacity, keys, neighbours, work);
       return new PermutohedralLattice(
         dims,
         arena.i32(offsets, pixels * d1).slice(),
@@ -130,7 +130,7 @@ export class PermutohedralLattice {
       }
     }
     arena.f32(outAt, this.pixels * stride).fill(0);
-    arena.kernels.filterChannels(
+    arena.exports.filterChannels(
       this.pixels,
       d1,
       this.points,

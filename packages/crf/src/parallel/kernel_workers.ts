@@ -97,7 +97,7 @@ export class KernelWorkers {
     for (let t = 1; t < threads; t++) {
       this.workers[t - 1].postMessage({ type: 'meanField', context, thread: t, threads, iterations, terms });
     }
-    meanFieldShare(arena.kernels, context, 0, threads, iterations, terms);
+    meanFieldShare(arena.exports, context, 0, threads, iterations, terms);
   }
 
   async terminate(): Promise<void> {

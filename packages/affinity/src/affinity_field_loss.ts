@@ -1,0 +1,147 @@
+import { tf } from '@wsss/core';
+import { checkInputs } from './affinity_loss';
+import { eightNeighbours, neighbourShifts } from './pair_divergence';
+
+export interface AffinityFieldOptions {
+  /** Patch sizes s: neighbours are the 8 corners of (2s+1)^2 patches. Default [1, 2, 3] (AAF); [1] is the plain affinity loss. */
+  sizes?: number[];
+  /** Margin of the edge hinge. Default 3 (AAF's kld_margin). */
+  margin?: number;
+  /** lambda_1 (edge) and lambda_2 (non-edge) weights. Default 1 and 1. */
+  edgeWeight?: number;
+  notEdgeWeight?: number;
+  /**
+   * AAF's learned per-class size weights, [classes, sizes] each, softmaxed over sizes; a pixel's terms are weighted by
+   * the row of its own label. AAF trains them by gradient ascent (minimax): negate their gradients.
+   */
+  sizeWeights?: { edge: tf.Variable; notEdge: tf.Variable };
+  /** The decay 10^(-step / totalSteps) that multiplies the loss (AAF issue 6: needed for convergence). */
+  decay?: { step: number; totalSteps: number };
+  ignoreIndex?: number;
+  clip?: number;
+}
+
+/** Bidirectional ignore masks, one [B, H, W] per neighbour: pixel, neighbour or reverse neighbour unlabelled or outside (AAF). */
+function ignoredPairs(
+  labels: ArrayLike<number>,
+  shape: [number, number, number],
+  size: number,
+  ignoreIndex: number,
+): Uint8Array {
+  const [b, h, w] = shape;
+  const out = new Uint8Array(b * h * w * 8);
+  const invalid = (n: number, y: number, x: number) =>
+    y < 0 || y >= h || x < 0 || x >= w || labels[(n * h + y) * w + x] === ignoreIndex;
+  let e = 0;
+  for (const [dy, dx] of eightNeighbours(size)) {
+    for (let n = 0; n < b; n++) {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++)
+          out[e++] = invalid(n, y, x) || invalid(n, y + dy, x + dx) || invalid(n, y - dy, x - dx) ? 1 : 0;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The affinity field loss of AAF (Ke et al. 2018), the per-class form of the pairwise affinity loss: for every class
+ * c and each of the 8 corner neighbours j of pixel i, with KL_c = KL(Bern(p_jc) || Bern(p_ic)) (probabilities clipped),
+ *
+ *   edge (one-hot_c of the labels differ):  max(0, m - KL_c)      non-edge (they agree):  KL_c
+ *
+ * each averaged over its selected (pixel, neighbour, class) entries (ignore computed in both directions, as AAF),
+ * `L = sum_s (lambda_1 edge_s + lambda_2 notEdge_s) * 10^(-step / totalSteps)`.
+ *
+ * Shape: probabilities [B, H, W, C], labels [B, H, W] int32 -> scalar.
+ */
+export function affinityFieldLoss(
+  probabilities: tf.Tensor4D,
+  labels: tf.Tensor3D,
+  options: AffinityFieldOptions = {},
+): tf.Scalar {
+  const shape = checkInputs(probabilities, labels, 'affinityFieldLoss');
+  const [b, h, w] = shape;
+  const classes = probabilities.shape[3];
+  const {
+    sizes = [1, 2, 3],
+    margin = 3,
+    edgeWeight = 1,
+    notEdgeWeight = 1,
+    sizeWeights,
+    decay,
+    ignoreIndex = 255,
+    clip = 1e-4,
+  } = options;
+  if (
+    sizeWeights &&
+    (sizeWeights.edge.shape.join() !== `${classes},${sizes.length}` ||
+      sizeWeights.notEdge.shape.join() !== `${classes},${sizes.length}`)
+  ) {
+    throw new Error(
+      `affinityFieldLoss: sizeWeights must be [classes, sizes] = [${classes}, ${sizes.length}]`,
+    );
+  }
+  const labelValues = labels.dataSync();
+  const ownClass = Int32Array.from(labelValues, (l) => (l === ignoreIndex ? 0 : l));
+  return tf.tidy(() => {
+    const p = tf.clipByValue(probabilities, clip, 1 - clip) as tf.Tensor4D;
+    const logP = tf.log(p);
+    const log1mP = tf.log(tf.sub(1, p));
+    const onehot = tf.oneHot(tf.tensor3d(labelValues, [b, h, w], 'int32'), classes) as tf.Tensor4D; // 255 -> all zero
+    // each pixel's row of the size weights, as a one-hot product (a gather's gradient needs a kernel wasm lacks)
+    const own = tf.oneHot(tf.tensor1d(ownClass, 'int32'), classes).toFloat();
+    const perPixel = (weights: tf.Variable, s: number) =>
+      tf.reshape(tf.matMul(own, tf.slice(tf.softmax(weights, 1), [0, s], [classes, 1])), [b, h, w, 1]);
+    const terms = sizes.map((size, s) => {
+      const ignored = ignoredPairs(labelValues, shape, size, ignoreIndex);
+      const shiftedOnehot = neighbourShifts(onehot, size);
+      const sums = {
+        edge: [] as tf.Tensor[],
+        edgeCount: [] as tf.Tensor[],
+        notEdge: [] as tf.Tensor[],
+        notEdgeCount: [] as tf.Tensor[],
+      };
+      // outside pairs are ignored; 0.5 keeps their logs finite
+      neighbourShifts(p, size, 0.5).forEach((q, k) => {
+        // KL(Bern(q) || Bern(p)) per class: [B, H, W, C]
+        const kl = tf.sub(
+          tf.add(tf.mul(q, tf.log(q)), tf.mul(tf.sub(1, q), tf.log(tf.sub(1, q)))),
+          tf.add(tf.mul(q, logP), tf.mul(tf.sub(1, q), log1mP)),
+        );
+        const keep = tf.sub(
+          1,
+          tf.tensor4d(ignored.subarray(k * b * h * w, (k + 1) * b * h * w), [b, h, w, 1], 'float32'),
+        );
+        const edge = tf.mul(tf.notEqual(shiftedOnehot[k], onehot).toFloat(), keep);
+        const notEdge = tf.sub(keep, edge);
+        let edgeLoss = tf.relu(tf.sub(margin, kl));
+        let notEdgeLoss = kl;
+        if (sizeWeights) {
+          edgeLoss = tf.mul(edgeLoss, perPixel(sizeWeights.edge, s));
+          notEdgeLoss = tf.mul(notEdgeLoss, perPixel(sizeWeights.notEdge, s));
+        }
+        sums.edge.push(tf.sum(tf.mul(edgeLoss, edge)));
+        sums.edgeCount.push(tf.sum(edge));
+        sums.notEdge.push(tf.sum(tf.mul(notEdgeLoss, notEdge)));
+        sums.notEdgeCount.push(tf.sum(notEdge));
+      });
+      const mean = (total: tf.Tensor[], count: tf.Tensor[]) =>
+        tf.div(tf.addN(total), tf.maximum(tf.addN(count), 1));
+      return tf.add(
+        tf.mul(edgeWeight, mean(sums.edge, sums.edgeCount)),
+        tf.mul(notEdgeWeight, mean(sums.notEdge, sums.notEdgeCount)),
+      );
+    });
+    const total = tf.addN(terms);
+    return (decay ? tf.mul(total, 10 ** (-decay.step / decay.totalSteps)) : total) as tf.Scalar;
+  });
+}
+
+/** {@link affinityFieldLoss} with its options bound. */
+export class AffinityFieldLoss {
+  constructor(readonly options: AffinityFieldOptions = {}) {}
+  call(probabilities: tf.Tensor4D, labels: tf.Tensor3D): tf.Scalar {
+    return affinityFieldLoss(probabilities, labels, this.options);
+  }
+}

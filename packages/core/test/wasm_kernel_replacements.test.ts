@@ -1,0 +1,78 @@
+import { Rng, selectBackend, tf } from '@wsss/core';
+import { expectNoLeaks } from '@wsss/core/testing';
+
+/** Runs `f` on cpu and on wasm and returns both results' values. */
+async function onBoth(f: () => tf.Tensor): Promise<[Float32Array, Float32Array]> {
+  const out: Float32Array[] = [];
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await selectBackend({ preference: backend, log: null });
+    out.push(tf.tidy(() => f().dataSync() as Float32Array));
+  }
+  await selectBackend({ preference: 'cpu', log: null });
+  return [out[0], out[1]];
+}
+
+const rng = new Rng('replacements');
+const values = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+
+describe('wasm BatchMatMul through XNNPACK', () => {
+  const cases: [string, number[], number[], boolean, boolean][] = [
+    ['batched', [3, 40, 30], [3, 30, 50], false, false],
+    ['transposeB (the affinity product)', [2, 60, 16], [2, 60, 16], false, true],
+    ['transposeA', [2, 16, 60], [2, 16, 70], true, false],
+    ['both transposed', [2, 33, 45], [2, 50, 33], true, true],
+    ['broadcast b', [4, 37, 29], [1, 29, 41], false, false],
+    ['broadcast a', [1, 37, 29], [3, 29, 41], false, false],
+    ['rank 2', [70, 90], [90, 20], false, false],
+    ['small (original kernel)', [2, 3, 4], [2, 4, 5], false, false],
+  ];
+  it.each(cases)('%s matches cpu', async (_name, sa, sb, ta, tb) => {
+    const a = values(sa.reduce((x, y) => x * y));
+    const b = values(sb.reduce((x, y) => x * y));
+    const [cpu, wasm] = await onBoth(() => tf.matMul(tf.tensor(a, sa), tf.tensor(b, sb), ta, tb));
+    expect(wasm.length).toBe(cpu.length);
+    for (let i = 0; i < cpu.length; i++)
+      expect(Math.abs(wasm[i] - cpu[i])).toBeLessThan(1e-4 * (1 + Math.abs(cpu[i])));
+  });
+
+  it('gradients match cpu and do not leak', async () => {
+    const a = values(2 * 50 * 8);
+    const b = values(2 * 50 * 8);
+    const f = () =>
+      tf.concat(
+        tf
+          .grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, false, true))))([
+            tf.tensor(a, [2, 50, 8]),
+            tf.tensor(b, [2, 50, 8]),
+          ])
+          .map((g) => g.flatten()),
+      );
+    const [cpu, wasm] = await onBoth(f);
+    for (let i = 0; i < cpu.length; i++)
+      expect(Math.abs(wasm[i] - cpu[i])).toBeLessThan(1e-3 * (1 + Math.abs(cpu[i])));
+    await selectBackend({ preference: 'wasm', log: null });
+    await expectNoLeaks(() => tf.tidy(f));
+    await selectBackend({ preference: 'cpu', log: null });
+  });
+});
+
+describe('wasm Slice', () => {
+  it.each([
+    ['contiguous (leading axis)', [4, 5, 6], [1, 0, 0], [2, 5, 6]],
+    ['contiguous (one row)', [4, 5, 6], [2, 3, 0], [1, 1, 6]],
+    ['strided', [4, 5, 6], [1, 1, 2], [2, 3, 3]],
+    ['strided rank 5', [2, 3, 4, 5, 2], [0, 1, 1, 2, 0], [2, 2, 2, 3, 2]],
+  ])('%s matches cpu', async (_name, shape, begin, size) => {
+    const x = values(shape.reduce((p, q) => p * q));
+    const [cpu, wasm] = await onBoth(() => tf.slice(tf.tensor(x, shape), begin, size));
+    expect(Array.from(wasm)).toEqual(Array.from(cpu));
+  });
+
+  it('int32 slices keep their values', async () => {
+    const [cpu, wasm] = await onBoth(() =>
+      tf.slice(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), [1, 0], [2, 2]),
+    );
+    expect(Array.from(wasm)).toEqual([3, 4, 5, 6]);
+    expect(Array.from(cpu)).toEqual([3, 4, 5, 6]);
+  });
+});

@@ -1,0 +1,139 @@
+import { tf } from '@wsss/core';
+import { checkEmbeddings, cosineSimilarity, labelledPixels, weightedCentroids } from './centroids';
+
+export interface LabelReassignOptions {
+  /** Margin n of the hinge on cosine similarities (eqs. 14-15). Default 1. */
+  margin?: number;
+  /** Concentration gamma of the modulation alpha (eq. 16); 0 gives the unmodulated prototype. Default 2. */
+  gamma?: number;
+  /**
+   * Which centroid c_i a pixel is pulled to: 'reassign' (default) its most similar centroid, the label reassignment
+   * of the paper; 'label' its pseudo label's centroid (the triplet-center prototype).
+   */
+  assignment?: 'reassign' | 'label';
+  /**
+   * Average background and foreground pixels separately and add the two means (eqs. 14, 15, 17; default), or
+   * average all labelled pixels together. A pixel counts as background when its centroid c_i is the background's.
+   */
+  balance?: boolean;
+  /** beta_i of eq. 13: 'probability' (default) the predicted probability of the pixel's label, or 'uniform'. */
+  confidence?: 'probability' | 'uniform';
+  /** Label of the background class. Default 0. */
+  backgroundIndex?: number;
+  ignoreIndex?: number;
+}
+
+/**
+ * The label-reassign (LR) loss of the AA/LR paper (eqs. 13-17), per image over the classes present in its (pseudo)
+ * labels, on cosine similarities D between pixel embeddings F_x and class centroids:
+ *
+ *   c_k     = sum_{x in I_k} beta_x F_x / sum_{x in I_k} beta_x           (beta_x: predicted probability of x's label)
+ *   c_i     = argmax_k D(x, c_k)  (reassignment),  c_j the second most similar centroid
+ *   alpha_x = (1 - (D(x, c_i) - D(x, c_j)) / (D(x, c_i) + D(x, c_j)))^gamma
+ *   l_x     = alpha_x sum_{k != i} max(0, n + D(x, c_k) - D(x, c_i))
+ *   L_LR    = mean_{x in E_bg} l_x + mean_{x in E_fg} l_x
+ *
+ * averaged over the images with at least two classes. Choices the paper leaves open, as options: the split of
+ * E_bg/E_fg (by the assigned centroid), beta (the prediction's probability, not differentiated), the sum over k != i
+ * (the k = i term is the constant n). alpha's denominator is clamped at 1e-6 and its base at 0.
+ *
+ * Shape: embeddings [B, H, W, D], labels [B, H, W] int32 (255 ignored), probabilities [B, H, W, C] -> scalar.
+ *
+ * @example
+ * ```ts
+ * const loss = labelReassignLoss(features, pseudoLabels, tf.softmax(logits), { gamma: 2 });
+ * ```
+ */
+export function labelReassignLoss(
+  embeddings: tf.Tensor4D,
+  labels: tf.Tensor3D,
+  probabilities: tf.Tensor4D | undefined,
+  options: LabelReassignOptions = {},
+): tf.Scalar {
+  const [b, h, w, d] = checkEmbeddings(embeddings, labels, 'labelReassignLoss');
+  const {
+    margin = 1,
+    gamma = 2,
+    assignment = 'reassign',
+    balance = true,
+    confidence = 'probability',
+    backgroundIndex = 0,
+    ignoreIndex = 255,
+  } = options;
+  if (
+    confidence === 'probability' &&
+    (probabilities?.rank !== 4 || probabilities.shape.slice(0, 3).join() !== [b, h, w].join())
+  ) {
+    throw new Error(
+      `labelReassignLoss: probabilities must be [${b}, ${h}, ${w}, C] (or use confidence: 'uniform')`,
+    );
+  }
+  const labelValues = labels.dataSync();
+  const probValues = confidence === 'probability' ? (probabilities as tf.Tensor4D).dataSync() : undefined;
+  const classes = probabilities?.shape[3] ?? 0;
+  const n = h * w;
+  return tf.tidy(() => {
+    const images: tf.Scalar[] = [];
+    for (let img = 0; img < b; img++) {
+      const pixels = labelledPixels(labelValues.subarray(img * n, (img + 1) * n), ignoreIndex);
+      const k = pixels.classes.length;
+      if (k < 2) continue;
+      // every pixel of the image takes part; unlabelled ones have zero weight and zero mask (no gather: its
+      // gradient needs UnsortedSegmentSum, which the wasm backend lacks)
+      const weights = new Float32Array(n * k);
+      const labelled = new Float32Array(n);
+      pixels.positions.forEach((pos, e) => {
+        const label = pixels.classes[pixels.classIndex[e]];
+        if (probValues && label >= classes)
+          throw new Error(`labelReassignLoss: label ${label} has no probability channel (C = ${classes})`);
+        weights[pos * k + pixels.classIndex[e]] = probValues
+          ? probValues[(img * n + pos) * classes + label]
+          : 1;
+        labelled[pos] = 1;
+      });
+      const x = tf.reshape(tf.slice(embeddings, [img, 0, 0, 0], [1, h, w, d]), [n, d]) as tf.Tensor2D;
+      const similarity = cosineSimilarity(x, weightedCentroids(x, tf.tensor2d(weights, [n, k])));
+      const s = similarity.dataSync();
+      const own = new Float32Array(n * k);
+      const second = new Float32Array(n * k);
+      const isBackground = new Float32Array(n);
+      pixels.positions.forEach((pos, e) => {
+        let i = pixels.classIndex[e];
+        if (assignment === 'reassign') for (let c = 0; c < k; c++) if (s[pos * k + c] > s[pos * k + i]) i = c;
+        let j = i === 0 ? 1 : 0;
+        for (let c = 0; c < k; c++) if (c !== i && s[pos * k + c] > s[pos * k + j]) j = c;
+        own[pos * k + i] = 1;
+        second[pos * k + j] = 1;
+        isBackground[pos] = pixels.classes[i] === backgroundIndex ? 1 : 0;
+      });
+      const ownMask = tf.tensor2d(own, [n, k]);
+      const si = tf.sum(tf.mul(similarity, ownMask), 1, true);
+      const sj = tf.sum(tf.mul(similarity, tf.tensor2d(second, [n, k])), 1, true);
+      const hinge = tf.sum(tf.mul(tf.relu(tf.sub(tf.add(similarity, margin), si)), tf.sub(1, ownMask)), 1);
+      const alpha =
+        gamma === 0
+          ? tf.onesLike(hinge)
+          : tf
+              .pow(tf.relu(tf.sub(1, tf.div(tf.sub(si, sj), tf.maximum(tf.add(si, sj), 1e-6)))), gamma)
+              .reshape([n]);
+      const perPixel = tf.mul(alpha, hinge);
+      const mask = tf.tensor1d(labelled);
+      if (!balance) {
+        images.push(tf.div(tf.sum(tf.mul(perPixel, mask)), pixels.positions.length) as tf.Scalar);
+        continue;
+      }
+      const bg = tf.tensor1d(isBackground);
+      const mean = (mask: tf.Tensor) => tf.div(tf.sum(tf.mul(perPixel, mask)), tf.maximum(tf.sum(mask), 1));
+      images.push(tf.add(mean(bg), mean(tf.sub(mask, bg))) as tf.Scalar);
+    }
+    return (images.length ? tf.div(tf.addN(images), images.length) : tf.scalar(0)) as tf.Scalar;
+  });
+}
+
+/** {@link labelReassignLoss} with its options bound. */
+export class LabelReassignLoss {
+  constructor(readonly options: LabelReassignOptions = {}) {}
+  call(embeddings: tf.Tensor4D, labels: tf.Tensor3D, probabilities?: tf.Tensor4D): tf.Scalar {
+    return labelReassignLoss(embeddings, labels, probabilities, this.options);
+  }
+}

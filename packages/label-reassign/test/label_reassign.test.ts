@@ -1,0 +1,148 @@
+import { Rng, tf } from '@wsss/core';
+import { expectGradientsMatch, expectNoLeaks } from '@wsss/core/testing';
+import {
+  bcdCentreLoss,
+  LabelReassignLoss,
+  labelReassignLoss,
+  tripletCenterLoss,
+  weightedCentroids,
+} from '@wsss/label-reassign';
+
+// 1 x 1 x 3 image, 2-D embeddings: pixels 0 and 1 labelled 0 (background), pixel 2 labelled 1
+let embeddings: tf.Tensor4D;
+let labels: tf.Tensor3D;
+beforeAll(() => {
+  embeddings = tf.tensor4d([1, 0, 0.6, 0.8, 0, 1], [1, 1, 3, 2]);
+  labels = tf.tensor3d([0, 0, 1], [1, 1, 3], 'int32');
+});
+
+describe('weighted centroids (eq. 13)', () => {
+  it('are confidence-weighted class means', () => {
+    const c = weightedCentroids(
+      tf.tensor2d([1, 0, 0, 1, 5, 5], [3, 2]),
+      tf.tensor2d([3, 0, 1, 0, 0, 1], [3, 2]),
+    );
+    expect(Array.from(c.dataSync())).toEqual([0.75, 0.25, 5, 5]);
+  });
+});
+
+describe('labelReassignLoss', () => {
+  it('matches a hand computation (reassignment, alpha, bg/fg means)', () => {
+    // uniform beta: c_0 = mean(p0, p1) = (0.8, 0.4), c_1 = (0, 1); cosines:
+    const c0 = [0.8, 0.4].map((v) => v / Math.hypot(0.8, 0.4));
+    const cos = (a: number[], b: number[]) => a[0] * b[0] + a[1] * b[1];
+    const pts = [
+      [1, 0],
+      [0.6, 0.8],
+      [0, 1],
+    ];
+    const s = pts.map((p) => [cos(p, c0), cos(p, [0, 1])]);
+    // reassignment: pixel 1 (labelled 0) is nearer c_1 (0.8 > 0.894?) -> compute generally
+    let bg = 0;
+    let bgCount = 0;
+    let fg = 0;
+    let fgCount = 0;
+    for (const [a, b] of s) {
+      const [si, sj, i] = a >= b ? [a, b, 0] : [b, a, 1];
+      const alpha = (1 - (si - sj) / (si + sj)) ** 2;
+      const l = alpha * Math.max(0, 1 + sj - si);
+      if (i === 0) {
+        bg += l;
+        bgCount++;
+      } else {
+        fg += l;
+        fgCount++;
+      }
+    }
+    const expected = bg / bgCount + fg / fgCount;
+    const loss = labelReassignLoss(embeddings, labels, undefined, { confidence: 'uniform' }).dataSync()[0];
+    expect(loss).toBeCloseTo(expected, 5);
+  });
+
+  it('with gamma = 0 and label assignment equals the triplet-center loss summed over other centres', () => {
+    const rng = new Rng(4);
+    const e = tf.tensor4d(
+      Float32Array.from({ length: 5 * 6 * 8 }, () => rng.normal()),
+      [1, 5, 6, 8],
+    );
+    const l = tf.tensor3d(
+      Int32Array.from({ length: 30 }, (_, i) => [0, 3, 7, 255][i % 4]),
+      [1, 5, 6],
+      'int32',
+    );
+    const lr = labelReassignLoss(e, l, undefined, {
+      gamma: 0,
+      assignment: 'label',
+      balance: false,
+      confidence: 'uniform',
+      margin: 0.4,
+    });
+    const tc = tripletCenterLoss(e, l, { negatives: 'all', margin: 0.4 });
+    expect(lr.dataSync()[0]).toBeCloseTo(tc.dataSync()[0], 5);
+    expect(lr.dataSync()[0]).toBeGreaterThan(0);
+  });
+
+  it('weights centroids by the predicted probability of the label', () => {
+    // beta of pixel 0 = 0.9, pixel 1 = 0.1 pulls c_0 towards pixel 0
+    const probs = tf.tensor4d([0.9, 0.1, 0.1, 0.9, 0.2, 0.8], [1, 1, 3, 2]);
+    const weighted = labelReassignLoss(embeddings, labels, probs, {
+      gamma: 0,
+      assignment: 'label',
+    }).dataSync()[0];
+    const uniform = labelReassignLoss(embeddings, labels, undefined, {
+      gamma: 0,
+      assignment: 'label',
+      confidence: 'uniform',
+    }).dataSync()[0];
+    expect(weighted).not.toBeCloseTo(uniform, 3);
+    expect(() => labelReassignLoss(embeddings, labels, undefined)).toThrow(
+      /probabilities must be \[1, 1, 3, C\]/,
+    );
+    expect(() =>
+      labelReassignLoss(embeddings, tf.zeros([1, 1, 2], 'int32') as tf.Tensor3D, undefined),
+    ).toThrow(/labels must be \[1, 1, 3\] like embeddings/);
+  });
+
+  it('images with fewer than two classes contribute nothing', () => {
+    const single = tf.tensor3d([0, 0, 255], [1, 1, 3], 'int32');
+    expect(labelReassignLoss(embeddings, single, undefined, { confidence: 'uniform' }).dataSync()[0]).toBe(0);
+  });
+});
+
+describe('gradients and leaks', () => {
+  const rng = new Rng(9);
+  const eValues = Float32Array.from({ length: 2 * 4 * 5 * 6 }, () => rng.normal());
+  const pValues = Float32Array.from({ length: 40 * 3 }, () => rng.normal());
+  let e: tf.Tensor4D;
+  let l: tf.Tensor3D;
+  let p: tf.Tensor4D;
+  beforeAll(() => {
+    e = tf.tensor4d(eValues, [2, 4, 5, 6]);
+    l = tf.tensor3d(
+      Int32Array.from({ length: 40 }, (_, i) => [0, 1, 2, 255, 0][(i * 3) % 5]),
+      [2, 4, 5],
+      'int32',
+    );
+    p = tf.softmax(tf.tensor4d(pValues, [2, 4, 5, 3])) as tf.Tensor4D;
+  });
+  const losses: [string, (x: tf.Tensor4D) => tf.Scalar][] = [
+    ['LR', (x) => new LabelReassignLoss({ margin: 0.5 }).call(x, l, p)],
+    ['LR gamma 0', (x) => labelReassignLoss(x, l, p, { gamma: 0 })],
+    ['triplet-center hardest', (x) => tripletCenterLoss(x, l, { margin: 0.5 })],
+    ['triplet-center all', (x) => tripletCenterLoss(x, l, { negatives: 'all' })],
+    ['BCD', (x) => bcdCentreLoss(x, l)],
+  ];
+  // eps 1e-3: the reassignment is piecewise (a pixel's nearest centroid can switch under a larger step)
+  it.each(losses)('%s: finite differences agree with tf.grad, no tensor leaks', async (_name, loss) => {
+    expectGradientsMatch((t) => loss(t as tf.Tensor4D), e, { eps: 1e-3, tolerance: 1e-2 });
+    await expectNoLeaks(() => tf.tidy(() => tf.grad((t) => loss(t as tf.Tensor4D))(e)));
+  });
+});
+
+describe('bcdCentreLoss', () => {
+  it('is pixel spread plus centre similarity', () => {
+    // two classes, each a single direction: pixel term 0; centres orthogonal: 0.5 (1 + 0) = 0.5
+    const e = tf.tensor4d([1, 0, 1, 0, 0, 1], [1, 1, 3, 2]);
+    expect(bcdCentreLoss(e, labels).dataSync()[0]).toBeCloseTo(0.5, 5);
+  });
+});
