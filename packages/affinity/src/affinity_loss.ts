@@ -1,4 +1,5 @@
 import { tf } from '@wsss/core';
+import { fusedPairwiseAffinityLoss } from './fused_pairwise_loss';
 import { type Divergence, divergenceAt, divergenceTerms, eightNeighbours } from './pair_divergence';
 
 /** How the connection weight Omega_ij combines the confidences V_i, V_j (AA/LR paper eq. 7 uses max; table 3 compares). */
@@ -13,6 +14,11 @@ export interface AffinityLossOptions {
   divergence?: Divergence;
   /** Label of unlabelled pixels. Default 255. */
   ignoreIndex?: number;
+  /**
+   * 'fused': one WebAssembly pass computing loss and gradient (reads the probabilities back; the fast path on cpu
+   * and wasm); 'ops': tf ops and autodiff (stays on the device, e.g. WebGPU). 'auto' (default): fused on cpu/wasm.
+   */
+  implementation?: 'auto' | 'fused' | 'ops';
 }
 
 interface PairSets {
@@ -85,10 +91,31 @@ function pairwiseAffinityLoss(
   omega: ((dilation: number) => tf.Tensor4D) | undefined,
   options: AffinityLossOptions,
   fn: string,
+  fused?: { connection: 1 | 2 | 3; confidence: ArrayLike<number> },
 ): tf.Scalar {
   const shape = checkInputs(probabilities, labels, fn);
-  const { dilations = [4, 8, 12, 24], margin = 3, divergence = 'categorical', ignoreIndex = 255 } = options;
+  const {
+    dilations = [4, 8, 12, 24],
+    margin = 3,
+    divergence = 'categorical',
+    ignoreIndex = 255,
+    implementation = 'auto',
+  } = options;
   const labelValues = labels.dataSync();
+  if (
+    implementation === 'fused' ||
+    (implementation === 'auto' && ['cpu', 'wasm'].includes(tf.getBackend()))
+  ) {
+    return fusedPairwiseAffinityLoss(probabilities, labelValues, {
+      dilations,
+      margin,
+      divergence,
+      ignoreIndex,
+      clip: 1e-4,
+      connection: fused?.connection ?? 0,
+      confidence: fused?.confidence,
+    });
+  }
   return tf.tidy(() => {
     const pieces = divergenceTerms(probabilities, divergence);
     const terms = dilations.map((d) => {
@@ -181,7 +208,11 @@ export function adaptiveAffinityLoss(
       if (connection === 'min') return tf.minimum(v, nbr) as tf.Tensor4D;
       return tf.div(tf.add(v, nbr), 2) as tf.Tensor4D;
     };
-    return pairwiseAffinityLoss(probabilities, labels, omega, options, 'adaptiveAffinityLoss');
+    const code = ({ max: 1, min: 2, mean: 3 } as const)[connection];
+    return pairwiseAffinityLoss(probabilities, labels, omega, options, 'adaptiveAffinityLoss', {
+      connection: code,
+      confidence: values,
+    });
   });
 }
 

@@ -176,6 +176,7 @@ describe('pairwise affinity losses', () => {
       (p: tf.Tensor4D) => affinityFieldLoss(p, labels, { sizes: [1, 2] }),
     ];
     for (const loss of losses) {
+      // on cpu the SA/AA losses take the fused path (its agreement with the tf-ops path is tested above)
       expectGradientsMatch((t) => loss(tf.softmax(t) as tf.Tensor4D), logits, { tolerance: 5e-3 });
       await expectNoLeaks(() => tf.tidy(() => tf.grad((t) => loss(tf.softmax(t) as tf.Tensor4D))(logits)));
     }
@@ -185,6 +186,57 @@ describe('pairwise affinity losses', () => {
     expect(() =>
       adaptiveAffinityLoss(tf.softmax(logits) as tf.Tensor4D, labels, tf.zeros([2, 6]) as never),
     ).toThrow(/confidence must be \[2, 6, 7\]/);
+  });
+});
+
+describe('fused WebAssembly pass vs tf ops', () => {
+  it('SA and AA agree in value and gradient between the two implementations', () => {
+    const rng = new Rng(8);
+    const logits = tf.tensor4d(
+      Float32Array.from({ length: 2 * 9 * 8 * 5 }, () => 2 * rng.normal()),
+      [2, 9, 8, 5],
+    );
+    const labels = tf.tensor3d(
+      Int32Array.from({ length: 144 }, (_, i) => [0, 1, 2, 255, 3, 0][(i * 5 + (i >> 4)) % 6]),
+      [2, 9, 8],
+      'int32',
+    );
+    const confidence = tf.tensor3d(
+      Float32Array.from({ length: 144 }, () => rng.uniform()),
+      [2, 9, 8],
+    );
+    const variants: ((p: tf.Tensor4D, implementation: 'fused' | 'ops') => tf.Scalar)[] = [
+      (p, implementation) => standardAffinityLoss(p, labels, { dilations: [1, 3], implementation }),
+      (p, implementation) =>
+        standardAffinityLoss(p, labels, { dilations: [2], divergence: 'binary', margin: 6, implementation }),
+      (p, implementation) =>
+        adaptiveAffinityLoss(p, labels, confidence, { dilations: [1, 2], connection: 'max', implementation }),
+      (p, implementation) =>
+        adaptiveAffinityLoss(p, labels, confidence, {
+          dilations: [2],
+          connection: 'min',
+          divergence: 'binary',
+          implementation,
+        }),
+      (p, implementation) =>
+        adaptiveAffinityLoss(p, labels, 'maxProbability', {
+          dilations: [1],
+          connection: 'mean',
+          implementation,
+        }),
+    ];
+    for (const loss of variants) {
+      const run = (implementation: 'fused' | 'ops') =>
+        tf.tidy(() => {
+          const f = (t: tf.Tensor) => loss(tf.softmax(t) as tf.Tensor4D, implementation);
+          return [f(logits).dataSync()[0], tf.grad(f)(logits).dataSync()] as const;
+        });
+      const [fusedValue, fusedGrad] = run('fused');
+      const [opsValue, opsGrad] = run('ops');
+      expect(fusedValue).toBeCloseTo(opsValue, 4);
+      for (let i = 0; i < opsGrad.length; i++)
+        expect(Math.abs(fusedGrad[i] - opsGrad[i])).toBeLessThan(1e-4 * (1 + Math.abs(opsGrad[i])));
+    }
   });
 });
 

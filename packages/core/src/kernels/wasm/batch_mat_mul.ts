@@ -17,7 +17,8 @@ export function rememberOriginalBatchMatMul(kernel: tf.KernelFunc | undefined): 
  * `BatchMatMul` for wasm through XNNPACK: each product `A_i B_i` is a 1x1 convolution of A_i (as a 1 x M image with
  * K channels) by B_i (as a 1x1 K -> N filter). tfjs-backend-wasm 4.22's kernel is a plain loop at ~1 GFLOP/s (8.5 s
  * for [8,1681,256] x [8,256,1681]^T); the convolution runs at the backend's ~25 GFLOP/s. Broadcast batches of size 1
- * share one convolution.
+ * share one convolution. XNNPACK packs the filter on every call, so when B is the larger side the product is computed
+ * transposed, `(A B)^T = B^T A^T`.
  */
 export function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const { transposeA, transposeB } = args.attrs as unknown as Attrs;
@@ -35,6 +36,15 @@ export function batchMatMul(args: KernelArgs): tf.TensorInfo {
     throw new Error(
       `BatchMatMul (wasm): batch shapes [${a.shape.slice(0, -2)}] and [${b.shape.slice(0, -2)}] must match or be 1`,
     );
+  }
+  if (n > 2 * m) {
+    // XNNPACK packs the filter (here B) on every call: when B is the large operand, compute (A B)^T = B^T A^T
+    return tf.tidy(() => {
+      const swapped = tf.matMul(b, a, !transposeB, !transposeA);
+      const perm = swapped.shape.map((_, i) => i);
+      [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
+      return tf.transpose(swapped, perm);
+    });
   }
   return tf.tidy(() => {
     const a3 = tf.reshape(a, [batchA, transposeA ? k : m, transposeA ? m : k]);
