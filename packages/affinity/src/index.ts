@@ -14,6 +14,12 @@ export { affinityNetLoss, pairAffinity } from './affinity_net';
 export { confidentRegions } from './confident_regions';
 export { CrossTaskAffinity, type Task } from './cross_task_affinity';
 export { denseAffinityMatrix, denseRandomWalk } from './dense_random_walk';
+export {
+  RANDOM_WALK,
+  type RandomWalkAttrs,
+  randomWalkKernelFunc,
+  registerRandomWalkKernels,
+} from './kernels/random_walk_kernel';
 export { neighbourOffsets, type PairIndices, pairIndices } from './neighbourhood';
 export {
   type Divergence,
@@ -25,3 +31,4 @@ export {
   pairDivergence,
 } from './pair_divergence';
 export { RandomWalkGraph, type RandomWalkOptions, type RandomWalkResult, randomWalk } from './random_walk';
+export { randomWalkOp } from './random_walk_op';

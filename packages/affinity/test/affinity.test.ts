@@ -15,6 +15,7 @@ import {
   pairIndices,
   RandomWalkGraph,
   randomWalk,
+  randomWalkOp,
   standardAffinityLoss,
 } from '@wsss/affinity';
 import { Rng, tf } from '@wsss/core';
@@ -313,6 +314,25 @@ describe('random walk (item 4) and confident regions', () => {
     for (let i = 0; i < dense.length; i++) expect(Math.abs(sparse[i] - dense[i])).toBeLessThan(1e-5);
     const argmax = (s: Float32Array) => confidentRegions(s, channels, { thresholds: -Infinity });
     expect(Array.from(argmax(sparse))).toEqual(Array.from(argmax(dense)));
+  });
+
+  it('randomWalkOp dispatches to the WsssRandomWalk kernel and matches randomWalk, without leaks', async () => {
+    const rng = new Rng(6);
+    const pairs = pairIndices(6, 9, 3);
+    const affinity = Float32Array.from({ length: pairs.to.length }, () => 0.5 + 0.5 * rng.uniform());
+    const scores = Float32Array.from({ length: 3 * 54 }, () => rng.uniform());
+    const expected = randomWalk(new RandomWalkGraph(affinity, pairs), scores, 3, { logSteps: 5 }).scores;
+    const a = tf.tensor2d(affinity, [pairs.offsets.length, pairs.from.length]);
+    const s = tf.tensor2d(scores, [3, 54]);
+    await expectNoLeaks(() => {
+      const out = randomWalkOp(a, s, pairs, { logSteps: 5 });
+      expect(Array.from(out.dataSync())).toEqual(Array.from(expected));
+      return out;
+    });
+    expect(() => randomWalkOp(a, tf.zeros([3, 50]) as tf.Tensor2D, pairs)).toThrow(
+      /scores must be \[channels, 54\]/,
+    );
+    tf.dispose([a, s]);
   });
 
   it('stops early once the scores settle', () => {

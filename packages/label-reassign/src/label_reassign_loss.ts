@@ -1,5 +1,6 @@
 import { tf } from '@wsss/core';
-import { checkEmbeddings, cosineSimilarity, labelledPixels, weightedCentroids } from './centroids';
+import { centroidCosineSimilarity } from './centroid_similarity';
+import { checkEmbeddings, labelledPixels } from './centroids';
 
 export interface LabelReassignOptions {
   /** Margin n of the hinge on cosine similarities (eqs. 14-15). Default 1. */
@@ -21,6 +22,8 @@ export interface LabelReassignOptions {
   /** Label of the background class. Default 0. */
   backgroundIndex?: number;
   ignoreIndex?: number;
+  /** 'fused' (WebAssembly, the default on cpu/wasm) or 'ops' (tf ops, the default elsewhere); see centroidCosineSimilarity. */
+  implementation?: 'auto' | 'fused' | 'ops';
 }
 
 /**
@@ -59,6 +62,7 @@ export function labelReassignLoss(
     confidence = 'probability',
     backgroundIndex = 0,
     ignoreIndex = 255,
+    implementation = 'auto',
   } = options;
   if (
     confidence === 'probability' &&
@@ -92,7 +96,7 @@ export function labelReassignLoss(
         labelled[pos] = 1;
       });
       const x = tf.reshape(tf.slice(embeddings, [img, 0, 0, 0], [1, h, w, d]), [n, d]) as tf.Tensor2D;
-      const similarity = cosineSimilarity(x, weightedCentroids(x, tf.tensor2d(weights, [n, k])));
+      const similarity = centroidCosineSimilarity(x, weights, k, implementation);
       const s = similarity.dataSync();
       const own = new Float32Array(n * k);
       const second = new Float32Array(n * k);

@@ -1,5 +1,6 @@
 import { tf } from '@wsss/core';
-import { checkEmbeddings, cosineSimilarity, labelledPixels, weightedCentroids } from './centroids';
+import { centroidCosineSimilarity } from './centroid_similarity';
+import { checkEmbeddings, cosineSimilarity, labelledPixels } from './centroids';
 
 export interface TripletCenterOptions {
   /** Hinge margin m. Default 0.3 (with cosine distances). */
@@ -9,6 +10,8 @@ export interface TripletCenterOptions {
   /** Learned centres [classes, D] indexed by label value; default: per-batch class means of the embeddings. */
   centers?: tf.Tensor2D;
   ignoreIndex?: number;
+  /** For batch-mean centres: 'fused' (WebAssembly, the default on cpu/wasm) or 'ops'; see centroidCosineSimilarity. */
+  implementation?: 'auto' | 'fused' | 'ops';
 }
 
 /**
@@ -27,7 +30,13 @@ export function tripletCenterLoss(
   options: TripletCenterOptions = {},
 ): tf.Scalar {
   const [b, h, w, d] = checkEmbeddings(embeddings, labels, 'tripletCenterLoss');
-  const { margin = 0.3, negatives = 'hardest', centers, ignoreIndex = 255 } = options;
+  const {
+    margin = 0.3,
+    negatives = 'hardest',
+    centers,
+    ignoreIndex = 255,
+    implementation = 'auto',
+  } = options;
   const pixels = labelledPixels(labels.dataSync(), ignoreIndex);
   const k = pixels.classes.length;
   if (
@@ -55,8 +64,10 @@ export function tripletCenterLoss(
       });
       return tf.matMul(tf.tensor2d(pick, [k, (centers as tf.Tensor2D).shape[0]]), centers as tf.Tensor2D);
     };
-    const c = centers ? selectCenters() : weightedCentroids(x, onehot);
-    const distance = tf.sub(1, cosineSimilarity(x, c as tf.Tensor2D));
+    const similarity = centers
+      ? cosineSimilarity(x, selectCenters() as tf.Tensor2D)
+      : centroidCosineSimilarity(x, onehotValues, k, implementation);
+    const distance = tf.sub(1, similarity);
     const positive = tf.sum(tf.mul(distance, onehot), 1, true);
     const labelled = tf.sum(onehot, 1); // 1 for labelled pixels
     const m = pixels.positions.length;

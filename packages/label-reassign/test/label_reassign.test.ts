@@ -2,6 +2,7 @@ import { Rng, tf } from '@wsss/core';
 import { expectGradientsMatch, expectNoLeaks } from '@wsss/core/testing';
 import {
   bcdCentreLoss,
+  centroidCosineSimilarity,
   LabelReassignLoss,
   labelReassignLoss,
   tripletCenterLoss,
@@ -136,6 +137,62 @@ describe('gradients and leaks', () => {
   it.each(losses)('%s: finite differences agree with tf.grad, no tensor leaks', async (_name, loss) => {
     expectGradientsMatch((t) => loss(t as tf.Tensor4D), e, { eps: 1e-3, tolerance: 1e-2 });
     await expectNoLeaks(() => tf.tidy(() => tf.grad((t) => loss(t as tf.Tensor4D))(e)));
+  });
+});
+
+describe('fused WebAssembly similarity vs tf ops', () => {
+  it('centroid cosine similarity, triplet-center and LR agree in value and gradient', () => {
+    const rng = new Rng(12);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 2 * 5 * 4 * 7 }, () => rng.normal()),
+      [2, 5, 4, 7],
+    );
+    const l = tf.tensor3d(
+      Int32Array.from({ length: 40 }, (_, i) => [0, 1, 2, 255, 4][(i * 7) % 5]),
+      [2, 5, 4],
+      'int32',
+    );
+    const p = tf.softmax(
+      tf.tensor4d(
+        Float32Array.from({ length: 40 * 5 }, () => rng.normal()),
+        [2, 5, 4, 5],
+      ),
+    ) as tf.Tensor4D;
+    const weights = Float32Array.from({ length: 40 * 3 }, (_, i) =>
+      i % 3 === (i / 3) % 3 ? 0.2 + 0.7 * rng.uniform() : 0,
+    );
+    const r = tf.tensor2d(
+      Float32Array.from({ length: 120 }, () => rng.normal()),
+      [40, 3],
+    );
+    const variants: ((t: tf.Tensor4D, implementation: 'fused' | 'ops') => tf.Scalar)[] = [
+      (t, implementation) =>
+        tf.sum(
+          tf.mul(
+            centroidCosineSimilarity(tf.reshape(t, [40, 7]) as tf.Tensor2D, weights, 3, implementation),
+            r,
+          ),
+        ),
+      (t, implementation) => tripletCenterLoss(t, l, { margin: 0.5, implementation }),
+      (t, implementation) => labelReassignLoss(t, l, p, { margin: 0.5, implementation }),
+    ];
+    for (const loss of variants) {
+      const run = (implementation: 'fused' | 'ops') =>
+        tf.tidy(
+          () =>
+            [
+              loss(x, implementation).dataSync()[0],
+              tf
+                .grad((t) => loss(t as tf.Tensor4D, implementation))(x)
+                .dataSync(),
+            ] as const,
+        );
+      const [fusedValue, fusedGrad] = run('fused');
+      const [opsValue, opsGrad] = run('ops');
+      expect(fusedValue).toBeCloseTo(opsValue, 4);
+      for (let i = 0; i < opsGrad.length; i++)
+        expect(Math.abs(fusedGrad[i] - opsGrad[i])).toBeLessThan(1e-4 * (1 + Math.abs(opsGrad[i])));
+    }
   });
 });
 
