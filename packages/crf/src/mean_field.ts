@@ -73,7 +73,7 @@ export function meanField(
   const negUnary = arena.alloc(cells * 4);
   const q = arena.alloc(cells * 4);
   const logits = arena.alloc(cells * 4);
-  slots.set([pixels, labels, stride, iterations, terms.length, negUnary, q, logits, 0, 0, threads]);
+  slots.set([pixels, labels, stride, 0, terms.length, negUnary, q, logits, 0, 0]); // 8-9: the barrier
   let maxPoints = 0;
   terms.forEach((term, k) => {
     const { lattice, compat } = term;
@@ -82,13 +82,14 @@ export function meanField(
     const matrix = typeof compat === 'number' ? 0 : arena.put(symmetrize(compat, labels));
     const filtered = typeof compat === 'number' ? 0 : arena.alloc(cells * 4);
     const { splat, slice } = weights[k];
+    const splatAt = arena.put(splat);
     slots.set(
       [
         lattice.dims + 1,
         lattice.points,
         arena.put(lattice.offsets),
-        arena.put(splat),
-        arena.put(slice),
+        splatAt,
+        slice === splat ? splatAt : arena.put(slice), // symmetric normalisation: one array
         arena.put(lattice.neighbours),
         0,
         matrix,

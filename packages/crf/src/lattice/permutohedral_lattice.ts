@@ -10,9 +10,9 @@ import { kernelArena } from '../wasm/kernel_arena';
  *
  * @example
  * ```ts
- * const features = new Float32Array([0, 0, 0.5, 0, 10, 10]); // 3 points in 2-D, already divided by sigma
- * const lattice = PermutohedralLattice.build(features, 3, 2);
- * lattice.filter(new Float32Array([1, 1, 1]), 1); // ~[1.9, 1.9, 1] x (1 + 2^-d) / (1 + 2^-d)...
+ * const lattice = PermutohedralLattice.build(new Float32Array([0, 0, 0.5, 0, 10, 10]), 3, 2); // 3 points in 2-D
+ * const norm = lattice.filter(new Float32Array([1, 1, 1]), 1);
+ * lattice.filter(new Float32Array([0, 1, 5]), 1).map((v, i) => v / norm[i]); // ~[0.43, 0.47, 5]: near points mix
  * ```
  */
 export class PermutohedralLattice {
