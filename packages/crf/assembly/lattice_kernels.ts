@@ -315,7 +315,15 @@ function findKey(key: usize, d: i32, slots: usize, mask: u32, keys: usize, size:
   for (;;) {
     const index = load<i32>(slots + (<usize>h << 2));
     if (index < 0) break;
-    if (memory.compare(keys + <usize>index * rowBytes, key, rowBytes) == 0) return index;
+    const stored = keys + <usize>index * rowBytes;
+    let same = true;
+    for (let i: usize = 0; i < rowBytes; i += 4) {
+      if (load<i32>(stored + i) != load<i32>(key + i)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return index;
     h = (h + 1) & mask;
   }
   if (!insert) return -1;

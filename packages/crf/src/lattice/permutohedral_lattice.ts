@@ -54,7 +54,7 @@ export class PermutohedralLattice {
     const arena = kernelArena();
     const d1 = dims + 1;
     // lattice points rarely exceed the pixel count; the table doubles (and the build restarts) when they do
-    for (let capacity = 2 ** Math.ceil(Math.log2(Math.max(1024, 2 * pixels))); ; capacity *= 2) {
+    for (let capacity = 2 ** Math.ceil(Math.log2(Math.max(1024, pixels / 2))); ; capacity *= 2) {
       arena.reset();
       const featuresAt = arena.put(features);
       const slots = arena.alloc(capacity * 4);
