@@ -11,29 +11,42 @@ let arena: WasmArena<CentroidExports> | undefined;
 const EPS = 1e-8;
 
 /**
- * Cosine similarities [N, K] of embeddings [N, D] to their weighted class centroids `sum_i W_ik x_i / sum_i W_ik`,
- * with the gradient flowing through both the embeddings and the centroids (the weights are constants).
- * On cpu and wasm: one WebAssembly SIMD pass forward and one backward (assembly/centroid_similarity.ts), reading the
- * embeddings back; elsewhere (`implementation: 'ops'` or GPU backends): tf ops and autodiff.
+ * Cosine similarities [N, K] of embeddings [N, D] to weighted class centroids `sum_i W_ik x_i / sum_i W_ik`, with
+ * the gradient flowing through both the embeddings and the centroids (the weights [N, K] are constants). With
+ * `groups` > 1 the rows form that many equal consecutive blocks (e.g. images) with their own centroids: row i is
+ * compared with the centroids of its block only. Empty centroids (all weights 0) give similarity 0.
+ *
+ * On cpu and wasm: one WebAssembly SIMD pass forward and one backward (assembly/centroid_similarity.ts), reading
+ * the embeddings back; elsewhere (`implementation: 'ops'` or GPU backends): tf ops and autodiff.
  */
 export function centroidCosineSimilarity(
   embeddings: tf.Tensor2D,
   weights: Float32Array,
   classes: number,
-  implementation: 'auto' | 'fused' | 'ops' = 'auto',
+  options: { groups?: number; implementation?: 'auto' | 'fused' | 'ops' } = {},
 ): tf.Tensor2D {
+  const { groups = 1, implementation = 'auto' } = options;
   const [n, d] = embeddings.shape;
-  if (weights.length !== n * classes) {
-    throw new Error(
-      `centroidCosineSimilarity: weights must be [N, K] = [${n}, ${classes}], got ${weights.length} values`,
-    );
-  }
-  if (implementation === 'ops' || (implementation === 'auto' && !['cpu', 'wasm'].includes(tf.getBackend()))) {
-    return tf.tidy(() =>
-      cosineSimilarity(embeddings, weightedCentroids(embeddings, tf.tensor2d(weights, [n, classes]))),
-    );
-  }
   const k = classes;
+  if (weights.length !== n * k) {
+    throw new Error(
+      `centroidCosineSimilarity: weights must be [N, K] = [${n}, ${k}], got ${weights.length} values`,
+    );
+  }
+  if (!Number.isInteger(groups) || groups < 1 || n % groups !== 0) {
+    throw new Error(`centroidCosineSimilarity: groups must divide the ${n} rows, got ${groups}`);
+  }
+  const rows = n / groups;
+  if (implementation === 'ops' || (implementation === 'auto' && !['cpu', 'wasm'].includes(tf.getBackend()))) {
+    return tf.tidy(() => {
+      const blocks = Array.from({ length: groups }, (_, g) => {
+        const x = tf.slice(embeddings, [g * rows, 0], [rows, d]) as tf.Tensor2D;
+        const w = tf.tensor2d(weights.subarray(g * rows * k, (g + 1) * rows * k), [rows, k]);
+        return cosineSimilarity(x, weightedCentroids(x, w));
+      });
+      return (groups === 1 ? blocks[0] : tf.concat(blocks, 0)) as tf.Tensor2D;
+    });
+  }
   const dp = Math.ceil(d / 4) * 4;
   const op = tf.customGrad(((x: tf.Tensor) => {
     const values = x.dataSync();
@@ -44,37 +57,40 @@ export function centroidCosineSimilarity(
     const at = {
       x: arena.put(padded),
       weights: arena.put(weights),
-      colsum: arena.alloc(k * 4),
-      centroids: arena.alloc(k * dp * 4),
-      rho: arena.alloc(k * 4),
-      unit: arena.alloc(k * dp * 4),
+      colsum: arena.alloc(groups * k * 4),
+      centroids: arena.alloc(groups * k * dp * 4),
+      rho: arena.alloc(groups * k * 4),
+      unit: arena.alloc(groups * k * dp * 4),
       r: arena.alloc(n * 4),
       s: arena.alloc(n * k * 4),
     };
-    arena.exports.centroidSimilarity(
-      at.x,
-      at.weights,
-      n,
-      dp,
-      k,
-      EPS,
-      at.colsum,
-      at.centroids,
-      at.rho,
-      at.unit,
-      at.r,
-      at.s,
-    );
+    for (let g = 0; g < groups; g++) {
+      const row = g * rows;
+      const cen = g * k;
+      arena.exports.centroidSimilarity(
+        at.x + row * dp * 4,
+        at.weights + row * k * 4,
+        rows,
+        dp,
+        k,
+        EPS,
+        at.colsum + cen * 4,
+        at.centroids + cen * dp * 4,
+        at.rho + cen * 4,
+        at.unit + cen * dp * 4,
+        at.r + row * 4,
+        at.s + row * k * 4,
+      );
+    }
     // the arena is shared with later calls: keep what the backward pass needs
     const saved = {
-      colsum: arena.f32(at.colsum, k).slice(),
-      rho: arena.f32(at.rho, k).slice(),
-      unit: arena.f32(at.unit, k * dp).slice(),
+      colsum: arena.f32(at.colsum, groups * k).slice(),
+      rho: arena.f32(at.rho, groups * k).slice(),
+      unit: arena.f32(at.unit, groups * k * dp).slice(),
       r: arena.f32(at.r, n).slice(),
       s: arena.f32(at.s, n * k).slice(),
     };
     const gradFunc = (dy: tf.Tensor) => {
-      const g = dy.dataSync() as Float32Array;
       const wasm = arena as WasmArena<CentroidExports>;
       wasm.reset();
       const b = {
@@ -85,25 +101,29 @@ export function centroidCosineSimilarity(
         unit: wasm.put(saved.unit),
         r: wasm.put(saved.r),
         s: wasm.put(saved.s),
-        g: wasm.put(Float32Array.from(g)),
+        g: wasm.put(Float32Array.from(dy.dataSync())),
         dx: wasm.alloc(n * dp * 4),
         work: wasm.alloc(k * dp * 4),
       };
-      wasm.exports.centroidSimilarityGrad(
-        b.x,
-        b.weights,
-        n,
-        dp,
-        k,
-        b.colsum,
-        b.rho,
-        b.unit,
-        b.r,
-        b.s,
-        b.g,
-        b.dx,
-        b.work,
-      );
+      for (let g = 0; g < groups; g++) {
+        const row = g * rows;
+        const cen = g * k;
+        wasm.exports.centroidSimilarityGrad(
+          b.x + row * dp * 4,
+          b.weights + row * k * 4,
+          rows,
+          dp,
+          k,
+          b.colsum + cen * 4,
+          b.rho + cen * 4,
+          b.unit + cen * dp * 4,
+          b.r + row * 4,
+          b.s + row * k * 4,
+          b.g + row * k * 4,
+          b.dx + row * dp * 4,
+          b.work,
+        );
+      }
       const dxPadded = wasm.f32(b.dx, n * dp);
       const dx = new Float32Array(n * d);
       for (let i = 0; i < n; i++) dx.set(dxPadded.subarray(i * dp, i * dp + d), i * d);

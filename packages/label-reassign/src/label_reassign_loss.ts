@@ -76,61 +76,70 @@ export function labelReassignLoss(
   const probValues = confidence === 'probability' ? (probabilities as tf.Tensor4D).dataSync() : undefined;
   const classes = probabilities?.shape[3] ?? 0;
   const n = h * w;
+  // all images at once: rows are pixels, columns the (at most kMax) classes present in the row's image
+  const images = Array.from({ length: b }, (_, img) =>
+    labelledPixels(labelValues.subarray(img * n, (img + 1) * n), ignoreIndex),
+  );
+  const used = images.filter((p) => p.classes.length >= 2).length;
+  if (used === 0) return tf.scalar(0);
+  const kMax = Math.max(...images.map((p) => p.classes.length));
+  const weights = new Float32Array(b * n * kMax);
+  images.forEach((pixels, img) => {
+    if (pixels.classes.length < 2) return;
+    pixels.positions.forEach((pos, e) => {
+      const label = pixels.classes[pixels.classIndex[e]];
+      if (probValues && label >= classes)
+        throw new Error(`labelReassignLoss: label ${label} has no probability channel (C = ${classes})`);
+      weights[(img * n + pos) * kMax + pixels.classIndex[e]] = probValues
+        ? probValues[(img * n + pos) * classes + label]
+        : 1;
+    });
+  });
   return tf.tidy(() => {
-    const images: tf.Scalar[] = [];
-    for (let img = 0; img < b; img++) {
-      const pixels = labelledPixels(labelValues.subarray(img * n, (img + 1) * n), ignoreIndex);
+    const x = tf.reshape(embeddings, [b * n, d]) as tf.Tensor2D;
+    const similarity = centroidCosineSimilarity(x, weights, kMax, { groups: b, implementation });
+    const s = similarity.dataSync();
+    const own = new Float32Array(b * n * kMax);
+    const second = new Float32Array(b * n * kMax);
+    const others = new Float32Array(b * n * kMax);
+    const rowWeight = new Float32Array(b * n);
+    images.forEach((pixels, img) => {
       const k = pixels.classes.length;
-      if (k < 2) continue;
-      // every pixel of the image takes part; unlabelled ones have zero weight and zero mask (no gather: its
-      // gradient needs UnsortedSegmentSum, which the wasm backend lacks)
-      const weights = new Float32Array(n * k);
-      const labelled = new Float32Array(n);
-      pixels.positions.forEach((pos, e) => {
-        const label = pixels.classes[pixels.classIndex[e]];
-        if (probValues && label >= classes)
-          throw new Error(`labelReassignLoss: label ${label} has no probability channel (C = ${classes})`);
-        weights[pos * k + pixels.classIndex[e]] = probValues
-          ? probValues[(img * n + pos) * classes + label]
-          : 1;
-        labelled[pos] = 1;
-      });
-      const x = tf.reshape(tf.slice(embeddings, [img, 0, 0, 0], [1, h, w, d]), [n, d]) as tf.Tensor2D;
-      const similarity = centroidCosineSimilarity(x, weights, k, implementation);
-      const s = similarity.dataSync();
-      const own = new Float32Array(n * k);
-      const second = new Float32Array(n * k);
-      const isBackground = new Float32Array(n);
-      pixels.positions.forEach((pos, e) => {
+      if (k < 2) return;
+      const assigned = Array.from(pixels.positions, (pos, e) => {
+        const row = (img * n + pos) * kMax;
         let i = pixels.classIndex[e];
-        if (assignment === 'reassign') for (let c = 0; c < k; c++) if (s[pos * k + c] > s[pos * k + i]) i = c;
+        if (assignment === 'reassign') for (let c = 0; c < k; c++) if (s[row + c] > s[row + i]) i = c;
         let j = i === 0 ? 1 : 0;
-        for (let c = 0; c < k; c++) if (c !== i && s[pos * k + c] > s[pos * k + j]) j = c;
-        own[pos * k + i] = 1;
-        second[pos * k + j] = 1;
-        isBackground[pos] = pixels.classes[i] === backgroundIndex ? 1 : 0;
+        for (let c = 0; c < k; c++) if (c !== i && s[row + c] > s[row + j]) j = c;
+        own[row + i] = 1;
+        second[row + j] = 1;
+        for (let c = 0; c < k; c++) if (c !== i) others[row + c] = 1;
+        return i;
       });
-      const ownMask = tf.tensor2d(own, [n, k]);
-      const si = tf.sum(tf.mul(similarity, ownMask), 1, true);
-      const sj = tf.sum(tf.mul(similarity, tf.tensor2d(second, [n, k])), 1, true);
-      const hinge = tf.sum(tf.mul(tf.relu(tf.sub(tf.add(similarity, margin), si)), tf.sub(1, ownMask)), 1);
-      const alpha =
-        gamma === 0
-          ? tf.onesLike(hinge)
-          : tf
-              .pow(tf.relu(tf.sub(1, tf.div(tf.sub(si, sj), tf.maximum(tf.add(si, sj), 1e-6)))), gamma)
-              .reshape([n]);
-      const perPixel = tf.mul(alpha, hinge);
-      const mask = tf.tensor1d(labelled);
-      if (!balance) {
-        images.push(tf.div(tf.sum(tf.mul(perPixel, mask)), pixels.positions.length) as tf.Scalar);
-        continue;
-      }
-      const bg = tf.tensor1d(isBackground);
-      const mean = (mask: tf.Tensor) => tf.div(tf.sum(tf.mul(perPixel, mask)), tf.maximum(tf.sum(mask), 1));
-      images.push(tf.add(mean(bg), mean(tf.sub(mask, bg))) as tf.Scalar);
-    }
-    return (images.length ? tf.div(tf.addN(images), images.length) : tf.scalar(0)) as tf.Scalar;
+      // per image: mean over E_bg + mean over E_fg (or one mean), then the mean over images
+      const isBackground = assigned.map((i) => pixels.classes[i] === backgroundIndex);
+      const bgCount = isBackground.filter(Boolean).length;
+      const fgCount = assigned.length - bgCount;
+      pixels.positions.forEach((pos, e) => {
+        const count = !balance ? assigned.length : isBackground[e] ? bgCount : fgCount;
+        rowWeight[img * n + pos] = 1 / (count * used);
+      });
+    });
+    const ownMask = tf.tensor2d(own, [b * n, kMax]);
+    const si = tf.sum(tf.mul(similarity, ownMask), 1, true);
+    const sj = tf.sum(tf.mul(similarity, tf.tensor2d(second, [b * n, kMax])), 1, true);
+    const hinge = tf.sum(
+      tf.mul(tf.relu(tf.sub(tf.add(similarity, margin), si)), tf.tensor2d(others, [b * n, kMax])),
+      1,
+    );
+    const alpha =
+      gamma === 0
+        ? tf.onesLike(hinge)
+        : tf
+            .pow(tf.relu(tf.sub(1, tf.div(tf.sub(si, sj), tf.maximum(tf.add(si, sj), 1e-6)))), gamma)
+            .reshape([b * n]);
+    return tf.sum(tf.mul(tf.mul(alpha, hinge), tf.tensor1d(rowWeight))) as tf.Scalar;
   });
 }
 

@@ -66,7 +66,7 @@ export function tripletCenterLoss(
     };
     const similarity = centers
       ? cosineSimilarity(x, selectCenters() as tf.Tensor2D)
-      : centroidCosineSimilarity(x, onehotValues, k, implementation);
+      : centroidCosineSimilarity(x, onehotValues, k, { implementation });
     const distance = tf.sub(1, similarity);
     const positive = tf.sum(tf.mul(distance, onehot), 1, true);
     const labelled = tf.sum(onehot, 1); // 1 for labelled pixels
@@ -78,7 +78,16 @@ export function tripletCenterLoss(
         m,
       ) as tf.Scalar;
     }
-    const nearestOther = tf.min(tf.add(distance, tf.mul(onehot, 4)), 1, true); // cosine distances are <= 2
+    // the hardest negative as a one-hot mask picked from the values (tf.min's gradient is slow on wasm)
+    const dist = distance.dataSync();
+    const hardest = new Float32Array(total * k);
+    for (let i = 0; i < total; i++) {
+      let best = -1;
+      for (let c = 0; c < k; c++)
+        if (onehotValues[i * k + c] === 0 && (best < 0 || dist[i * k + c] < dist[i * k + best])) best = c;
+      hardest[i * k + best] = 1;
+    }
+    const nearestOther = tf.sum(tf.mul(distance, tf.tensor2d(hardest, [total, k])), 1, true);
     const hinge = tf.reshape(tf.relu(tf.add(tf.sub(positive, nearestOther), margin)), [total]);
     return tf.div(tf.sum(tf.mul(hinge, labelled)), m) as tf.Scalar;
   });

@@ -169,7 +169,7 @@ describe('fused WebAssembly similarity vs tf ops', () => {
       (t, implementation) =>
         tf.sum(
           tf.mul(
-            centroidCosineSimilarity(tf.reshape(t, [40, 7]) as tf.Tensor2D, weights, 3, implementation),
+            centroidCosineSimilarity(tf.reshape(t, [40, 7]) as tf.Tensor2D, weights, 3, { implementation }),
             r,
           ),
         ),
