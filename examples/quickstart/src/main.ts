@@ -13,7 +13,15 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { camLabels, camOverlay, multiScaleCam, resizeBicubic } from '@wsss/cam';
-import { ConfusionMatrix, type RgbImage, selectBackend, tf, writeLabelPng, writePng } from '@wsss/core';
+import {
+  ConfusionMatrix,
+  Progress,
+  type RgbImage,
+  selectBackend,
+  tf,
+  writeLabelPng,
+  writePng,
+} from '@wsss/core';
 import { sharedPath } from '@wsss/core/testing';
 import {
   type AugmentOptions,
@@ -137,6 +145,7 @@ const scaled = (image: RgbImage) =>
   evalScale === 1
     ? image
     : resizeBicubic(image, Math.round(image.width * evalScale), Math.round(image.height * evalScale));
+const camProgress = new Progress(test.ids.length, { label: 'CAM pseudo labels' });
 for (let i = 0; i < test.ids.length; i++) {
   const sample = await test.get(test.ids[i]);
   const small = scaled(sample.image);
@@ -167,7 +176,9 @@ for (let i = 0; i < test.ids.length; i++) {
     await writeLabelPng(join(outDir, `${sample.id}_truth.png`), sample.mask!, train.palette);
   }
   cams.dispose();
+  camProgress.tick();
 }
+camProgress.done();
 
 const iou = cm.perClassIoU();
 console.log(`\nclassification: ${exact}/${test.ids.length} held-out images with every label right`);
