@@ -4,6 +4,11 @@
 
 const LOG2E: f32 = 1.44269504088896341;
 
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
 const ROUNDING: f32 = 12582912.0; // 1.5 * 2^23: adding it rounds to an integer kept in the low mantissa bits
 
 /**
@@ -90,32 +95,22 @@ export function prepareNegUnary(source: usize, negUnary: usize, labels: i32, pix
   }
 }
 
-/** Copies labels [0, labels) of the pixel-major `q` [pixels x stride] into the label-major `out` [labels x pixels]. */
-export function extractMarginals(q: usize, out: usize, labels: i32, pixels: i32, stride: i32): void {
-  const strideBytes = <usize>stride << 2;
-  for (let l = 0; l < labels; l++) {
-    const dst = out + (<usize>l * <usize>pixels << 2);
-    const src = q + (<usize>l << 2);
-    for (let i = 0; i < pixels; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + <usize>i * strideBytes));
-  }
-}
-
 /**
- * Splat `channels` channels (from `first`) of `input` onto the lattice, blur with [1/2, 1, 1/2] along every axis
- * (reverse order when `reverse`: the exact transpose), slice `scale` times the result and add it into `output` at
- * the same channels. The slice keeps each pixel's sum in registers. `values` and `scratch` hold
- * (points + 1) x channels floats each; row 0 is the always-zero missing neighbour.
+ * Splat `channels` channels (from `first`) of `input` (each pixel's row times `pixelScale[i]` when that pointer is
+ * not 0) onto the lattice, blur with [1/2, 1, 1/2] along every axis (reverse order when `reverse`: the exact
+ * transpose), slice `scale` times the result and add it into `output` at the same channels (or store it there when
+ * `overwrite`). The slice keeps each pixel's sum in registers. `values` and `scratch` hold (points + 1) x channels
+ * floats each; row 0 is the always-zero missing neighbour.
  */
 export function filterChannels(
   pixels: i32, d1: i32, points: i32,
   offsets: usize, splatWeights: usize, sliceWeights: usize, neighbours: usize,
   input: usize, output: usize, stride: i32, first: i32, channels: i32,
-  scale: f32, reverse: bool, values: usize, scratch: usize,
+  scale: f32, reverse: bool, values: usize, scratch: usize, pixelScale: usize, overwrite: bool,
 ): void {
   const rowBytes = <usize>channels << 2;
   const strideBytes = <usize>stride << 2;
   const firstBytes = <usize>first << 2;
-  memory.fill(values, 0, rowBytes);
   memory.fill(scratch, 0, rowBytes);
   memory.fill(values, 0, (<usize>points + 1) * rowBytes);
   const d1Bytes = <usize>d1 << 2;
@@ -124,7 +119,7 @@ export function filterChannels(
     const src = input + <usize>i * strideBytes + firstBytes;
     for (let r: usize = 0; r < d1Bytes; r += 4) {
       const o = values + <usize>(load<i32>(offsets + base + r) + 1) * rowBytes;
-      const w = f32x4.splat(load<f32>(splatWeights + base + r));
+      const w = f32x4.splat(load<f32>(splatWeights + base + r) * (pixelScale ? load<f32>(pixelScale + (<usize>i << 2)) : 1));
       let k: usize = 0;
       for (; k + 32 <= rowBytes; k += 32) {
         const a = f32x4.add(v128.load(o + k), f32x4.mul(w, v128.load(src + k)));
@@ -159,8 +154,8 @@ export function filterChannels(
     const dst = output + <usize>i * strideBytes + firstBytes;
     let k: usize = 0;
     for (; k + 32 <= rowBytes; k += 32) {
-      let a = v128.load(dst + k);
-      let b = v128.load(dst + k, 16);
+      let a = overwrite ? f32x4.splat(0) : v128.load(dst + k);
+      let b = overwrite ? f32x4.splat(0) : v128.load(dst + k, 16);
       for (let r: usize = 0; r < d1Bytes; r += 4) {
         const o = from + <usize>(load<i32>(offsets + base + r) + 1) * rowBytes + k;
         const w = f32x4.splat(load<f32>(sliceWeights + base + r) * scale);
@@ -171,7 +166,7 @@ export function filterChannels(
       v128.store(dst + k, b, 16);
     }
     if (k < rowBytes) {
-      let a = v128.load(dst + k);
+      let a = overwrite ? f32x4.splat(0) : v128.load(dst + k);
       for (let r: usize = 0; r < d1Bytes; r += 4) {
         const o = from + <usize>(load<i32>(offsets + base + r) + 1) * rowBytes + k;
         a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(sliceWeights + base + r) * scale), v128.load(o)));
@@ -189,7 +184,9 @@ const KERNELS = 4;
 const NEG_UNARY = 5;
 const Q = 6;
 const LOGITS = 7;
-const BARRIER = 8;
+const BARRIER = 8; // and 9
+const INV_SUM = 10;
+const FIRST_POTTS = 11;
 const THREAD_BUFFERS = 16; // + 2 t: values, scratch of thread t
 const KERNEL_BASE = 64; // + 16 k: d1, points, offsets, splatW, sliceW, neighbours, compat (f32), matrix, filtered
 const KERNEL_SLOTS = 16;
@@ -214,8 +211,10 @@ export function barrier(ctx: usize, threads: i32): void {
 }
 
 /**
- * This thread's share of the pixels: add the label-compatibility messages of matrix terms (when `messages`),
- * Q = softmax(logits) (entries below 1e-20 set to 0), then reset the logits to -unary for the next iteration. Padding lanes of Q stay 0.
+ * This thread's share of the pixels: logits = -unary + the Potts messages already in `LOGITS` + the messages of
+ * matrix terms (when `messages`); Q = exp(logits - max) stored unnormalised (entries below 1e-20 of the max set to
+ * 0, padding lanes 0) with 1 / sum in `INV_SUM`: the next splat and the final extraction apply it. Without Potts
+ * terms the message row is cleared here for the next iteration (Potts terms overwrite it).
  */
 export function softmaxShare(ctx: usize, thread: i32, threads: i32, messages: bool): void {
   const pixels = slot(ctx, PIXELS);
@@ -226,12 +225,15 @@ export function softmaxShare(ctx: usize, thread: i32, threads: i32, messages: bo
   const negUnary = <usize>slot(ctx, NEG_UNARY);
   const q = <usize>slot(ctx, Q);
   const logits = <usize>slot(ctx, LOGITS);
+  const invSum = <usize>slot(ctx, INV_SUM);
+  const clearMessages = slot(ctx, FIRST_POTTS) < 0;
   const kernels = slot(ctx, KERNELS);
   const lastLanes = labels & 3;
   const lastChunk = <usize>(labels - 1) >> 2 << 4;
   const keep = lastLanes == 0 ? i32x4.splat(-1) : i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(lastLanes));
   for (let i = first; i < end; i++) {
     const row = logits + <usize>i * strideBytes;
+    const unary = negUnary + <usize>i * strideBytes;
     if (messages) {
       for (let k = 0; k < kernels; k++) {
         const kctx = ctx + (<usize>(KERNEL_BASE + k * KERNEL_SLOTS) << 2);
@@ -245,8 +247,8 @@ export function softmaxShare(ctx: usize, thread: i32, threads: i32, messages: bo
         }
       }
     }
-    let mx = v128.load(row);
-    for (let k: usize = 16; k <= lastChunk; k += 16) mx = v128.pmax<f32>(mx, v128.load(row + k));
+    let mx = f32x4.add(v128.load(row), v128.load(unary));
+    for (let k: usize = 16; k <= lastChunk; k += 16) mx = v128.pmax<f32>(mx, f32x4.add(v128.load(row + k), v128.load(unary + k)));
     const top = max<f32>(max<f32>(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max<f32>(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
     const shift = f32x4.splat(top);
     const out = q + <usize>i * strideBytes;
@@ -254,25 +256,33 @@ export function softmaxShare(ctx: usize, thread: i32, threads: i32, messages: bo
     for (let k: usize = 0; k <= lastChunk; k += 16) {
       // exp(t) < 1e-20 becomes 0: such Q are negligible, and keeping them would feed subnormal floats (100x slower
       // arithmetic on x86) into the filters and this exp
-      const t = f32x4.sub(v128.load(row + k), shift);
+      const t = f32x4.sub(f32x4.add(v128.load(row + k), v128.load(unary + k)), shift);
       let e = v128.and(exp4(t), f32x4.gt(t, f32x4.splat(-46)));
       if (k == lastChunk) e = v128.and(e, keep);
       sum = f32x4.add(sum, e);
       v128.store(out + k, e);
+      if (clearMessages) v128.store(row + k, f32x4.splat(0));
     }
-    const total = f32x4.extract_lane(sum, 0) + f32x4.extract_lane(sum, 1) + f32x4.extract_lane(sum, 2) + f32x4.extract_lane(sum, 3);
-    const inv = f32x4.splat(1 / total);
-    const unary = negUnary + <usize>i * strideBytes;
-    for (let k: usize = 0; k <= lastChunk; k += 16) {
-      v128.store(out + k, f32x4.mul(v128.load(out + k), inv));
-      v128.store(row + k, v128.load(unary + k));
+    store<f32>(invSum + (<usize>i << 2), <f32>1 / hsum(sum));
+  }
+}
+
+/** Copies labels [0, labels) of the unnormalised `q` [pixels x stride], times `invSum`, into the label-major `out`. */
+export function extractMarginals(q: usize, invSum: usize, out: usize, labels: i32, pixels: i32, stride: i32): void {
+  const strideBytes = <usize>stride << 2;
+  for (let l = 0; l < labels; l++) {
+    const dst = out + (<usize>l * <usize>pixels << 2);
+    const src = q + (<usize>l << 2);
+    for (let i = 0; i < pixels; i++) {
+      store<f32>(dst + (<usize>i << 2), load<f32>(src + <usize>i * strideBytes) * load<f32>(invSum + (<usize>i << 2)));
     }
   }
 }
 
 /**
  * This thread's share of the labels (whole 4-label chunks) filtered through pairwise term `term`: Potts terms add
- * compat x filtered Q straight into the logits, matrix terms write filtered Q into their own buffer.
+ * compat x filtered Q into the message rows (the first one overwrites them), matrix terms write filtered Q into
+ * their own buffer.
  */
 export function filterShare(ctx: usize, term: i32, thread: i32, threads: i32): void {
   const pixels = slot(ctx, PIXELS);
@@ -284,15 +294,13 @@ export function filterShare(ctx: usize, term: i32, thread: i32, threads: i32): v
   const kctx = ctx + (<usize>(KERNEL_BASE + term * KERNEL_SLOTS) << 2);
   const matrix = load<i32>(kctx + 28);
   const filtered = <usize>load<i32>(kctx + 32);
-  if (matrix != 0) {
-    for (let i = 0; i < pixels; i++) memory.fill(filtered + ((<usize>i * stride + firstLabel) << 2), 0, <usize>labelCount << 2);
-  }
   filterChannels(
     pixels, load<i32>(kctx), load<i32>(kctx + 4),
     <usize>load<i32>(kctx + 8), <usize>load<i32>(kctx + 12), <usize>load<i32>(kctx + 16), <usize>load<i32>(kctx + 20),
     <usize>slot(ctx, Q), matrix != 0 ? filtered : <usize>slot(ctx, LOGITS), stride, firstLabel, labelCount,
     matrix != 0 ? 1 : load<f32>(kctx + 24), false,
     <usize>slot(ctx, THREAD_BUFFERS + 2 * thread), <usize>slot(ctx, THREAD_BUFFERS + 2 * thread + 1),
+    <usize>slot(ctx, INV_SUM), matrix != 0 || term == slot(ctx, FIRST_POTTS),
   );
 }
 

@@ -73,7 +73,10 @@ export function meanField(
   const negUnary = arena.alloc(cells * 4);
   const q = arena.alloc(cells * 4);
   const logits = arena.alloc(cells * 4);
-  slots.set([pixels, labels, stride, 0, terms.length, negUnary, q, logits, 0, 0]); // 8-9: the barrier
+  const invSum = arena.alloc(pixels * 4);
+  const firstPotts = terms.findIndex((t) => typeof t.compat === 'number');
+  // 8-9: the barrier; logits hold the pairwise messages (Q is kept unnormalised with 1 / sum in invSum)
+  slots.set([pixels, labels, stride, 0, terms.length, negUnary, q, logits, 0, 0, invSum, firstPotts]);
   let maxPoints = 0;
   terms.forEach((term, k) => {
     const { lattice, compat } = term;
@@ -116,15 +119,12 @@ export function meanField(
     fromProbabilities,
     fromProbabilities ? unary.clip : 0,
   );
-  arena.f32(logits, cells).set(arena.f32(negUnary, cells));
+  arena.f32(logits, cells).fill(0);
   if (parallel && threads > 1)
     parallel.workers.runMeanField(arena, context, threads, iterations, terms.length);
   else meanFieldShare(arena.exports, context, 0, 1, iterations, terms.length);
-  const result = arena.f32(q, cells);
-  const out = new Float32Array(labels * pixels);
-  for (let i = 0; i < pixels; i++)
-    for (let l = 0; l < labels; l++) out[l * pixels + i] = result[i * stride + l];
-  return out;
+  arena.exports.extractMarginals(q, invSum, sourceAt, labels, pixels, stride);
+  return arena.f32(sourceAt, labels * pixels).slice();
 }
 
 /** pydensecrf's MatrixCompatibility uses (mu + mu^T) / 2. */

@@ -147,6 +147,8 @@ export class PermutohedralLattice {
       reverse,
       values,
       scratch,
+      0,
+      false,
     );
     const result = arena.f32(outAt, this.pixels * stride);
     if (stride === channels) return result.slice();

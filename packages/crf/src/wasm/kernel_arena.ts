@@ -21,6 +21,8 @@ export interface LatticeKernelExports extends MeanFieldKernels {
     reverse: boolean,
     values: number,
     scratch: number,
+    pixelScale: number,
+    overwrite: boolean,
   ): void;
   buildLattice(
     features: number,
@@ -42,7 +44,14 @@ export interface LatticeKernelExports extends MeanFieldKernels {
     fromProbabilities: boolean,
     clip: number,
   ): void;
-  extractMarginals(q: number, out: number, labels: number, pixels: number, stride: number): void;
+  extractMarginals(
+    q: number,
+    invSum: number,
+    out: number,
+    labels: number,
+    pixels: number,
+    stride: number,
+  ): void;
   latticeNeighbours(
     dims: number,
     points: number,
