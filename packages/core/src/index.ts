@@ -26,6 +26,12 @@ export { decodeImage, encodePng, readImage, writePng } from './image/rgb_io';
 export { imageToTensor, labelMapToTensor, tensorToImage } from './image/tensor_convert';
 export type { LabelMap, RgbImage } from './image/types';
 export {
+  makeKernelOutput,
+  readKernelInput,
+  registerPortableKernel,
+  SYNC_BACKENDS,
+} from './kernels/portable_kernel';
+export {
   registerWasmTrainingKernels,
   WASM_KERNEL_REPLACEMENTS,
   WASM_TRAINING_KERNELS,

@@ -1,4 +1,10 @@
-import { tf } from '@wsss/core';
+import {
+  makeKernelOutput,
+  readKernelInput,
+  registerPortableKernel,
+  SYNC_BACKENDS,
+  type tf,
+} from '@wsss/core';
 import { pairIndices } from '../neighbourhood';
 import { RandomWalkGraph, randomWalk } from '../random_walk';
 
@@ -16,17 +22,6 @@ export interface RandomWalkAttrs {
   tolerance: number;
 }
 
-interface SyncBackend {
-  readSync(dataId: object): ArrayLike<number>;
-  makeTensorInfo?(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
-  makeOutput?(
-    shape: number[],
-    dtype: 'float32',
-    memoryOffset: undefined,
-    values: Float32Array,
-  ): tf.TensorInfo;
-}
-
 /**
  * The portable implementation: reads the inputs back (synchronously) and runs the WebAssembly sparse walk.
  * Inputs: affinity [offsets, from] (psa's pairs of an height x width map), scores [channels, N]. Output: [channels, N].
@@ -38,35 +33,18 @@ export function randomWalkKernelFunc(args: {
 }): tf.TensorInfo {
   const { affinity, scores } = args.inputs as { affinity: tf.TensorInfo; scores: tf.TensorInfo };
   const { height, width, radius, beta, logSteps, tolerance } = args.attrs as unknown as RandomWalkAttrs;
-  const backend = args.backend as SyncBackend;
   const graph = new RandomWalkGraph(
-    backend.readSync(affinity.dataId),
+    readKernelInput(args.backend, affinity),
     pairIndices(height, width, radius),
     beta,
   );
   const channels = scores.shape[0];
-  const out = randomWalk(graph, Float32Array.from(backend.readSync(scores.dataId)), channels, {
-    logSteps,
-    tolerance,
-  }).scores;
-  if (backend.makeTensorInfo) return backend.makeTensorInfo([channels, height * width], 'float32', out);
-  if (backend.makeOutput) return backend.makeOutput([channels, height * width], 'float32', undefined, out);
-  throw new Error(
-    `${RANDOM_WALK}: this backend can neither makeTensorInfo nor makeOutput; register a kernel for it`,
-  );
+  const values = Float32Array.from(readKernelInput(args.backend, scores));
+  const out = randomWalk(graph, values, channels, { logSteps, tolerance }).scores;
+  return makeKernelOutput(args.backend, [channels, height * width], out, RANDOM_WALK);
 }
 
 /** Registers {@link randomWalkKernelFunc} for the backends that can read tensors synchronously (unless already registered). */
-export function registerRandomWalkKernels(
-  backends: readonly string[] = ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow'],
-): void {
-  for (const backendName of backends) {
-    if (!tf.getKernel(RANDOM_WALK, backendName)) {
-      tf.registerKernel({
-        kernelName: RANDOM_WALK,
-        backendName,
-        kernelFunc: randomWalkKernelFunc as unknown as tf.KernelFunc,
-      });
-    }
-  }
+export function registerRandomWalkKernels(backends: readonly string[] = SYNC_BACKENDS): void {
+  registerPortableKernel(RANDOM_WALK, randomWalkKernelFunc as unknown as tf.KernelFunc, backends);
 }

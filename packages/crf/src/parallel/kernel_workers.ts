@@ -26,7 +26,6 @@ interface NodeWorker {
   once(event: 'message', listener: (message: { type: string; message?: string }) => void): void;
   on(event: 'message' | 'error', listener: (value: never) => void): void;
   unref(): void;
-  terminate(): Promise<number>;
 }
 
 /**
@@ -98,10 +97,6 @@ export class KernelWorkers {
       this.workers[t - 1].postMessage({ type: 'meanField', context, thread: t, threads, iterations, terms });
     }
     meanFieldShare(arena.exports, context, 0, threads, iterations, terms);
-  }
-
-  async terminate(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
