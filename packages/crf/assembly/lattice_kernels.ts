@@ -196,7 +196,10 @@ const KERNEL_SLOTS = 16;
   return load<i32>(ctx + (<usize>index << 2));
 }
 
-/** All `threads` threads wait here until every one has arrived (generation barrier on two i32s of the context). */
+/**
+ * All `threads` threads wait here until every one has arrived (generation barrier on two i32s of the context).
+ * A thread that waits 30 s traps instead of hanging forever (e.g. when another thread died).
+ */
 export function barrier(ctx: usize, threads: i32): void {
   if (threads < 2) return;
   const at = ctx + (<usize>BARRIER << 2);
@@ -206,7 +209,9 @@ export function barrier(ctx: usize, threads: i32): void {
     atomic.add<i32>(at + 4, 1);
     atomic.notify(at + 4, threads);
   } else {
-    while (atomic.load<i32>(at + 4) == generation) memory.atomic.wait32(at + 4, generation, -1);
+    while (atomic.load<i32>(at + 4) == generation) {
+      if (memory.atomic.wait32(at + 4, generation, 30_000_000_000) == AtomicWaitResult.TIMED_OUT) unreachable();
+    }
   }
 }
 

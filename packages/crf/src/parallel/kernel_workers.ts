@@ -96,7 +96,13 @@ export class KernelWorkers {
     for (let t = 1; t < threads; t++) {
       this.workers[t - 1].postMessage({ type: 'meanField', context, thread: t, threads, iterations, terms });
     }
-    meanFieldShare(arena.exports, context, 0, threads, iterations, terms);
+    try {
+      meanFieldShare(arena.exports, context, 0, threads, iterations, terms);
+    } catch (error) {
+      // the barrier traps after 30 s without the other threads: a worker died or stalled; the pool is not reused
+      this.failure ??= `stalled (${String(error)})`;
+      throw new Error(`@wsss/crf: mean field stopped waiting for its worker threads: ${this.failure}`);
+    }
   }
 }
 
