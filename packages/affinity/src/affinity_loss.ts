@@ -1,6 +1,7 @@
 import { tf } from '@wsss/core';
 import { fusedPairwiseAffinityLoss } from './fused_pairwise_loss';
 import { type Divergence, divergenceAt, divergenceTerms, eightNeighbours } from './pair_divergence';
+import { pairSetMasks } from './pair_sets';
 
 /** How the connection weight Omega_ij combines the confidences V_i, V_j (AA/LR paper eq. 7 uses max; table 3 compares). */
 export type Connection = 'max' | 'min' | 'mean';
@@ -19,46 +20,6 @@ export interface AffinityLossOptions {
    * and wasm); 'ops': tf ops and autodiff (stays on the device, e.g. WebGPU). 'auto' (default): fused on cpu/wasm.
    */
   implementation?: 'auto' | 'fused' | 'ops';
-}
-
-interface PairSets {
-  fg: tf.Tensor4D;
-  bg: tf.Tensor4D;
-  negative: tf.Tensor4D;
-}
-
-/** Masks [B, H, W, 8] of the pair sets P+fg (same foreground label), P+bg (both background) and P- (different). */
-function pairSets(
-  labels: ArrayLike<number>,
-  shape: [number, number, number],
-  dilation: number,
-  ignoreIndex: number,
-): PairSets {
-  const [b, h, w] = shape;
-  const fg = new Float32Array(b * h * w * 8);
-  const bg = new Float32Array(fg.length);
-  const negative = new Float32Array(fg.length);
-  const offsets = eightNeighbours(dilation);
-  for (let n = 0, e = 0; n < b; n++) {
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const a = labels[(n * h + y) * w + x];
-        for (const [dy, dx] of offsets) {
-          const yy = y + dy;
-          const xx = x + dx;
-          const other = yy >= 0 && yy < h && xx >= 0 && xx < w ? labels[(n * h + yy) * w + xx] : ignoreIndex;
-          if (a !== ignoreIndex && other !== ignoreIndex) {
-            if (a !== other) negative[e] = 1;
-            else if (a === 0) bg[e] = 1;
-            else fg[e] = 1;
-          }
-          e++;
-        }
-      }
-    }
-  }
-  const t = (data: Float32Array) => tf.tensor4d(data, [b, h, w, 8]);
-  return { fg: t(fg), bg: t(bg), negative: t(negative) };
 }
 
 /** Mean of `values` over `mask`, 0 when the mask is empty (AAF issue 14: empty edge sets gave NaN). */
@@ -119,7 +80,12 @@ function pairwiseAffinityLoss(
   return tf.tidy(() => {
     const pieces = divergenceTerms(probabilities, divergence);
     const terms = dilations.map((d) => {
-      const sets = pairSets(labelValues, shape, d, ignoreIndex);
+      const masks = pairSetMasks(labelValues, shape, d, ignoreIndex);
+      const sets = {
+        fg: tf.tensor4d(masks.fg, [...shape, 8]),
+        bg: tf.tensor4d(masks.bg, [...shape, 8]),
+        negative: tf.tensor4d(masks.negative, [...shape, 8]),
+      };
       const w = divergenceAt(pieces, d);
       const weight = omega?.(d);
       const weighted = weight ? tf.mul(weight, w) : w;

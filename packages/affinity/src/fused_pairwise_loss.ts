@@ -1,5 +1,6 @@
 import { tf, WasmArena } from '@wsss/core';
 import type { Divergence } from './pair_divergence';
+import { pairSetMasks } from './pair_sets';
 import { PAIRWISE_AFFINITY_WASM } from './wasm/pairwise_affinity_wasm';
 
 interface PairwiseExports {
@@ -19,34 +20,18 @@ export interface FusedPairwiseSettings {
   confidence?: ArrayLike<number>;
 }
 
-/** Pair counts per dilation: fg, bg, negative (both ends labelled and inside the image). */
+/** Pair counts per dilation: fg, bg, negative. */
 function pairCounts(
   labels: ArrayLike<number>,
-  shape: number[],
+  shape: [number, number, number],
   dilations: number[],
   ignoreIndex: number,
 ): Float32Array {
-  const [b, h, w] = shape;
   const counts = new Float32Array(dilations.length * 3);
+  const sum = (mask: Float32Array) => mask.reduce((total, v) => total + v, 0);
   dilations.forEach((d, di) => {
-    for (let n = 0; n < b; n++) {
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) {
-          const a = labels[(n * h + y) * w + x];
-          if (a === ignoreIndex) continue;
-          for (const dy of [-d, 0, d]) {
-            for (const dx of [-d, 0, d]) {
-              const yy = y + dy;
-              const xx = x + dx;
-              if ((!dy && !dx) || yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
-              const other = labels[(n * h + yy) * w + xx];
-              if (other === ignoreIndex) continue;
-              counts[di * 3 + (a !== other ? 2 : a === 0 ? 1 : 0)]++;
-            }
-          }
-        }
-      }
-    }
+    const masks = pairSetMasks(labels, shape, d, ignoreIndex);
+    counts.set([sum(masks.fg), sum(masks.bg), sum(masks.negative)], di * 3);
   });
   return counts;
 }
