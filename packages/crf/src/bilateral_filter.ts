@@ -1,5 +1,6 @@
 import type { RgbImage } from '@wsss/core';
 import { tf } from '@wsss/core';
+import { bilateralFeatures, checkRgbBytes } from './lattice/features';
 import { PermutohedralLattice } from './lattice/permutohedral_lattice';
 
 export interface BilateralOptions {
@@ -39,35 +40,12 @@ export class BilateralFilter {
     const { sxy, srgb, normalization = 'none' } = options;
     if (!(sxy > 0) || !(srgb > 0))
       throw new Error(`BilateralFilter: sxy and srgb must be positive, got ${sxy}, ${srgb}`);
-    if (
-      !((image.data as unknown) instanceof Uint8Array || (image.data as unknown) instanceof Uint8ClampedArray)
-    ) {
-      throw new Error('BilateralFilter: image.data must be a Uint8Array of RGB bytes (height x width x 3)');
-    }
+    checkRgbBytes(image, 'BilateralFilter');
     const pixels = image.width * image.height;
-    if (pixels < 1 || image.data.length !== pixels * 3) {
-      throw new Error(
-        `BilateralFilter: image must be height x width x 3 = ${image.height} x ${image.width} x 3 bytes, got ${image.data.length}`,
-      );
-    }
     this.width = image.width;
     this.height = image.height;
     this.normalization = normalization;
-    const features = new Float32Array(pixels * 5);
-    for (let y = 0, i = 0; y < image.height; y++) {
-      for (let x = 0; x < image.width; x++, i++) {
-        features.set(
-          [
-            x / sxy,
-            y / sxy,
-            image.data[3 * i] / srgb,
-            image.data[3 * i + 1] / srgb,
-            image.data[3 * i + 2] / srgb,
-          ],
-          5 * i,
-        );
-      }
-    }
+    const features = bilateralFeatures(image, [sxy, sxy], [srgb, srgb, srgb]);
     this.lattice = PermutohedralLattice.build(features, pixels, 5);
     const correction = this.lattice.magnitudeCorrection;
     this.rowScale =

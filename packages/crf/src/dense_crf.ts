@@ -1,3 +1,4 @@
+import { bilateralFeatures, checkRgbBytes, positionFeatures, type RgbBytes } from './lattice/features';
 import { PermutohedralLattice } from './lattice/permutohedral_lattice';
 import { type KernelNormalization, meanField, type PairwiseTerm, type UnarySource } from './mean_field';
 import { kernelWorkers } from './parallel/kernel_workers';
@@ -103,15 +104,8 @@ export class DenseCrf {
 
   /** Adds a Gaussian kernel on positions: features (x / sxy, y / sxy). */
   addPairwiseGaussian(options: PairwiseOptions & { sxy: number | [number, number] }): this {
-    const [sx, sy] = pair(options.sxy, 'addPairwiseGaussian', 'sxy');
-    const { width, height } = this;
-    const features = new Float32Array(this.pixels * 2);
-    for (let y = 0, i = 0; y < height; y++) {
-      for (let x = 0; x < width; x++, i++) {
-        features[2 * i] = x / sx;
-        features[2 * i + 1] = y / sy;
-      }
-    }
+    const scales = pair(options.sxy, 'addPairwiseGaussian', 'sxy');
+    const features = positionFeatures(this.width, this.height, scales);
     return this.addPairwiseEnergy(features, 2, options);
   }
 
@@ -123,34 +117,20 @@ export class DenseCrf {
     options: PairwiseOptions & {
       sxy: number | [number, number];
       srgb: number | [number, number, number];
-      image: { width: number; height: number; data: Uint8Array | Uint8ClampedArray };
+      image: RgbBytes;
     },
   ): this {
-    const [sx, sy] = pair(options.sxy, 'addPairwiseBilateral', 'sxy');
+    const scales = pair(options.sxy, 'addPairwiseBilateral', 'sxy');
     const srgb = typeof options.srgb === 'number' ? [options.srgb, options.srgb, options.srgb] : options.srgb;
     for (const s of srgb) positive(s, 'addPairwiseBilateral', 'srgb');
     const { image } = options;
-    if (!(image.data instanceof Uint8Array || image.data instanceof Uint8ClampedArray)) {
+    checkRgbBytes(image, 'DenseCrf.addPairwiseBilateral');
+    if (image.width !== this.width || image.height !== this.height) {
       throw new Error(
-        'DenseCrf.addPairwiseBilateral: image.data must be a Uint8Array of RGB bytes (height x width x 3)',
+        `DenseCrf.addPairwiseBilateral: image must be ${this.height} x ${this.width} x 3 like the CRF, got ${image.height} x ${image.width}`,
       );
     }
-    if (image.width !== this.width || image.height !== this.height || image.data.length !== this.pixels * 3) {
-      throw new Error(
-        `DenseCrf.addPairwiseBilateral: image must be ${this.height} x ${this.width} x 3 like the CRF, got ${image.height} x ${image.width} with ${image.data.length} bytes`,
-      );
-    }
-    const features = new Float32Array(this.pixels * 5);
-    const data = image.data;
-    for (let y = 0, i = 0; y < this.height; y++) {
-      for (let x = 0; x < this.width; x++, i++) {
-        features[5 * i] = x / sx;
-        features[5 * i + 1] = y / sy;
-        features[5 * i + 2] = data[3 * i] / srgb[0];
-        features[5 * i + 3] = data[3 * i + 1] / srgb[1];
-        features[5 * i + 4] = data[3 * i + 2] / srgb[2];
-      }
-    }
+    const features = bilateralFeatures(image, scales, srgb);
     return this.addPairwiseEnergy(features, 5, options);
   }
 
