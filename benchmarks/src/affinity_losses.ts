@@ -9,6 +9,7 @@
 import {
   adaptiveAffinityLoss,
   CrossTaskAffinity,
+  denseAffinityMatrix,
   pairAffinity,
   pairIndices,
   RandomWalkGraph,
@@ -17,7 +18,7 @@ import {
 } from '@wsss/affinity';
 import { Rng, selectBackend, tf } from '@wsss/core';
 import { labelReassignLoss, tripletCenterLoss } from '@wsss/label-reassign';
-import { argValue, markdownTable, ms, time } from './timing';
+import { argValue, markdownTable, ms, type Timing, time } from './timing';
 
 const PEERS_MS = {
   affinity: 128,
@@ -40,6 +41,11 @@ function labelMap(rng: Rng, b: number, h: number, w: number, classes: number): t
   return tf.tensor3d(data, [b, h, w], 'int32');
 }
 
+/** A table row: operation, our timing, the peer's ms and the speed-up. */
+function row(operation: string, timing: Timing, peerMs: number): (string | number)[] {
+  return [operation, ms(timing), peerMs, (peerMs / timing.medianMs).toFixed(2)];
+}
+
 async function lossTimings(runs: number): Promise<(string | number)[][]> {
   const rng = new Rng(1);
   const rows: (string | number)[][] = [];
@@ -54,22 +60,12 @@ async function lossTimings(runs: number): Promise<(string | number)[][]> {
     grad((x) => standardAffinityLoss(tf.softmax(x) as tf.Tensor4D, labels, { divergence: 'binary' }), logits),
     runs,
   );
-  rows.push([
-    'affinity loss SA (binary KL) fwd+bwd [8,21,41,41]',
-    ms(sa),
-    PEERS_MS.affinity,
-    (PEERS_MS.affinity / sa.medianMs).toFixed(2),
-  ]);
+  rows.push(row('affinity loss SA (binary KL) fwd+bwd [8,21,41,41]', sa, PEERS_MS.affinity));
   const aa = await time(
     grad((x) => adaptiveAffinityLoss(tf.softmax(x) as tf.Tensor4D, labels, 'maxProbability'), logits),
     runs,
   );
-  rows.push([
-    'affinity loss AA (categorical KL) fwd+bwd [8,21,41,41]',
-    ms(aa),
-    PEERS_MS.affinity,
-    (PEERS_MS.affinity / aa.medianMs).toFixed(2),
-  ]);
+  rows.push(row('affinity loss AA (categorical KL) fwd+bwd [8,21,41,41]', aa, PEERS_MS.affinity));
 
   const layer = new CrossTaskAffinity(256, { scale: 1 / 16, seed: 1 });
   const features = tf.randomNormal([8, 41, 41, 256], 0, 1, 'float32', 2) as tf.Tensor4D;
@@ -85,12 +81,9 @@ async function lossTimings(runs: number): Promise<(string | number)[][]> {
     }, features),
     runs,
   );
-  rows.push([
-    'task affinity + refine CAM[21], sal[1] fwd+bwd F[8,256,41,41]',
-    ms(crossTask),
-    PEERS_MS.crossTask,
-    (PEERS_MS.crossTask / crossTask.medianMs).toFixed(2),
-  ]);
+  rows.push(
+    row('task affinity + refine CAM[21], sal[1] fwd+bwd F[8,256,41,41]', crossTask, PEERS_MS.crossTask),
+  );
 
   const embeddings = tf.randomNormal([8, 41, 41, 512], 0, 1, 'float32', 5) as tf.Tensor4D;
   const probabilities = tf.softmax(logits) as tf.Tensor4D;
@@ -98,22 +91,12 @@ async function lossTimings(runs: number): Promise<(string | number)[][]> {
     grad((x) => tripletCenterLoss(x as tf.Tensor4D, labels), embeddings),
     runs,
   );
-  rows.push([
-    'triplet-centre fwd+bwd [8,512,41,41]',
-    ms(tc),
-    PEERS_MS.tripletCentre,
-    (PEERS_MS.tripletCentre / tc.medianMs).toFixed(2),
-  ]);
+  rows.push(row('triplet-centre fwd+bwd [8,512,41,41]', tc, PEERS_MS.tripletCentre));
   const lr = await time(
     grad((x) => labelReassignLoss(x as tf.Tensor4D, labels, probabilities), embeddings),
     runs,
   );
-  rows.push([
-    'label reassign (LR) fwd+bwd [8,512,41,41]',
-    ms(lr),
-    PEERS_MS.tripletCentre,
-    (PEERS_MS.tripletCentre / lr.medianMs).toFixed(2),
-  ]);
+  rows.push(row('label reassign (LR) fwd+bwd [8,512,41,41]', lr, PEERS_MS.tripletCentre));
   tf.dispose([logits, labels, features, cam, sal, embeddings, probabilities]);
   layer.params.variables.forEach((v) => {
     v.dispose();
@@ -163,29 +146,13 @@ async function randomWalkTimings(runs: number): Promise<{ rows: (string | number
     steps = r.steps;
   }, runs);
   const dense = tf.tidy(() => {
-    const a = new Float32Array(3136 * 3136);
-    for (let i = 0; i < 3136; i++) a[i * 3136 + i] = 1;
-    for (let e = 0; e < pairs.to.length; e++) {
-      const i = pairs.from[e % pairs.from.length];
-      const j = pairs.to[e];
-      a[i * 3136 + j] = a[j * 3136 + i] = affinity[e];
-    }
+    const a = Float32Array.from(denseAffinityMatrix(affinity, pairs));
     return denseArgmax(tf.tensor2d(a, [3136, 3136]), tf.tensor2d(scores, [21, 3136]));
   });
   const same = (x: Int32Array) => x.reduce((n, c, i) => n + (c === dense[i] ? 1 : 0), 0);
   const rows = [
-    [
-      'random walk, sparse, 256 steps, N=3136, 21 ch',
-      ms(exact),
-      PEERS_MS.randomWalkDense,
-      (PEERS_MS.randomWalkDense / exact.medianMs).toFixed(2),
-    ],
-    [
-      `random walk, sparse, early stop (${steps} steps)`,
-      ms(stopped),
-      PEERS_MS.randomWalkDense,
-      (PEERS_MS.randomWalkDense / stopped.medianMs).toFixed(2),
-    ],
+    row('random walk, sparse, 256 steps, N=3136, 21 ch', exact, PEERS_MS.randomWalkDense),
+    row(`random walk, sparse, early stop (${steps} steps)`, stopped, PEERS_MS.randomWalkDense),
   ];
   tf.dispose(features);
   return {

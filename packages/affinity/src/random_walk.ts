@@ -41,15 +41,15 @@ export interface RandomWalkResult {
 
 /**
  * The sparse transition structure of psa's random walk: A = the pair affinities^beta placed at (from, to) and
- * (to, from), diagonal 1; T = A column-normalised. Stored as a stencil: for each of the 2 K + 1 offsets (the
- * half-plane offsets, their reverses and 0) a weight per pixel, 0 where the pair does not exist.
+ * (to, from), diagonal 1; T = A column-normalised. Stored as a stencil: for each pixel a weight per each of the
+ * 2 K + 1 offsets (0, the half-plane offsets and their reverses), 0 where the pair does not exist.
  */
 export class RandomWalkGraph {
   readonly height: number;
   readonly width: number;
   /** [dy, dx] of each stencil entry. */
   readonly offsets: [number, number][];
-  /** [offsets x N]: A[i, i + offset] for pixel i (0 where the pair does not exist). */
+  /** [N x offsets] (pixel-major, as the kernel reads it): A[i, i + offset] for pixel i (0 where the pair does not exist). */
   readonly weights: Float32Array;
   /** Column sums of A, [N]. */
   readonly degree: Float32Array;
@@ -73,19 +73,20 @@ export class RandomWalkGraph {
       ...pairs.offsets.map(([dy, dx]) => [-dy, -dx] as [number, number]),
     ];
     this.weights = new Float32Array(this.offsets.length * pixels);
-    this.weights.fill(1, 0, pixels);
+    const stencil = this.offsets.length;
+    for (let i = 0; i < pixels; i++) this.weights[i * stencil] = 1;
     for (let o = 0; o < k; o++) {
       for (let e = 0; e < n; e++) {
         const a = Math.max(0, affinity[o * n + e]) ** beta;
         const i = from[e];
         const j = to[o * n + e];
-        this.weights[(1 + o) * pixels + i] = a; // A[i, j], j = i + offset
-        this.weights[(1 + k + o) * pixels + j] = a; // A[j, i], i = j - offset
+        this.weights[i * stencil + 1 + o] = a; // A[i, j], j = i + offset
+        this.weights[j * stencil + 1 + k + o] = a; // A[j, i], i = j - offset
       }
     }
     this.degree = new Float32Array(pixels);
-    for (let o = 0; o < this.offsets.length; o++) {
-      for (let i = 0; i < pixels; i++) this.degree[i] += this.weights[o * pixels + i];
+    for (let i = 0; i < pixels; i++) {
+      for (let o = 0; o < stencil; o++) this.degree[i] += this.weights[i * stencil + o];
     }
   }
 }
@@ -127,11 +128,7 @@ export function randomWalk(
   const paddedWidth = w + 2 * margin;
   const cells = (h + 2 * margin) * paddedWidth * stride;
   const shiftsAt = arena.put(Int32Array.from(offsets, ([dy, dx]) => (dy * paddedWidth + dx) * stride * 4));
-  const pixelMajor = new Float32Array(graph.weights.length);
-  for (let o = 0; o < offsets.length; o++) {
-    for (let j = 0; j < pixels; j++) pixelMajor[j * offsets.length + o] = graph.weights[o * pixels + j];
-  }
-  const weightsAt = arena.put(pixelMajor);
+  const weightsAt = arena.put(graph.weights);
   const invDegreeAt = arena.put(graph.degree.map((d) => 1 / d));
   let v = arena.alloc(cells * 4);
   let next = arena.alloc(cells * 4);
