@@ -7,7 +7,7 @@
  */
 import { type RgbImage, Rng, readImage } from '@wsss/core';
 import { sharedPath } from '@wsss/core/testing';
-import { argmaxLabels, CRF_PRESETS, DenseCrf } from '@wsss/crf';
+import { CRF_PRESETS, DenseCrf } from '@wsss/crf';
 import { argValue, markdownTable, ms, type Timing, time } from './timing';
 
 /** pydensecrf end to end, median ms (peer-anchors.md, rows "end-to-end: unary+build+inference(10)+argmax", run B). */
@@ -75,7 +75,7 @@ async function endToEnd(image: RgbImage, softmax: Float32Array, threads: number)
   const { gaussian, bilateral, iterations } = CRF_PRESETS.psa;
   const crf = new DenseCrf(image.width, image.height, LABELS).setUnaryFromSoftmax(softmax);
   crf.addPairwiseGaussian(gaussian).addPairwiseBilateral({ ...bilateral, image });
-  argmaxLabels(await crf.inference(iterations, { threads }), LABELS);
+  await crf.inferenceWithLabels(iterations, { threads });
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,11 @@
 import { bilateralFeatures, checkRgbBytes, positionFeatures, type RgbBytes } from './lattice/features';
-import { PermutohedralLattice } from './lattice/permutohedral_lattice';
-import { type KernelNormalization, meanField, type PairwiseTerm, type UnarySource } from './mean_field';
+import {
+  type KernelNormalization,
+  type MeanFieldResult,
+  meanField,
+  type PairwiseTerm,
+  type UnarySource,
+} from './mean_field';
 import { kernelWorkers } from './parallel/kernel_workers';
 import { kernelArena } from './wasm/kernel_arena';
 
@@ -68,7 +73,7 @@ export class DenseCrf {
 
   /** Sets the unary energies, [labels x pixels] label-major (pixel index y * width + x), as pydensecrf. */
   setUnaryEnergy(unary: Float32Array): this {
-    this.checkLabelMajor(unary, 'setUnaryEnergy', 'unary', (v) => !Number.isNaN(v));
+    this.checkLabelMajor(unary, 'setUnaryEnergy', 'unary', false);
     this.unary = { energies: unary };
     return this;
   }
@@ -81,25 +86,19 @@ export class DenseCrf {
     const { clip = 1e-5 } = options;
     if (!(clip > 0 && clip <= 1))
       throw new Error(`DenseCrf.setUnaryFromSoftmax: clip must be in (0, 1], got ${clip}`);
-    this.checkLabelMajor(probabilities, 'setUnaryFromSoftmax', 'probabilities', Number.isFinite);
+    this.checkLabelMajor(probabilities, 'setUnaryFromSoftmax', 'probabilities', true);
     this.unary = { probabilities, clip };
     return this;
   }
 
-  private checkLabelMajor(
-    values: Float32Array,
-    fn: string,
-    name: string,
-    valid: (v: number) => boolean,
-  ): void {
+  private checkLabelMajor(values: Float32Array, fn: string, name: string, finite: boolean): void {
     if (values.length !== this.labels * this.pixels) {
       throw new Error(
         `DenseCrf.${fn}: ${name} must hold labels x height x width = ${this.labels} x ${this.height} x ${this.width} values, got ${values.length}`,
       );
     }
-    for (let i = 0; i < values.length; i++) {
-      if (!valid(values[i])) throw new Error(`DenseCrf.${fn}: ${name}[${i}] is ${values[i]}`);
-    }
+    const bad = firstInvalid(values, !finite);
+    if (bad >= 0) throw new Error(`DenseCrf.${fn}: ${name}[${bad}] is ${values[bad]}`);
   }
 
   /** Adds a Gaussian kernel on positions: features (x / sxy, y / sxy). */
@@ -141,21 +140,48 @@ export class DenseCrf {
         `DenseCrf.addPairwiseEnergy: features must hold pixels x dims = ${this.pixels} x ${dims} values, got ${features.length}`,
       );
     }
+    if (!Number.isInteger(dims) || dims < 1 || dims > 16) {
+      throw new Error(`DenseCrf.addPairwiseEnergy: dims must be an integer in [1, 16], got ${dims}`);
+    }
     this.terms.push({
-      lattice: PermutohedralLattice.build(features, this.pixels, dims),
+      features,
+      dims,
       normalization: options.normalization ?? 'symmetric',
       compat: this.compatibility(options.compat),
     });
     return this;
   }
 
-  /** Mean-field marginals after `iterations` steps, [labels x pixels]; on one thread. */
+  /**
+   * Mean-field marginals after `iterations` steps, [labels x pixels]; on one thread. Each call builds the lattices
+   * (the pairwise terms only record their features).
+   */
   inferenceSync(iterations: number): Float32Array {
-    return meanField(this.checkedUnary(iterations), this.labels, this.terms, iterations);
+    return meanField(this.checkedUnary(iterations), this.labels, this.terms, iterations).q;
   }
 
   /** Mean-field marginals after `iterations` steps, [labels x pixels]; on worker threads where it pays. */
   async inference(iterations: number, options: InferenceOptions = {}): Promise<Float32Array> {
+    return (await this.inferenceWithLabels(iterations, options)).q;
+  }
+
+  /**
+   * Mean-field marginals after `iterations` steps and each pixel's most probable label (as {@link argmaxLabels},
+   * computed inside the kernels; at most 256 labels); on worker threads where it pays.
+   */
+  async inferenceWithLabels(
+    iterations: number,
+    options: InferenceOptions = {},
+  ): Promise<{ q: Float32Array; labels: Uint8Array }> {
+    if (this.labels > 256)
+      throw new Error(
+        `DenseCrf.inferenceWithLabels: at most 256 labels fit a Uint8Array, got ${this.labels}`,
+      );
+    const { q, labels } = await this.run(iterations, options);
+    return { q, labels: labels as Uint8Array };
+  }
+
+  private async run(iterations: number, options: InferenceOptions): Promise<MeanFieldResult> {
     const unary = this.checkedUnary(iterations);
     const { threads = 'auto' } = options;
     const wanted =
@@ -214,6 +240,35 @@ export function argmaxLabels(q: Float32Array, labels: number): Uint8Array {
     }
   }
   return out;
+}
+
+/**
+ * Index of the first NaN in `values` (or the first non-finite value unless `allowInfinite`), or -1. Tests eight
+ * values at once: v - v is 0 for finite v and NaN otherwise.
+ */
+function firstInvalid(values: Float32Array, allowInfinite: boolean): number {
+  const blocks = values.length - (values.length % 8);
+  for (let i = 0; i < values.length; i += 8) {
+    if (
+      i < blocks &&
+      values[i] -
+        values[i] +
+        (values[i + 1] - values[i + 1]) +
+        (values[i + 2] - values[i + 2]) +
+        (values[i + 3] - values[i + 3]) +
+        (values[i + 4] - values[i + 4]) +
+        (values[i + 5] - values[i + 5]) +
+        (values[i + 6] - values[i + 6]) +
+        (values[i + 7] - values[i + 7]) ===
+        0
+    )
+      continue;
+    for (let j = i; j < Math.min(i + 8, values.length); j++) {
+      const v = values[j];
+      if (Number.isNaN(v) || (!allowInfinite && !Number.isFinite(v))) return j;
+    }
+  }
+  return -1;
 }
 
 function positive(value: number, fn: string, name: string): number {

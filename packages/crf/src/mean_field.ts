@@ -1,14 +1,22 @@
-import type { PermutohedralLattice } from './lattice/permutohedral_lattice';
+import { type CrfPhase, crfShare } from './parallel/crf_share';
 import type { KernelWorkers } from './parallel/kernel_workers';
-import { meanFieldShare } from './parallel/mean_field_share';
-import { kernelArena } from './wasm/kernel_arena';
+import { type KernelArena, kernelArena } from './wasm/kernel_arena';
 
 /** How a pairwise kernel's filter is normalised (pydensecrf's NormalizationType). */
 export type KernelNormalization = 'symmetric' | 'before' | 'after' | 'none';
 
-/** One Gaussian pairwise term: a lattice over its features, its normalisation and its label compatibility. */
+const NORMALIZATION_CODES: Record<KernelNormalization, number> = {
+  symmetric: 0,
+  before: 1,
+  after: 2,
+  none: 3,
+};
+
+/** One Gaussian pairwise term: its lattice features, normalisation and label compatibility. */
 export interface PairwiseTerm {
-  lattice: PermutohedralLattice;
+  /** Per-pixel features divided by their standard deviations, [pixels x dims]. */
+  features: Float32Array;
+  dims: number;
   normalization: KernelNormalization;
   /** Potts weight w (message +w K Q) or a labels x labels matrix mu (message +mu K Q), as pydensecrf. */
   compat: number | Float32Array;
@@ -17,114 +25,129 @@ export interface PairwiseTerm {
 /** The unary of a CRF, label-major [labels x pixels]: energies U, or probabilities with U = -log(clip(p, clip, 1)). */
 export type UnarySource = { energies: Float32Array } | { probabilities: Float32Array; clip: number };
 
-/**
- * Per-vertex splat and slice weights of a term: the barycentric weights times the normalisation. pydensecrf's
- * lattice scales every output by 1 / (1 + 2^-d); every normalisation cancels that factor, so it is left out.
- */
-export function termWeights(term: PairwiseTerm): { splat: Float32Array; slice: Float32Array } {
-  const { lattice, normalization } = term;
-  const d1 = lattice.dims + 1;
-  const pixels = lattice.pixels;
-  const norm = lattice.filter(new Float32Array(pixels).fill(1), 1);
-  const bary = lattice.barycentric;
-  if (normalization === 'none') {
-    let total = 0;
-    for (let i = 0; i < pixels; i++) total += norm[i];
-    const slice = new Float32Array(bary.length);
-    const mean = pixels / total;
-    for (let v = 0; v < bary.length; v++) slice[v] = bary[v] * mean;
-    return { splat: bary, slice };
+/** Marginals [labels x pixels] (label-major) and, for at most 256 labels, each pixel's most probable label. */
+export interface MeanFieldResult {
+  q: Float32Array;
+  labels: Uint8Array | undefined;
+}
+
+/** Slots of the mean-field context (exported by assembly/mean_field.ts). */
+type Layout = Record<string, number>;
+
+let layout: Layout | undefined;
+
+function contextLayout(arena: KernelArena): Layout {
+  if (!layout) {
+    layout = {};
+    for (const [name, value] of Object.entries(arena.exports)) {
+      if (value instanceof WebAssembly.Global) layout[name] = value.value;
+    }
   }
-  const scaled = new Float32Array(bary.length);
-  for (let i = 0; i < pixels; i++) {
-    const n = normalization === 'symmetric' ? 1 / Math.sqrt(norm[i] + 1e-20) : 1 / (norm[i] + 1e-20);
-    for (let r = 0; r < d1; r++) scaled[i * d1 + r] = bary[i * d1 + r] * n;
-  }
-  if (normalization === 'symmetric') return { splat: scaled, slice: scaled };
-  return normalization === 'before' ? { splat: scaled, slice: bary } : { splat: bary, slice: scaled };
+  return layout;
+}
+
+/** A first hash-table size for `pixels` points: lattice points rarely exceed half the pixels; it doubles if they do. */
+function initialCapacity(pixels: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1024, pixels / 2)));
 }
 
 /**
- * Mean-field inference of the fully connected CRF (Kraehenbuehl & Koltun 2011): Q = softmax(-U), then
- * `iterations` times Q = softmax(-U + sum_k compat_k K~_k Q). The unary is given [labels x pixels] (label-major,
- * as pydensecrf) as energies or as probabilities (U = -log(clip(p, clip, 1))); returns Q in the same layout. With `workers`, `threads` threads split the labels while filtering
- * and the pixels while normalising.
+ * Mean-field inference of the fully connected CRF (Kraehenbuehl & Koltun 2011): builds every term's permutohedral
+ * lattice and normalisation, then Q = softmax(-U) and `iterations` times Q = softmax(-U + sum_k compat_k K~_k Q).
+ * The unary is given [labels x pixels] (label-major, as pydensecrf) as energies or as probabilities
+ * (U = -log(clip(p, clip, 1))). With `parallel`, `threads` threads build the lattices side by side and split the
+ * pixels (splat, slice, softmax) and the lattice points (blur) of every iteration.
  */
 export function meanField(
   unary: UnarySource,
   labels: number,
-  terms: PairwiseTerm[],
+  terms: readonly PairwiseTerm[],
   iterations: number,
   parallel?: { workers: KernelWorkers; threads: number },
-): Float32Array {
+): MeanFieldResult {
+  const arena = kernelArena();
+  const L = contextLayout(arena);
+  if (terms.length > L.CTX_MAX_TERMS) {
+    throw new Error(`DenseCrf: at most ${L.CTX_MAX_TERMS} pairwise terms are supported, got ${terms.length}`);
+  }
+  const threads = parallel ? parallel.threads : 1;
   const source = 'energies' in unary ? unary.energies : unary.probabilities;
   const pixels = source.length / labels;
-  const stride = Math.ceil(labels / 4) * 4;
-  const weights = terms.map(termWeights);
-  const arena = kernelArena();
+  const rowBytes = Math.ceil(labels / 4) * 16;
   arena.reset();
-  const threads = parallel ? parallel.threads : 1;
-  const slotCount = 64 + 16 * terms.length;
-  const context = arena.alloc(slotCount * 4);
-  const slots = new Int32Array(slotCount);
-  const floatSlots = new Float32Array(slots.buffer);
-  const cells = pixels * stride;
-  const sourceAt = arena.put(source);
-  const negUnary = arena.alloc(cells * 4);
-  const q = arena.alloc(cells * 4);
-  const logits = arena.alloc(cells * 4);
-  const invSum = arena.alloc(pixels * 4);
-  const firstPotts = terms.findIndex((t) => typeof t.compat === 'number');
-  // 8-9: the barrier; logits hold the pairwise messages (Q is kept unnormalised with 1 / sum in invSum)
-  slots.set([pixels, labels, stride, 0, terms.length, negUnary, q, logits, 0, 0, invSum, firstPotts]);
-  let maxPoints = 0;
-  terms.forEach((term, k) => {
-    const { lattice, compat } = term;
-    maxPoints = Math.max(maxPoints, lattice.points);
-    const base = 64 + 16 * k;
-    const matrix = typeof compat === 'number' ? 0 : arena.put(symmetrize(compat, labels));
-    const filtered = typeof compat === 'number' ? 0 : arena.alloc(cells * 4);
-    const { splat, slice } = weights[k];
-    const splatAt = arena.put(splat);
-    slots.set(
-      [
-        lattice.dims + 1,
-        lattice.points,
-        arena.put(lattice.offsets),
-        splatAt,
-        slice === splat ? splatAt : arena.put(slice), // symmetric normalisation: one array
-        arena.put(lattice.neighbours),
-        0,
-        matrix,
-        filtered,
-      ],
-      base,
-    );
-    floatSlots[base + 6] = typeof compat === 'number' ? compat : 0;
+  const slots = new Int32Array(L.CTX_TERM_BASE + L.CTX_TERM_SLOTS * terms.length);
+  const context = arena.alloc(slots.byteLength);
+  const termSlot = (k: number, name: string) => L.CTX_TERM_BASE + k * L.CTX_TERM_SLOTS + L[name];
+  const write = () => arena.i32(context, slots.length).set(slots);
+  const run = (phase: CrfPhase, axes: number) => {
+    write();
+    if (parallel && threads > 1) parallel.workers.run(arena, context, phase, threads, iterations, axes);
+    else crfShare(arena.exports, context, phase, 0, 1, iterations, axes);
+  };
+  slots[L.CTX_PIXELS] = pixels;
+  slots[L.CTX_LABELS] = labels;
+  slots[L.CTX_STRIDE] = rowBytes / 4;
+  slots[L.CTX_TERMS] = terms.length;
+  slots[L.CTX_SOURCE] = arena.put(source);
+  slots[L.CTX_FROM_PROBABILITIES] = 'probabilities' in unary ? 1 : 0;
+  new Float32Array(slots.buffer)[L.CTX_CLIP] = 'probabilities' in unary ? unary.clip : 0;
+  const allocTable = (k: number, capacity: number) => {
+    slots[termSlot(k, 'TERM_CAPACITY')] = capacity;
+    slots[termSlot(k, 'TERM_TABLE')] = arena.alloc(capacity * 4);
+    slots[termSlot(k, 'TERM_KEYS')] = arena.alloc((capacity / 2) * terms[k].dims * 4);
+  };
+  terms.forEach(({ features, dims }, k) => {
+    const vertexBytes = pixels * (dims + 1) * 4;
+    slots[termSlot(k, 'TERM_DIMS')] = dims;
+    slots[termSlot(k, 'TERM_FEATURES')] = arena.put(features);
+    slots[termSlot(k, 'TERM_OFFSETS')] = arena.alloc(vertexBytes);
+    slots[termSlot(k, 'TERM_BARYCENTRIC')] = arena.alloc(vertexBytes);
+    slots[termSlot(k, 'TERM_WORK')] = arena.alloc(16 * (dims + 2) ** 2);
+    allocTable(k, initialCapacity(pixels));
   });
-  const widest = Math.ceil(stride / 4 / threads) * 4;
-  for (let t = 0; t < threads; t++) {
-    const size = (maxPoints + 1) * widest * 4;
-    slots.set([arena.alloc(size), arena.alloc(size)], 16 + 2 * t);
-  }
-  // every allocation is done: views taken from here on stay valid
-  arena.i32(context, slotCount).set(slots);
-  const fromProbabilities = 'probabilities' in unary;
-  arena.exports.prepareNegUnary(
-    sourceAt,
-    negUnary,
-    labels,
-    pixels,
-    stride,
-    fromProbabilities,
-    fromProbabilities ? unary.clip : 0,
-  );
-  arena.f32(logits, cells).fill(0);
-  if (parallel && threads > 1)
-    parallel.workers.runMeanField(arena, context, threads, iterations, terms.length);
-  else meanFieldShare(arena.exports, context, 0, 1, iterations, terms.length);
-  arena.exports.extractMarginals(q, invSum, sourceAt, labels, pixels, stride);
-  return arena.f32(sourceAt, labels * pixels).slice();
+  run('build', 0);
+  const builtPoints = (k: number) => arena.i32(context, slots.length)[termSlot(k, 'TERM_POINTS')];
+  terms.forEach((_, k) => {
+    // a table that filled up doubles and that lattice is built again
+    while (builtPoints(k) < 0) {
+      allocTable(k, 2 * slots[termSlot(k, 'TERM_CAPACITY')]);
+      write();
+      arena.exports.buildTerm(context, k);
+    }
+    slots[termSlot(k, 'TERM_POINTS')] = builtPoints(k);
+  });
+  terms.forEach(({ dims, normalization, compat }, k) => {
+    const points = slots[termSlot(k, 'TERM_POINTS')];
+    const vertexBytes = pixels * (dims + 1) * 4;
+    const bary = slots[termSlot(k, 'TERM_BARYCENTRIC')];
+    const bufferBytes = (points + 1) * rowBytes;
+    const splat =
+      normalization === 'symmetric' || normalization === 'before' ? arena.alloc(vertexBytes) : bary;
+    const slice =
+      normalization === 'symmetric' ? splat : normalization === 'before' ? bary : arena.alloc(vertexBytes);
+    slots[termSlot(k, 'TERM_NORMALIZATION')] = NORMALIZATION_CODES[normalization];
+    slots[termSlot(k, 'TERM_SPLAT_WEIGHTS')] = splat;
+    slots[termSlot(k, 'TERM_SLICE_WEIGHTS')] = slice;
+    slots[termSlot(k, 'TERM_NEIGHBOURS')] = arena.alloc((dims + 1) * points * 8);
+    slots[termSlot(k, 'TERM_MATRIX')] =
+      typeof compat === 'number' ? 0 : arena.put(symmetrize(compat, labels));
+    new Float32Array(slots.buffer)[termSlot(k, 'TERM_COMPAT')] = typeof compat === 'number' ? compat : 0;
+    slots[termSlot(k, 'TERM_BUFFERS')] = arena.alloc(threads * bufferBytes);
+    slots[termSlot(k, 'TERM_BUFFER_BYTES')] = bufferBytes;
+    slots[termSlot(k, 'TERM_SCRATCH')] = arena.alloc(bufferBytes);
+    slots[termSlot(k, 'TERM_BLURRED')] = arena.alloc(bufferBytes);
+  });
+  slots[L.CTX_NEG_UNARY] = arena.alloc(pixels * rowBytes);
+  slots[L.CTX_Q] = arena.alloc(pixels * rowBytes);
+  slots[L.CTX_INV_SUM] = arena.alloc(pixels * 4);
+  slots[L.CTX_ROW_SCRATCH] = arena.alloc(threads * 2 * rowBytes);
+  slots[L.CTX_ARGMAX] = labels <= 256 ? arena.alloc(pixels) : 0;
+  run('infer', Math.max(0, ...terms.map((t) => t.dims + 1)));
+  const argmax = slots[L.CTX_ARGMAX];
+  return {
+    q: arena.f32(slots[L.CTX_SOURCE], labels * pixels).slice(),
+    labels: argmax ? new Uint8Array(arena.memory.buffer, argmax, pixels).slice() : undefined,
+  };
 }
 
 /** pydensecrf's MatrixCompatibility uses (mu + mu^T) / 2. */

@@ -112,7 +112,6 @@ export class PermutohedralLattice {
     const stride = Math.ceil(channels / 4) * 4;
     const arena = kernelArena();
     arena.reset();
-    const d1 = this.dims + 1;
     const offsets = arena.put(this.offsets);
     const splat = arena.put(options.splatWeights ?? this.barycentric);
     const slice = options.sliceWeights ? arena.put(options.sliceWeights) : splat;
@@ -129,10 +128,9 @@ export class PermutohedralLattice {
         for (let c = 0; c < channels; c++) padded[i * stride + c] = input[i * channels + c];
       }
     }
-    arena.f32(outAt, this.pixels * stride).fill(0);
     arena.exports.filterChannels(
       this.pixels,
-      d1,
+      this.dims + 1,
       this.points,
       offsets,
       splat,
@@ -141,14 +139,10 @@ export class PermutohedralLattice {
       inAt,
       outAt,
       stride,
-      0,
-      stride,
       scale,
       reverse,
       values,
       scratch,
-      0,
-      false,
     );
     const result = arena.f32(outAt, this.pixels * stride);
     if (stride === channels) return result.slice();

@@ -1,9 +1,9 @@
 import type { KernelArena } from '../wasm/kernel_arena';
-import { meanFieldShare } from './mean_field_share';
+import { type CrfPhase, crfShare } from './crf_share';
 
-/** Runs in each worker thread: instantiates the kernels on the shared memory and runs mean-field shares on request. */
+/** Runs in each worker thread: instantiates the kernels on the shared memory and runs its share of a phase on request. */
 const WORKER_SOURCE = `
-const meanFieldShare = ${meanFieldShare.toString()};
+const crfShare = ${crfShare.toString()};
 const { parentPort } = require('node:worker_threads');
 let kernels;
 parentPort.on('message', (m) => {
@@ -12,7 +12,7 @@ parentPort.on('message', (m) => {
       kernels = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
       parentPort.postMessage({ type: 'ready' });
     } else {
-      meanFieldShare(kernels, m.context, m.thread, m.threads, m.iterations, m.terms);
+      crfShare(kernels, m.context, m.phase, m.thread, m.threads, m.iterations, m.axes);
       parentPort.postMessage({ type: 'done' });
     }
   } catch (error) {
@@ -29,8 +29,8 @@ interface NodeWorker {
 }
 
 /**
- * Helper threads (Node worker_threads) that run their share of the mean-field iterations on the arena's shared
- * memory while the calling thread runs its own. Workers are started once, unref'd (they never keep a process alive)
+ * Helper threads (Node worker_threads) that run their share of a dense-CRF phase on the arena's shared memory while
+ * the calling thread runs its own. Workers are started once, unref'd (they never keep a process alive)
  * and reused.
  */
 export class KernelWorkers {
@@ -79,29 +79,30 @@ export class KernelWorkers {
   }
 
   /**
-   * Runs mean field on `context` with the calling thread as thread 0 and the helpers as threads 1..size; returns
+   * Runs `phase` on `context` with the calling thread as thread 0 and the helpers as threads 1..threads-1; returns
    * when all threads have passed the last barrier (so every result is in memory).
    */
-  runMeanField(
+  run(
     arena: KernelArena,
     context: number,
+    phase: CrfPhase,
     threads: number,
     iterations: number,
-    terms: number,
+    axes: number,
   ): void {
     if (this.failure) throw new Error(`@wsss/crf: a worker thread failed: ${this.failure}`);
     if (threads < 2 || threads > this.workers.length + 1) {
       throw new Error(`@wsss/crf: threads must be in [2, ${this.workers.length + 1}], got ${threads}`);
     }
     for (let t = 1; t < threads; t++) {
-      this.workers[t - 1].postMessage({ type: 'meanField', context, thread: t, threads, iterations, terms });
+      this.workers[t - 1].postMessage({ type: 'run', context, phase, thread: t, threads, iterations, axes });
     }
     try {
-      meanFieldShare(arena.exports, context, 0, threads, iterations, terms);
+      crfShare(arena.exports, context, phase, 0, threads, iterations, axes);
     } catch (error) {
       // the barrier traps after 30 s without the other threads: a worker died or stalled; the pool is not reused
       this.failure ??= `stalled (${String(error)})`;
-      throw new Error(`@wsss/crf: mean field stopped waiting for its worker threads: ${this.failure}`);
+      throw new Error(`@wsss/crf: inference stopped waiting for its worker threads: ${this.failure}`);
     }
   }
 }

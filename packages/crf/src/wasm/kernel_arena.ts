@@ -1,9 +1,9 @@
 import { WasmArena } from '@wsss/core';
-import type { MeanFieldKernels } from '../parallel/mean_field_share';
+import type { CrfShareKernels } from '../parallel/crf_share';
 import { LATTICE_KERNELS_SHARED_WASM, LATTICE_KERNELS_WASM } from './lattice_kernels_wasm';
 
 /** The functions exported by assembly/lattice_kernels.ts (pointers are byte addresses in the arena's memory). */
-export interface LatticeKernelExports extends MeanFieldKernels {
+export interface LatticeKernelExports extends CrfShareKernels {
   filterChannels(
     pixels: number,
     dims1: number,
@@ -14,15 +14,11 @@ export interface LatticeKernelExports extends MeanFieldKernels {
     neighbours: number,
     input: number,
     output: number,
-    stride: number,
-    first: number,
     channels: number,
     scale: number,
     reverse: boolean,
     values: number,
     scratch: number,
-    pixelScale: number,
-    overwrite: boolean,
   ): void;
   buildLattice(
     features: number,
@@ -35,23 +31,6 @@ export interface LatticeKernelExports extends MeanFieldKernels {
     barycentric: number,
     work: number,
   ): number;
-  prepareNegUnary(
-    source: number,
-    negUnary: number,
-    labels: number,
-    pixels: number,
-    stride: number,
-    fromProbabilities: boolean,
-    clip: number,
-  ): void;
-  extractMarginals(
-    q: number,
-    invSum: number,
-    out: number,
-    labels: number,
-    pixels: number,
-    stride: number,
-  ): void;
   latticeNeighbours(
     dims: number,
     points: number,
@@ -61,6 +40,8 @@ export interface LatticeKernelExports extends MeanFieldKernels {
     neighbours: number,
     work: number,
   ): void;
+  /** The mean-field context layout (assembly/mean_field.ts), as immutable globals. */
+  [slot: `CTX_${string}` | `TERM_${string}`]: WebAssembly.Global;
 }
 
 export type KernelArena = WasmArena<LatticeKernelExports>;

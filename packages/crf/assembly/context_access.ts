@@ -1,0 +1,30 @@
+// AssemblyScript: reading the slots of a dense-CRF context (mean_field_context.ts) and splitting work by thread.
+
+import { CTX_TERM_BASE, CTX_TERM_SLOTS, TERM_BLURRED, TERM_DIMS, TERM_SCRATCH } from './mean_field_context';
+
+// @ts-ignore: decorator
+@inline export function slot(ctx: usize, index: i32): i32 {
+  return load<i32>(ctx + (<usize>index << 2));
+}
+
+// @ts-ignore: decorator
+@inline export function termSlot(ctx: usize, term: i32, index: i32): i32 {
+  return load<i32>(ctx + (<usize>(CTX_TERM_BASE + term * CTX_TERM_SLOTS + index) << 2));
+}
+
+// @ts-ignore: decorator
+@inline export function termFloat(ctx: usize, term: i32, index: i32): f32 {
+  return load<f32>(ctx + (<usize>(CTX_TERM_BASE + term * CTX_TERM_SLOTS + index) << 2));
+}
+
+// @ts-ignore: decorator
+@inline export function shareStart(count: i32, thread: i32, threads: i32): i32 {
+  return <i32>((<i64>count * thread) / threads);
+}
+
+/** Where a term's blurred values end up: the blur alternates scratch (even axes) and blurred (odd axes). */
+// @ts-ignore: decorator
+@inline export function blurResult(ctx: usize, term: i32): usize {
+  return <usize>termSlot(ctx, term, (termSlot(ctx, term, TERM_DIMS) & 1) == 0 ? TERM_SCRATCH : TERM_BLURRED);
+}
+

@@ -1,0 +1,167 @@
+// AssemblyScript: lattice construction (Adams et al. 2010, as in Kraehenbuehl's permutohedral.cpp).
+
+// @ts-ignore: decorator
+@inline function hashKey(keys: usize, d: i32, mask: u32): u32 {
+  let h: u32 = 0;
+  for (let i = 0; i < d; i++) h = (h + <u32>load<i32>(keys + (<usize>i << 2))) * 2531011;
+  h ^= h >>> 15;
+  h *= 0x85ebca6b;
+  return (h ^ (h >>> 13)) & mask;
+}
+
+/** Index of `key` (d i32s) in the table, or -1; inserts it when `insert` (returns -2 when the table is full). */
+export function findKey(key: usize, d: i32, slots: usize, mask: u32, keys: usize, size: usize, insert: bool): i32 {
+  let h = hashKey(key, d, mask);
+  const rowBytes = <usize>d << 2;
+  for (;;) {
+    const index = load<i32>(slots + (<usize>h << 2));
+    if (index < 0) break;
+    const stored = keys + <usize>index * rowBytes;
+    let same = true;
+    for (let i: usize = 0; i < rowBytes; i += 4) {
+      if (load<i32>(stored + i) != load<i32>(key + i)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return index;
+    h = (h + 1) & mask;
+  }
+  if (!insert) return -1;
+  const count = load<i32>(size);
+  if (<u32>(count + 1) * 2 > mask + 1) return -2;
+  memory.copy(keys + <usize>count * rowBytes, key, rowBytes);
+  store<i32>(slots + (<usize>h << 2), count);
+  store<i32>(size, count + 1);
+  return count;
+}
+
+/**
+ * Embeds `pixels` points with `d` features (f32, already divided by the standard deviations) in the lattice:
+ * writes each point's d + 1 simplex vertices (`offsets`, lattice point indices) and barycentric weights, inserting
+ * lattice points into the hash table (`slots`: capacity i32s set to -1, capacity a power of two; `keys`: capacity / 2
+ * x d i32s). `work` needs 16 (d + 2)^2 bytes. Returns the number of lattice points, or -1 if the table filled up.
+ */
+export function buildLattice(
+  features: usize, pixels: i32, d: i32, slots: usize, capacity: i32, keys: usize, offsets: usize, barycentric: usize, work: usize,
+): i32 {
+  const d1 = d + 1;
+  const mask = <u32>capacity - 1;
+  const scaleFactor = work;
+  const elevated = scaleFactor + (<usize>d1 << 2);
+  const rem0 = elevated + (<usize>d1 << 2);
+  const rank = rem0 + (<usize>d1 << 2);
+  const bary = rank + (<usize>d1 << 2);
+  const key = bary + (<usize>(d + 2) << 2);
+  const size = key + (<usize>d1 << 2);
+  const canonical = size + 16;
+  const previous = canonical + (<usize>(d1 * d1) << 2); // the last pixel's remainder-0 point and ranks
+  store<i32>(size, 0);
+  const invStdDev: f32 = <f32>Math.sqrt(2.0 / 3.0) * <f32>d1;
+  for (let i = 0; i < d; i++) store<f32>(scaleFactor + (<usize>i << 2), invStdDev / <f32>Math.sqrt(<f64>((i + 1) * (i + 2))));
+  for (let r = 0; r <= d; r++) {
+    for (let i = 0; i <= d; i++) store<i32>(canonical + (<usize>(r * d1 + i) << 2), i <= d - r ? r : r - d1);
+  }
+  const downFactor: f32 = 1 / <f32>d1;
+  for (let k = 0; k < pixels; k++) {
+    const f = features + (<usize>(k * d) << 2);
+    let sm: f32 = 0;
+    for (let j = d; j > 0; j--) {
+      const cf = load<f32>(f + (<usize>(j - 1) << 2)) * load<f32>(scaleFactor + (<usize>(j - 1) << 2));
+      store<f32>(elevated + (<usize>j << 2), sm - <f32>j * cf);
+      sm += cf;
+    }
+    store<f32>(elevated, sm);
+    let sum = 0;
+    for (let i = 0; i <= d; i++) {
+      const a = downFactor * load<f32>(elevated + (<usize>i << 2));
+      const rd = <i32>(a >= 0 ? Mathf.floor(a + 0.5) : -Mathf.floor(0.5 - a)); // C's round(): ties away from zero
+      store<i32>(rem0 + (<usize>i << 2), rd * d1);
+      store<i32>(rank + (<usize>i << 2), 0);
+      sum += rd;
+    }
+    for (let i = 0; i < d; i++) {
+      const di = load<f32>(elevated + (<usize>i << 2)) - <f32>load<i32>(rem0 + (<usize>i << 2));
+      for (let j = i + 1; j <= d; j++) {
+        const dj = load<f32>(elevated + (<usize>j << 2)) - <f32>load<i32>(rem0 + (<usize>j << 2));
+        const at = di < dj ? rank + (<usize>i << 2) : rank + (<usize>j << 2);
+        store<i32>(at, load<i32>(at) + 1);
+      }
+    }
+    for (let i = 0; i <= d; i++) {
+      let r = load<i32>(rank + (<usize>i << 2)) + sum;
+      let rem = load<i32>(rem0 + (<usize>i << 2));
+      if (r < 0) {
+        r += d1;
+        rem += d1;
+      } else if (r > d) {
+        r -= d1;
+        rem -= d1;
+      }
+      store<i32>(rank + (<usize>i << 2), r);
+      store<i32>(rem0 + (<usize>i << 2), rem);
+    }
+    for (let i = 0; i <= d + 1; i++) store<f32>(bary + (<usize>i << 2), 0); // memory.fill is a call
+    for (let i = 0; i <= d; i++) {
+      const v = (load<f32>(elevated + (<usize>i << 2)) - <f32>load<i32>(rem0 + (<usize>i << 2))) * downFactor;
+      const at = bary + (<usize>(d - load<i32>(rank + (<usize>i << 2))) << 2);
+      store<f32>(at, load<f32>(at) + v);
+      store<f32>(at + 4, load<f32>(at + 4) - v);
+    }
+    store<f32>(bary, load<f32>(bary) + 1 + load<f32>(bary + (<usize>(d + 1) << 2)));
+    // neighbouring pixels often lie in the same simplex (same remainder-0 point and ranks): same lattice points
+    let same = k > 0;
+    for (let i = 0; same && i <= d; i++) {
+      same = load<i32>(rem0 + (<usize>i << 2)) == load<i32>(previous + (<usize>i << 2)) &&
+        load<i32>(rank + (<usize>i << 2)) == load<i32>(previous + (<usize>(d1 + i) << 2));
+    }
+    for (let r = 0; r <= d; r++) {
+      const v = <usize>(k * d1 + r) << 2;
+      store<f32>(barycentric + v, load<f32>(bary + (<usize>r << 2)));
+      if (same) {
+        store<i32>(offsets + v, load<i32>(offsets + v - (<usize>d1 << 2)));
+        continue;
+      }
+      for (let i = 0; i < d; i++) {
+        const c = load<i32>(canonical + (<usize>(r * d1 + load<i32>(rank + (<usize>i << 2))) << 2));
+        store<i32>(key + (<usize>i << 2), load<i32>(rem0 + (<usize>i << 2)) + c);
+      }
+      const index = findKey(key, d, slots, mask, keys, size, true);
+      if (index < 0) return -1;
+      store<i32>(offsets + v, index);
+    }
+    for (let i = 0; i <= d; i++) {
+      store<i32>(previous + (<usize>i << 2), load<i32>(rem0 + (<usize>i << 2)));
+      store<i32>(previous + (<usize>(d1 + i) << 2), load<i32>(rank + (<usize>i << 2)));
+    }
+  }
+  return load<i32>(size);
+}
+
+/**
+ * For every axis j and lattice point p, the points one step away in both directions along j (-1: none), written to
+ * `neighbours` [(d + 1) x points x 2]. The table and keys are those `buildLattice` filled; `work` 8 d bytes.
+ */
+export function latticeNeighbours(d: i32, points: i32, slots: usize, capacity: i32, keys: usize, neighbours: usize, work: usize): void {
+  const mask = <u32>capacity - 1;
+  const n1 = work;
+  const n2 = work + (<usize>d << 2);
+  for (let j = 0; j <= d; j++) {
+    for (let p = 0; p < points; p++) {
+      const key = keys + (<usize>(p * d) << 2);
+      for (let k = 0; k < d; k++) {
+        const v = load<i32>(key + (<usize>k << 2));
+        store<i32>(n1 + (<usize>k << 2), v + 1);
+        store<i32>(n2 + (<usize>k << 2), v - 1);
+      }
+      if (j < d) {
+        const v = load<i32>(key + (<usize>j << 2));
+        store<i32>(n1 + (<usize>j << 2), v - d);
+        store<i32>(n2 + (<usize>j << 2), v + d);
+      }
+      const out = neighbours + (<usize>(j * points + p) << 3);
+      store<i32>(out, findKey(n1, d, slots, mask, keys, 0, false));
+      store<i32>(out + 4, findKey(n2, d, slots, mask, keys, 0, false));
+    }
+  }
+}

@@ -1,0 +1,83 @@
+// AssemblyScript: the context of one dense-CRF inference, a block of i32 slots that src/mean_field.ts writes, and
+// the barrier its threads meet at. Every thread runs the same phases on its share (terms, pixels or lattice
+// points), with barriers in between (src/parallel/crf_share.ts):
+//   build:  buildShare (the lattices of its terms)
+//   infer:  prepareShare (neighbours + normalised weights of its terms) | startShare (its pixels: -U, Q = softmax(-U),
+//           splat into its own lattice buffers) | per iteration: blurShare per axis (its lattice points; axis 0 sums
+//           the threads' buffers) | sliceSoftmaxShare (its pixels: slice, softmax, splat for the next iteration) |
+//           finishShare (marginals and argmax of its pixels)
+// Per-pixel rows are pixel-major with a stride that is a multiple of 4 floats, so one v128 holds 4 labels. Q is kept
+// unnormalised (entries below 1e-20 of the row's maximum are 0) with 1 / sum in INV_SUM; the splat applies it.
+
+// Slots of the context (exported: the JavaScript side writes the context with these).
+export const CTX_PIXELS: i32 = 0;
+export const CTX_LABELS: i32 = 1;
+export const CTX_STRIDE: i32 = 2;
+export const CTX_TERMS: i32 = 3;
+/** Label-major unary source [labels x pixels] on entry, label-major marginals on exit. */
+export const CTX_SOURCE: i32 = 4;
+/** 1: the source holds probabilities (-U = log(clip(p, CLIP, 1))), 0: energies (-U = -source). */
+export const CTX_FROM_PROBABILITIES: i32 = 5;
+/** f32. */
+export const CTX_CLIP: i32 = 6;
+export const CTX_NEG_UNARY: i32 = 7;
+export const CTX_Q: i32 = 8;
+export const CTX_INV_SUM: i32 = 9;
+/** u8 per pixel for the argmax, or 0. */
+export const CTX_ARGMAX: i32 = 10;
+/** Two rows of stride floats per thread. */
+export const CTX_ROW_SCRATCH: i32 = 11;
+export const CTX_BARRIER: i32 = 12; // and 13
+export const CTX_TERM_BASE: i32 = 16;
+export const CTX_TERM_SLOTS: i32 = 20;
+export const CTX_MAX_TERMS: i32 = 8;
+// Slots of term k, from CTX_TERM_BASE + k * CTX_TERM_SLOTS
+export const TERM_DIMS: i32 = 0;
+/** Lattice points, written by buildShare (-1: the hash table filled up). */
+export const TERM_POINTS: i32 = 1;
+export const TERM_FEATURES: i32 = 2;
+export const TERM_TABLE: i32 = 3;
+export const TERM_CAPACITY: i32 = 4;
+export const TERM_KEYS: i32 = 5;
+/** Lattice point of each simplex vertex [pixels x (dims + 1)]; after prepareShare the byte offset of its row. */
+export const TERM_OFFSETS: i32 = 6;
+export const TERM_BARYCENTRIC: i32 = 7;
+/** May equal TERM_BARYCENTRIC (no normalisation before the splat). */
+export const TERM_SPLAT_WEIGHTS: i32 = 8;
+/** May equal TERM_BARYCENTRIC or TERM_SPLAT_WEIGHTS. */
+export const TERM_SLICE_WEIGHTS: i32 = 9;
+/** Neighbours along each axis [(dims + 1) x points x 2]; after prepareShare the byte offsets of their rows. */
+export const TERM_NEIGHBOURS: i32 = 10;
+/** 0 symmetric, 1 before, 2 after, 3 none. */
+export const TERM_NORMALIZATION: i32 = 11;
+/** f32 Potts weight (when TERM_MATRIX is 0). */
+export const TERM_COMPAT: i32 = 12;
+/** labels x labels f32 compatibility, or 0. */
+export const TERM_MATRIX: i32 = 13;
+/** One splat buffer per thread, TERM_BUFFER_BYTES apart: (points + 1) rows, row 0 the always-zero missing neighbour. */
+export const TERM_BUFFERS: i32 = 14;
+export const TERM_BUFFER_BYTES: i32 = 15;
+export const TERM_SCRATCH: i32 = 16;
+export const TERM_BLURRED: i32 = 17;
+export const TERM_WORK: i32 = 18;
+
+/**
+ * All `threads` threads wait here until every one has arrived (generation barrier on two i32s of the context):
+ * spinning briefly, then sleeping. A thread that waits 30 s traps instead of hanging (e.g. when another died).
+ */
+export function barrier(ctx: usize, threads: i32): void {
+  if (threads < 2) return;
+  const at = ctx + (<usize>CTX_BARRIER << 2);
+  const generation = atomic.load<i32>(at + 4);
+  if (atomic.add<i32>(at, 1) == threads - 1) {
+    atomic.store<i32>(at, 0);
+    atomic.add<i32>(at + 4, 1);
+    atomic.notify(at + 4, threads);
+    return;
+  }
+  for (let spin = 0; spin < 20000; spin++) if (atomic.load<i32>(at + 4) != generation) return;
+  while (atomic.load<i32>(at + 4) == generation) {
+    if (memory.atomic.wait32(at + 4, generation, 30_000_000_000) == AtomicWaitResult.TIMED_OUT) unreachable();
+  }
+}
+

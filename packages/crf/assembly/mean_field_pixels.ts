@@ -1,0 +1,309 @@
+// AssemblyScript: the per-pixel phases of dense-CRF inference (see mean_field_context.ts): the unary and first Q, the
+// slice + softmax + splat of every iteration, and the marginals with their argmax.
+
+import {
+  CTX_ARGMAX, CTX_CLIP, CTX_FROM_PROBABILITIES, CTX_INV_SUM, CTX_LABELS, CTX_NEG_UNARY, CTX_PIXELS, CTX_Q, CTX_ROW_SCRATCH, CTX_SOURCE, CTX_STRIDE, CTX_TERMS, TERM_BUFFER_BYTES, TERM_BUFFERS, TERM_COMPAT, TERM_DIMS, TERM_MATRIX, TERM_OFFSETS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS,
+} from './mean_field_context';
+import { blurResult, shareStart, slot, termFloat, termSlot } from './context_access';
+import { exp4, hsum, log4 } from './simd_math';
+
+/** Lanes of the last 4-label chunk that hold labels. */
+// @ts-ignore: decorator
+@inline function lastLaneMask(labels: i32): v128 {
+  const lastLanes = labels & 3;
+  return lastLanes == 0 ? i32x4.splat(-1) : i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(lastLanes));
+}
+
+/** Softmax of the row at `acc` into the unnormalised Q row at `out` (entries below 1e-20 of the max 0); returns 1 / sum. */
+// @ts-ignore: decorator
+@inline function softmaxRow(acc: usize, out: usize, lastChunk: usize, keep: v128): f32 {
+  let mx = v128.load(acc);
+  for (let k: usize = 16; k <= lastChunk; k += 16) mx = v128.pmax<f32>(mx, v128.load(acc + k));
+  const top = max<f32>(
+    max<f32>(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)),
+    max<f32>(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)),
+  );
+  const shift = f32x4.splat(top);
+  let sum = f32x4.splat(0);
+  for (let k: usize = 0; k <= lastChunk; k += 16) {
+    // exp(t) < 1e-20 becomes 0: such Q are negligible, and keeping them would feed subnormal floats (100x slower
+    // arithmetic on x86) into the filters and this exp
+    const t = f32x4.sub(v128.load(acc + k), shift);
+    let e = v128.and(exp4(t), f32x4.gt(t, f32x4.splat(-46)));
+    if (k == lastChunk) e = v128.and(e, keep);
+    sum = f32x4.add(sum, e);
+    v128.store(out + k, e);
+  }
+  return <f32>1 / hsum(sum);
+}
+
+/** Clears this thread's splat buffer of every term. */
+function clearSplatBuffers(ctx: usize, thread: i32): void {
+  for (let k = 0; k < slot(ctx, CTX_TERMS); k++) {
+    const bytes = <usize>termSlot(ctx, k, TERM_BUFFER_BYTES);
+    memory.fill(<usize>termSlot(ctx, k, TERM_BUFFERS) + <usize>thread * bytes, 0, bytes);
+  }
+}
+
+/**
+ * Splats pixel i's Q row at `src` (times `scale` = 1 / sum) onto every term's lattice, into this thread's buffers;
+ * six 4-label vectors of the row at a time stay in registers.
+ */
+// @ts-ignore: decorator
+@inline function splatPixel(ctx: usize, thread: i32, i: i32, src: usize, scale: f32, rowBytes: usize, terms: i32): void {
+  for (let g: usize = 0; g < rowBytes; g += 96) {
+    const n = min<usize>(6, (rowBytes - g) >> 4);
+    const q0 = v128.load(src + g);
+    const q1 = n > 1 ? v128.load(src + g, 16) : q0;
+    const q2 = n > 2 ? v128.load(src + g, 32) : q0;
+    const q3 = n > 3 ? v128.load(src + g, 48) : q0;
+    const q4 = n > 4 ? v128.load(src + g, 64) : q0;
+    const q5 = n > 5 ? v128.load(src + g, 80) : q0;
+    for (let k = 0; k < terms; k++) {
+      const d1Bytes = <usize>(termSlot(ctx, k, TERM_DIMS) + 1) << 2;
+      const buffer = <usize>termSlot(ctx, k, TERM_BUFFERS) + <usize>thread * <usize>termSlot(ctx, k, TERM_BUFFER_BYTES) + g;
+      const rows = <usize>termSlot(ctx, k, TERM_OFFSETS) + <usize>i * d1Bytes;
+      const weights = <usize>termSlot(ctx, k, TERM_SPLAT_WEIGHTS) + <usize>i * d1Bytes;
+      for (let r: usize = 0; r < d1Bytes; r += 4) {
+        const o = buffer + <usize>load<u32>(rows + r);
+        const w = f32x4.splat(load<f32>(weights + r) * scale);
+        v128.store(o, f32x4.add(v128.load(o), f32x4.mul(w, q0)));
+        if (n > 1) v128.store(o, f32x4.add(v128.load(o, 16), f32x4.mul(w, q1)), 16);
+        if (n > 2) v128.store(o, f32x4.add(v128.load(o, 32), f32x4.mul(w, q2)), 32);
+        if (n > 3) v128.store(o, f32x4.add(v128.load(o, 48), f32x4.mul(w, q3)), 48);
+        if (n > 4) v128.store(o, f32x4.add(v128.load(o, 64), f32x4.mul(w, q4)), 64);
+        if (n > 5) v128.store(o, f32x4.add(v128.load(o, 80), f32x4.mul(w, q5)), 80);
+      }
+    }
+  }
+}
+
+/**
+ * This thread's pixels: -U into NEG_UNARY (from energies or clipped log-probabilities, padding lanes -1e30), the
+ * first Q = softmax(-U) and, when `splat`, its splat for the first iteration. Four pixels at a time, the
+ * label-major source is transposed in registers.
+ */
+export function startShare(ctx: usize, thread: i32, threads: i32, splat: bool): void {
+  const pixels = slot(ctx, CTX_PIXELS);
+  const labels = slot(ctx, CTX_LABELS);
+  const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
+  const terms = slot(ctx, CTX_TERMS);
+  const source = <usize>slot(ctx, CTX_SOURCE);
+  const negUnary = <usize>slot(ctx, CTX_NEG_UNARY);
+  const q = <usize>slot(ctx, CTX_Q);
+  const invSum = <usize>slot(ctx, CTX_INV_SUM);
+  const fromProbabilities = slot(ctx, CTX_FROM_PROBABILITIES) != 0;
+  const low = f32x4.splat(load<f32>(ctx + (<usize>CTX_CLIP << 2)));
+  const one = f32x4.splat(1);
+  const padding = f32x4.splat(-1e30);
+  const first = shareStart(pixels, thread, threads);
+  const end = shareStart(pixels, thread + 1, threads);
+  const planeBytes = <usize>pixels << 2;
+  let i = first;
+  for (; i + 4 <= end; i += 4) {
+    for (let l = 0; l < labels; l += 4) {
+      const src = source + <usize>l * planeBytes + (<usize>i << 2);
+      let v0 = v128.load(src);
+      let v1 = l + 1 < labels ? v128.load(src + planeBytes) : padding;
+      let v2 = l + 2 < labels ? v128.load(src + 2 * planeBytes) : padding;
+      let v3 = l + 3 < labels ? v128.load(src + 3 * planeBytes) : padding;
+      if (fromProbabilities) {
+        v0 = log4(v128.pmin<f32>(v128.pmax<f32>(v0, low), one));
+        if (l + 1 < labels) v1 = log4(v128.pmin<f32>(v128.pmax<f32>(v1, low), one));
+        if (l + 2 < labels) v2 = log4(v128.pmin<f32>(v128.pmax<f32>(v2, low), one));
+        if (l + 3 < labels) v3 = log4(v128.pmin<f32>(v128.pmax<f32>(v3, low), one));
+      } else {
+        v0 = f32x4.neg(v0);
+        if (l + 1 < labels) v1 = f32x4.neg(v1);
+        if (l + 2 < labels) v2 = f32x4.neg(v2);
+        if (l + 3 < labels) v3 = f32x4.neg(v3);
+      }
+      // 4 labels x 4 pixels -> 4 pixels x 4 labels
+      const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      const dst = negUnary + <usize>i * rowBytes + (<usize>l << 2);
+      v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(dst + rowBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+      v128.store(dst + 2 * rowBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+      v128.store(dst + 3 * rowBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+    }
+  }
+  for (; i < end; i++) {
+    const row = negUnary + <usize>i * rowBytes;
+    for (let l = labels; l < <i32>(rowBytes >> 2); l++) store<f32>(row + (<usize>l << 2), -1e30);
+    for (let l = 0; l < labels; l++) {
+      const value = load<f32>(source + <usize>l * planeBytes + (<usize>i << 2));
+      const p = f32x4.extract_lane(log4(v128.pmin<f32>(v128.pmax<f32>(f32x4.splat(value), low), one)), 0);
+      store<f32>(row + (<usize>l << 2), fromProbabilities ? p : -value);
+    }
+  }
+  const lastChunk = <usize>(labels - 1) >> 2 << 4;
+  const keep = lastLaneMask(labels);
+  if (splat) {
+    // Q goes straight into the splat: only the last iteration stores it
+    const row = <usize>slot(ctx, CTX_ROW_SCRATCH) + <usize>thread * 2 * rowBytes;
+    clearSplatBuffers(ctx, thread);
+    for (let p = first; p < end; p++) {
+      const scale = softmaxRow(negUnary + <usize>p * rowBytes, row, lastChunk, keep);
+      splatPixel(ctx, thread, p, row, scale, rowBytes, terms);
+    }
+  } else {
+    for (let p = first; p < end; p++) {
+      const row = <usize>p * rowBytes;
+      store<f32>(invSum + (<usize>p << 2), softmaxRow(negUnary + row, q + row, lastChunk, keep));
+    }
+  }
+}
+
+/**
+ * This thread's pixels: logits = -U + sum over terms of compat x (the term's blurred values sliced with its slice
+ * weights), Potts (one weight) or a label compatibility matrix; Q = softmax(logits) (unnormalised, see
+ * mean_field_context.ts); and, when `splat`, Q splatted for the next iteration. Potts terms are summed in registers,
+ * six 4-label vectors at a time.
+ */
+export function sliceSoftmaxShare(ctx: usize, thread: i32, threads: i32, splat: bool): void {
+  const pixels = slot(ctx, CTX_PIXELS);
+  const labels = slot(ctx, CTX_LABELS);
+  const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
+  const terms = slot(ctx, CTX_TERMS);
+  const negUnary = <usize>slot(ctx, CTX_NEG_UNARY);
+  const q = <usize>slot(ctx, CTX_Q);
+  const invSum = <usize>slot(ctx, CTX_INV_SUM);
+  const acc = <usize>slot(ctx, CTX_ROW_SCRATCH) + <usize>thread * 2 * rowBytes;
+  const filtered = acc + rowBytes;
+  const lastChunk = <usize>(labels - 1) >> 2 << 4;
+  const keep = lastLaneMask(labels);
+  if (splat) clearSplatBuffers(ctx, thread); // axis 0 of the blur, the only reader, is done
+  const end = shareStart(pixels, thread + 1, threads);
+  for (let i = shareStart(pixels, thread, threads); i < end; i++) {
+    const unary = negUnary + <usize>i * rowBytes;
+    for (let g: usize = 0; g < rowBytes; g += 96) {
+      const n = min<usize>(6, (rowBytes - g) >> 4);
+      let a0 = v128.load(unary + g);
+      let a1 = n > 1 ? v128.load(unary + g, 16) : a0;
+      let a2 = n > 2 ? v128.load(unary + g, 32) : a0;
+      let a3 = n > 3 ? v128.load(unary + g, 48) : a0;
+      let a4 = n > 4 ? v128.load(unary + g, 64) : a0;
+      let a5 = n > 5 ? v128.load(unary + g, 80) : a0;
+      for (let k = 0; k < terms; k++) {
+        if (termSlot(ctx, k, TERM_MATRIX) != 0) continue;
+        const d1Bytes = <usize>(termSlot(ctx, k, TERM_DIMS) + 1) << 2;
+        const values = blurResult(ctx, k) + g;
+        const rows = <usize>termSlot(ctx, k, TERM_OFFSETS) + <usize>i * d1Bytes;
+        const weights = <usize>termSlot(ctx, k, TERM_SLICE_WEIGHTS) + <usize>i * d1Bytes;
+        const compat = termFloat(ctx, k, TERM_COMPAT);
+        for (let r: usize = 0; r < d1Bytes; r += 4) {
+          const o = values + <usize>load<u32>(rows + r);
+          const w = f32x4.splat(load<f32>(weights + r) * compat);
+          a0 = f32x4.add(a0, f32x4.mul(w, v128.load(o)));
+          if (n > 1) a1 = f32x4.add(a1, f32x4.mul(w, v128.load(o, 16)));
+          if (n > 2) a2 = f32x4.add(a2, f32x4.mul(w, v128.load(o, 32)));
+          if (n > 3) a3 = f32x4.add(a3, f32x4.mul(w, v128.load(o, 48)));
+          if (n > 4) a4 = f32x4.add(a4, f32x4.mul(w, v128.load(o, 64)));
+          if (n > 5) a5 = f32x4.add(a5, f32x4.mul(w, v128.load(o, 80)));
+        }
+      }
+      v128.store(acc + g, a0);
+      if (n > 1) v128.store(acc + g, a1, 16);
+      if (n > 2) v128.store(acc + g, a2, 32);
+      if (n > 3) v128.store(acc + g, a3, 48);
+      if (n > 4) v128.store(acc + g, a4, 64);
+      if (n > 5) v128.store(acc + g, a5, 80);
+    }
+    for (let k = 0; k < terms; k++) {
+      const matrix = <usize>termSlot(ctx, k, TERM_MATRIX);
+      if (matrix == 0) continue;
+      const d1Bytes = <usize>(termSlot(ctx, k, TERM_DIMS) + 1) << 2;
+      const values = blurResult(ctx, k);
+      const rows = <usize>termSlot(ctx, k, TERM_OFFSETS) + <usize>i * d1Bytes;
+      const weights = <usize>termSlot(ctx, k, TERM_SLICE_WEIGHTS) + <usize>i * d1Bytes;
+      for (let c: usize = 0; c < rowBytes; c += 16) {
+        let a = f32x4.splat(0);
+        for (let r: usize = 0; r < d1Bytes; r += 4) {
+          const o = values + <usize>load<u32>(rows + r) + c;
+          a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(weights + r)), v128.load(o)));
+        }
+        v128.store(filtered + c, a);
+      }
+      for (let a = 0; a < labels; a++) {
+        let m: f32 = 0;
+        const row = matrix + (<usize>(a * labels) << 2);
+        for (let b = 0; b < labels; b++) m += load<f32>(row + (<usize>b << 2)) * load<f32>(filtered + (<usize>b << 2));
+        store<f32>(acc + (<usize>a << 2), load<f32>(acc + (<usize>a << 2)) + m);
+      }
+    }
+    // Q goes straight into the next splat: only the last iteration stores it
+    if (splat) splatPixel(ctx, thread, i, filtered, softmaxRow(acc, filtered, lastChunk, keep), rowBytes, terms);
+    else store<f32>(invSum + (<usize>i << 2), softmaxRow(acc, q + <usize>i * rowBytes, lastChunk, keep));
+  }
+}
+
+/**
+ * This thread's pixels: the normalised marginals into SOURCE (label-major [labels x pixels]) and, when ARGMAX is set,
+ * each pixel's most probable label (the first one on ties, as numpy's argmax). Four pixels at a time, the rows are
+ * transposed in registers.
+ */
+export function finishShare(ctx: usize, thread: i32, threads: i32): void {
+  const pixels = slot(ctx, CTX_PIXELS);
+  const labels = slot(ctx, CTX_LABELS);
+  const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
+  const out = <usize>slot(ctx, CTX_SOURCE);
+  const q = <usize>slot(ctx, CTX_Q);
+  const invSum = <usize>slot(ctx, CTX_INV_SUM);
+  const argmax = <usize>slot(ctx, CTX_ARGMAX);
+  const planeBytes = <usize>pixels << 2;
+  const end = shareStart(pixels, thread + 1, threads);
+  let i = shareStart(pixels, thread, threads);
+  for (; i + 4 <= end; i += 4) {
+    const scale = v128.load(invSum + (<usize>i << 2));
+    let best = f32x4.splat(-1);
+    let index = i32x4.splat(0);
+    for (let l = 0; l < labels; l += 4) {
+      const src = q + <usize>i * rowBytes + (<usize>l << 2);
+      const r0 = v128.load(src);
+      const r1 = v128.load(src + rowBytes);
+      const r2 = v128.load(src + 2 * rowBytes);
+      const r3 = v128.load(src + 3 * rowBytes);
+      // 4 pixels x 4 labels -> 4 labels x 4 pixels
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const dst = out + <usize>l * planeBytes + (<usize>i << 2);
+      for (let j = 0; j < 4 && l + j < labels; j++) {
+        const column = j == 0 ? v128.shuffle<f32>(t0, t2, 0, 1, 4, 5)
+          : j == 1 ? v128.shuffle<f32>(t0, t2, 2, 3, 6, 7)
+          : j == 2 ? v128.shuffle<f32>(t1, t3, 0, 1, 4, 5)
+          : v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
+        const v = f32x4.mul(column, scale);
+        v128.store(dst + <usize>j * planeBytes, v);
+        const better = f32x4.gt(v, best);
+        best = v128.bitselect(v, best, better);
+        index = v128.bitselect(i32x4.splat(l + j), index, better);
+      }
+    }
+    if (argmax != 0) {
+      store<u8>(argmax + <usize>i, <u8>i32x4.extract_lane(index, 0));
+      store<u8>(argmax + <usize>i + 1, <u8>i32x4.extract_lane(index, 1));
+      store<u8>(argmax + <usize>i + 2, <u8>i32x4.extract_lane(index, 2));
+      store<u8>(argmax + <usize>i + 3, <u8>i32x4.extract_lane(index, 3));
+    }
+  }
+  for (; i < end; i++) {
+    const row = q + <usize>i * rowBytes;
+    const scale = load<f32>(invSum + (<usize>i << 2));
+    let best: f32 = -1;
+    let index = 0;
+    for (let l = 0; l < labels; l++) {
+      const v = load<f32>(row + (<usize>l << 2)) * scale;
+      store<f32>(out + <usize>l * planeBytes + (<usize>i << 2), v);
+      if (v > best) {
+        best = v;
+        index = l;
+      }
+    }
+    if (argmax != 0) store<u8>(argmax + <usize>i, <u8>index);
+  }
+}

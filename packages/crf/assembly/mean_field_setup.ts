@@ -1,0 +1,125 @@
+// AssemblyScript: the set-up phases of dense-CRF inference (see mean_field_context.ts): lattices, neighbours and
+// normalised weights of each term.
+
+import { buildLattice, latticeNeighbours } from './lattice_build';
+import {
+  barrier, CTX_PIXELS, CTX_STRIDE, CTX_TERM_BASE, CTX_TERM_SLOTS, CTX_TERMS, TERM_BARYCENTRIC, TERM_BLURRED, TERM_CAPACITY, TERM_DIMS, TERM_FEATURES, TERM_KEYS, TERM_NEIGHBOURS, TERM_NORMALIZATION, TERM_OFFSETS, TERM_POINTS, TERM_SCRATCH, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS, TERM_TABLE, TERM_WORK,
+} from './mean_field_context';
+import { slot, termSlot } from './context_access';
+
+/** Builds the lattice of term k into its slots (TERM_POINTS -1 when its hash table filled up). */
+export function buildTerm(ctx: usize, k: i32): void {
+  const table = <usize>termSlot(ctx, k, TERM_TABLE);
+  const capacity = termSlot(ctx, k, TERM_CAPACITY);
+  memory.fill(table, 0xff, <usize>capacity << 2); // every slot -1: empty
+  const points = buildLattice(
+    <usize>termSlot(ctx, k, TERM_FEATURES), slot(ctx, CTX_PIXELS), termSlot(ctx, k, TERM_DIMS), table, capacity,
+    <usize>termSlot(ctx, k, TERM_KEYS), <usize>termSlot(ctx, k, TERM_OFFSETS),
+    <usize>termSlot(ctx, k, TERM_BARYCENTRIC), <usize>termSlot(ctx, k, TERM_WORK),
+  );
+  store<i32>(ctx + (<usize>(CTX_TERM_BASE + k * CTX_TERM_SLOTS + TERM_POINTS) << 2), points);
+}
+
+/** Builds the lattices of this thread's terms (term k on thread k mod threads), then waits for the others. */
+export function buildShare(ctx: usize, thread: i32, threads: i32): void {
+  for (let k = thread; k < slot(ctx, CTX_TERMS); k += threads) buildTerm(ctx, k);
+  barrier(ctx, threads);
+}
+
+/**
+ * Neighbours and normalised splat / slice weights of term k. The kernel's row sums come from filtering ones (scalar,
+ * in the term's scratch buffers); pydensecrf's lattice scales every output by 1 / (1 + 2^-d), which every
+ * normalisation cancels, so it is left out. symmetric: both weights times 1 / sqrt(norm); before: the splat times
+ * 1 / norm; after: the slice times 1 / norm; none: the slice times pixels / sum(norm).
+ */
+function prepareTerm(ctx: usize, k: i32): void {
+  const pixels = slot(ctx, CTX_PIXELS);
+  const d = termSlot(ctx, k, TERM_DIMS);
+  const d1 = d + 1;
+  const points = termSlot(ctx, k, TERM_POINTS);
+  const neighbours = <usize>termSlot(ctx, k, TERM_NEIGHBOURS);
+  latticeNeighbours(
+    d, points, <usize>termSlot(ctx, k, TERM_TABLE), termSlot(ctx, k, TERM_CAPACITY), <usize>termSlot(ctx, k, TERM_KEYS),
+    neighbours, <usize>termSlot(ctx, k, TERM_WORK),
+  );
+  const offsets = <usize>termSlot(ctx, k, TERM_OFFSETS);
+  const bary = <usize>termSlot(ctx, k, TERM_BARYCENTRIC);
+  const scratch = <usize>termSlot(ctx, k, TERM_SCRATCH);
+  const blurred = <usize>termSlot(ctx, k, TERM_BLURRED);
+  const vertices = <usize>pixels * <usize>d1;
+  memory.fill(scratch, 0, (<usize>points + 1) << 2);
+  store<f32>(blurred, 0);
+  for (let v: usize = 0; v < vertices; v++) {
+    const at = scratch + (<usize>(load<i32>(offsets + (v << 2)) + 1) << 2);
+    store<f32>(at, load<f32>(at) + load<f32>(bary + (v << 2)));
+  }
+  let from = scratch;
+  let to = blurred;
+  for (let axis = 0; axis < d1; axis++) {
+    const nb = neighbours + (<usize>(axis * points) << 3);
+    for (let p = 0; p < points; p++) {
+      const n1 = load<i32>(nb + (<usize>p << 3)) + 1;
+      const n2 = load<i32>(nb + (<usize>p << 3) + 4) + 1;
+      const sum = load<f32>(from + (<usize>n1 << 2)) + load<f32>(from + (<usize>n2 << 2));
+      store<f32>(to + (<usize>(p + 1) << 2), load<f32>(from + (<usize>(p + 1) << 2)) + 0.5 * sum);
+    }
+    const t = from;
+    from = to;
+    to = t;
+  }
+  const normalization = termSlot(ctx, k, TERM_NORMALIZATION);
+  let mean: f32 = 1;
+  if (normalization == 3) {
+    let total: f64 = 0;
+    for (let v: usize = 0; v < vertices; v++) {
+      total += <f64>(load<f32>(bary + (v << 2)) * load<f32>(from + (<usize>(load<i32>(offsets + (v << 2)) + 1) << 2)));
+    }
+    mean = <f32>(<f64>pixels / total);
+  }
+  const splatWeights = <usize>termSlot(ctx, k, TERM_SPLAT_WEIGHTS);
+  const sliceWeights = <usize>termSlot(ctx, k, TERM_SLICE_WEIGHTS);
+  const writeSplat = splatWeights != bary;
+  const writeSlice = sliceWeights != bary && sliceWeights != splatWeights;
+  for (let i = 0; i < pixels; i++) {
+    const base = <usize>i * <usize>d1 << 2;
+    let norm: f32 = 0;
+    for (let r = 0; r < d1; r++) {
+      const v = base + (<usize>r << 2);
+      norm += load<f32>(bary + v) * load<f32>(from + (<usize>(load<i32>(offsets + v) + 1) << 2));
+    }
+    let splatFactor: f32 = 1;
+    let sliceFactor: f32 = 1;
+    if (normalization == 0) splatFactor = sliceFactor = <f32>1 / Mathf.sqrt(norm + 1e-20);
+    else if (normalization == 1) splatFactor = <f32>1 / (norm + 1e-20);
+    else if (normalization == 2) sliceFactor = <f32>1 / (norm + 1e-20);
+    else sliceFactor = mean;
+    for (let r = 0; r < d1; r++) {
+      const v = base + (<usize>r << 2);
+      const w = load<f32>(bary + v);
+      if (writeSplat) store<f32>(splatWeights + v, w * splatFactor);
+      if (writeSlice) store<f32>(sliceWeights + v, w * sliceFactor);
+    }
+  }
+  // row 0 of the blur buffers is the missing neighbour of every lattice point: zero again after the scalar use
+  const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
+  memory.fill(scratch, 0, rowBytes);
+  memory.fill(blurred, 0, rowBytes);
+  // from here on the splat, blur and slice address rows: lattice point p becomes the byte offset (p + 1) x rowBytes
+  toRowOffsets(offsets, vertices, rowBytes);
+  toRowOffsets(neighbours, <usize>d1 * <usize>points * 2, rowBytes);
+}
+
+/** Replaces `count` lattice point indices p (-1: none) at `at` by their rows' byte offsets (p + 1) x rowBytes. */
+function toRowOffsets(at: usize, count: usize, rowBytes: usize): void {
+  for (let v: usize = 0; v < count; v++) {
+    const p = at + (v << 2);
+    store<u32>(p, <u32>((<usize>load<i32>(p) + 1) * rowBytes));
+  }
+}
+
+/** Neighbours and weights of this thread's terms (term k on thread k mod threads), then waits for the others. */
+export function prepareShare(ctx: usize, thread: i32, threads: i32): void {
+  for (let k = thread; k < slot(ctx, CTX_TERMS); k += threads) prepareTerm(ctx, k);
+  barrier(ctx, threads);
+}
+
