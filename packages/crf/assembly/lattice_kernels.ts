@@ -7,4 +7,4 @@ export { filterChannels } from './lattice_filter';
 export { blurShare } from './mean_field_blur';
 export * from './mean_field_context';
 export { finishShare, sliceSoftmaxShare, startShare } from './mean_field_pixels';
-export { buildShare, buildTerm, prepareShare } from './mean_field_setup';
+export { buildShare, buildTerm } from './mean_field_setup';

@@ -1,9 +1,8 @@
 // AssemblyScript: the context of one dense-CRF inference, a block of i32 slots that src/mean_field.ts writes, and
 // the barrier its threads meet at. Every thread runs the same phases on its share (terms, pixels or lattice
 // points), with barriers in between (src/parallel/crf_share.ts):
-//   build:  buildShare (the lattices of its terms)
-//   infer:  prepareShare (neighbours + normalised weights of its terms) | startShare (its pixels: -U, Q = softmax(-U),
-//           splat into its own lattice buffers) | per iteration: blurShare per axis (its lattice points; axis 0 sums
+//   build:  buildShare (a work queue: each term's lattice, neighbours and normalised weights; -U in pixel blocks)
+//   infer:  startShare (its pixels: Q = softmax(-U), splat into its own lattice buffers) | per iteration: blurShare per axis (its lattice points; axis 0 sums
 //           the threads' buffers) | sliceSoftmaxShare (its pixels: slice, softmax, splat for the next iteration) |
 //           finishShare (marginals and argmax of its pixels)
 // Per-pixel rows are pixel-major with a stride that is a multiple of 4 floats, so one v128 holds 4 labels. Q is kept
@@ -27,7 +26,10 @@ export const CTX_INV_SUM: i32 = 9;
 export const CTX_ARGMAX: i32 = 10;
 /** Two rows of stride floats per thread. */
 export const CTX_ROW_SCRATCH: i32 = 11;
-export const CTX_BARRIER: i32 = 12; // and 13
+/** Address of the barrier's two i32s (count, generation), which outlive every context: never reset. */
+export const CTX_BARRIER: i32 = 12;
+/** Next item of buildShare's work queue (atomic). */
+export const CTX_WORK_QUEUE: i32 = 13;
 export const CTX_TERM_BASE: i32 = 16;
 export const CTX_TERM_SLOTS: i32 = 20;
 export const CTX_MAX_TERMS: i32 = 8;
@@ -39,14 +41,14 @@ export const TERM_FEATURES: i32 = 2;
 export const TERM_TABLE: i32 = 3;
 export const TERM_CAPACITY: i32 = 4;
 export const TERM_KEYS: i32 = 5;
-/** Lattice point of each simplex vertex [pixels x (dims + 1)]; after prepareShare the byte offset of its row. */
+/** Lattice point of each simplex vertex [pixels x (dims + 1)]; after buildShare the byte offset of its row. */
 export const TERM_OFFSETS: i32 = 6;
 export const TERM_BARYCENTRIC: i32 = 7;
 /** May equal TERM_BARYCENTRIC (no normalisation before the splat). */
 export const TERM_SPLAT_WEIGHTS: i32 = 8;
 /** May equal TERM_BARYCENTRIC or TERM_SPLAT_WEIGHTS. */
 export const TERM_SLICE_WEIGHTS: i32 = 9;
-/** Neighbours along each axis [(dims + 1) x points x 2]; after prepareShare the byte offsets of their rows. */
+/** Neighbours along each axis [(dims + 1) x points x 2]; after buildShare the byte offsets of their rows. */
 export const TERM_NEIGHBOURS: i32 = 10;
 /** 0 symmetric, 1 before, 2 after, 3 none. */
 export const TERM_NORMALIZATION: i32 = 11;
@@ -60,6 +62,8 @@ export const TERM_BUFFER_BYTES: i32 = 15;
 export const TERM_SCRATCH: i32 = 16;
 export const TERM_BLURRED: i32 = 17;
 export const TERM_WORK: i32 = 18;
+/** Two scalar buffers of (capacity / 2 + 1) floats for the normalisation. */
+export const TERM_SCALARS: i32 = 19;
 
 /**
  * All `threads` threads wait here until every one has arrived (generation barrier on two i32s of the context):
@@ -67,7 +71,7 @@ export const TERM_WORK: i32 = 18;
  */
 export function barrier(ctx: usize, threads: i32): void {
   if (threads < 2) return;
-  const at = ctx + (<usize>CTX_BARRIER << 2);
+  const at = <usize>load<i32>(ctx + (<usize>CTX_BARRIER << 2));
   const generation = atomic.load<i32>(at + 4);
   if (atomic.add<i32>(at, 1) == threads - 1) {
     atomic.store<i32>(at, 0);

@@ -79,25 +79,19 @@ function clearSplatBuffers(ctx: usize, thread: i32): void {
 }
 
 /**
- * This thread's pixels: -U into NEG_UNARY (from energies or clipped log-probabilities, padding lanes -1e30), the
- * first Q = softmax(-U) and, when `splat`, its splat for the first iteration. Four pixels at a time, the
- * label-major source is transposed in registers.
+ * -U of pixels [first, end) into NEG_UNARY (from energies or clipped log-probabilities, padding lanes -1e30). Four
+ * pixels at a time, the label-major source is transposed in registers.
  */
-export function startShare(ctx: usize, thread: i32, threads: i32, splat: bool): void {
+export function negUnaryRange(ctx: usize, first: i32, end: i32): void {
   const pixels = slot(ctx, CTX_PIXELS);
   const labels = slot(ctx, CTX_LABELS);
   const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
-  const terms = slot(ctx, CTX_TERMS);
   const source = <usize>slot(ctx, CTX_SOURCE);
   const negUnary = <usize>slot(ctx, CTX_NEG_UNARY);
-  const q = <usize>slot(ctx, CTX_Q);
-  const invSum = <usize>slot(ctx, CTX_INV_SUM);
   const fromProbabilities = slot(ctx, CTX_FROM_PROBABILITIES) != 0;
   const low = f32x4.splat(load<f32>(ctx + (<usize>CTX_CLIP << 2)));
   const one = f32x4.splat(1);
   const padding = f32x4.splat(-1e30);
-  const first = shareStart(pixels, thread, threads);
-  const end = shareStart(pixels, thread + 1, threads);
   const planeBytes = <usize>pixels << 2;
   let i = first;
   for (; i + 4 <= end; i += 4) {
@@ -139,6 +133,22 @@ export function startShare(ctx: usize, thread: i32, threads: i32, splat: bool): 
       store<f32>(row + (<usize>l << 2), fromProbabilities ? p : -value);
     }
   }
+}
+
+/**
+ * This thread's pixels: the first Q = softmax(-U) and, when `splat`, its splat for the first iteration (else Q is
+ * stored).
+ */
+export function startShare(ctx: usize, thread: i32, threads: i32, splat: bool): void {
+  const pixels = slot(ctx, CTX_PIXELS);
+  const labels = slot(ctx, CTX_LABELS);
+  const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
+  const terms = slot(ctx, CTX_TERMS);
+  const negUnary = <usize>slot(ctx, CTX_NEG_UNARY);
+  const q = <usize>slot(ctx, CTX_Q);
+  const invSum = <usize>slot(ctx, CTX_INV_SUM);
+  const first = shareStart(pixels, thread, threads);
+  const end = shareStart(pixels, thread + 1, threads);
   const lastChunk = <usize>(labels - 1) >> 2 << 4;
   const keep = lastLaneMask(labels);
   if (splat) {

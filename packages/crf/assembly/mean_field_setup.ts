@@ -3,11 +3,15 @@
 
 import { buildLattice, latticeNeighbours } from './lattice_build';
 import {
-  barrier, CTX_PIXELS, CTX_STRIDE, CTX_TERM_BASE, CTX_TERM_SLOTS, CTX_TERMS, TERM_BARYCENTRIC, TERM_BLURRED, TERM_CAPACITY, TERM_DIMS, TERM_FEATURES, TERM_KEYS, TERM_NEIGHBOURS, TERM_NORMALIZATION, TERM_OFFSETS, TERM_POINTS, TERM_SCRATCH, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS, TERM_TABLE, TERM_WORK,
+  barrier, CTX_PIXELS, CTX_STRIDE, CTX_TERM_BASE, CTX_TERM_SLOTS, CTX_TERMS, CTX_WORK_QUEUE, TERM_BARYCENTRIC, TERM_CAPACITY, TERM_DIMS, TERM_FEATURES, TERM_KEYS, TERM_NEIGHBOURS, TERM_NORMALIZATION, TERM_OFFSETS, TERM_POINTS, TERM_SCALARS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS, TERM_TABLE, TERM_WORK,
 } from './mean_field_context';
 import { slot, termSlot } from './context_access';
+import { negUnaryRange } from './mean_field_pixels';
 
-/** Builds the lattice of term k into its slots (TERM_POINTS -1 when its hash table filled up). */
+/**
+ * Builds the lattice of term k, its neighbours and its normalised weights into its slots (TERM_POINTS -1 when its
+ * hash table filled up: nothing else is written then).
+ */
 export function buildTerm(ctx: usize, k: i32): void {
   const table = <usize>termSlot(ctx, k, TERM_TABLE);
   const capacity = termSlot(ctx, k, TERM_CAPACITY);
@@ -18,17 +22,48 @@ export function buildTerm(ctx: usize, k: i32): void {
     <usize>termSlot(ctx, k, TERM_BARYCENTRIC), <usize>termSlot(ctx, k, TERM_WORK),
   );
   store<i32>(ctx + (<usize>(CTX_TERM_BASE + k * CTX_TERM_SLOTS + TERM_POINTS) << 2), points);
+  if (points >= 0) prepareTerm(ctx, k);
 }
 
-/** Builds the lattices of this thread's terms (term k on thread k mod threads), then waits for the others. */
+const UNARY_BLOCKS = 64;
+
+/** The term with the k-th most dimensions (ties: the lower index first): the costliest builds are taken first. */
+function termByCost(ctx: usize, k: i32): i32 {
+  const terms = slot(ctx, CTX_TERMS);
+  for (let t = 0; t < terms; t++) {
+    let rank = 0;
+    const dims = termSlot(ctx, t, TERM_DIMS);
+    for (let u = 0; u < terms; u++) {
+      const other = termSlot(ctx, u, TERM_DIMS);
+      if (other > dims || (other == dims && u < t)) rank++;
+    }
+    if (rank == k) return t;
+  }
+  return -1;
+}
+
+/**
+ * The set-up work shared out by a queue (an atomic counter): every term's lattice, neighbours and weights, costliest
+ * first, then -U of the pixels in blocks; then waits for the other threads.
+ */
 export function buildShare(ctx: usize, thread: i32, threads: i32): void {
-  for (let k = thread; k < slot(ctx, CTX_TERMS); k += threads) buildTerm(ctx, k);
+  const terms = slot(ctx, CTX_TERMS);
+  const pixels = slot(ctx, CTX_PIXELS);
+  const block = ((pixels + UNARY_BLOCKS - 1) / UNARY_BLOCKS + 3) & ~3;
+  const queue = ctx + (<usize>CTX_WORK_QUEUE << 2);
+  for (let item = atomic.add<i32>(queue, 1); item < terms + UNARY_BLOCKS; item = atomic.add<i32>(queue, 1)) {
+    if (item < terms) buildTerm(ctx, termByCost(ctx, item));
+    else {
+      const first = (item - terms) * block;
+      negUnaryRange(ctx, min<i32>(first, pixels), min<i32>(first + block, pixels));
+    }
+  }
   barrier(ctx, threads);
 }
 
 /**
  * Neighbours and normalised splat / slice weights of term k. The kernel's row sums come from filtering ones (scalar,
- * in the term's scratch buffers); pydensecrf's lattice scales every output by 1 / (1 + 2^-d), which every
+ * in the term's TERM_SCALARS); pydensecrf's lattice scales every output by 1 / (1 + 2^-d), which every
  * normalisation cancels, so it is left out. symmetric: both weights times 1 / sqrt(norm); before: the splat times
  * 1 / norm; after: the slice times 1 / norm; none: the slice times pixels / sum(norm).
  */
@@ -44,8 +79,8 @@ function prepareTerm(ctx: usize, k: i32): void {
   );
   const offsets = <usize>termSlot(ctx, k, TERM_OFFSETS);
   const bary = <usize>termSlot(ctx, k, TERM_BARYCENTRIC);
-  const scratch = <usize>termSlot(ctx, k, TERM_SCRATCH);
-  const blurred = <usize>termSlot(ctx, k, TERM_BLURRED);
+  const scratch = <usize>termSlot(ctx, k, TERM_SCALARS);
+  const blurred = scratch + ((<usize>points + 1) << 2);
   const vertices = <usize>pixels * <usize>d1;
   memory.fill(scratch, 0, (<usize>points + 1) << 2);
   store<f32>(blurred, 0);
@@ -100,11 +135,8 @@ function prepareTerm(ctx: usize, k: i32): void {
       if (writeSlice) store<f32>(sliceWeights + v, w * sliceFactor);
     }
   }
-  // row 0 of the blur buffers is the missing neighbour of every lattice point: zero again after the scalar use
-  const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
-  memory.fill(scratch, 0, rowBytes);
-  memory.fill(blurred, 0, rowBytes);
   // from here on the splat, blur and slice address rows: lattice point p becomes the byte offset (p + 1) x rowBytes
+  const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
   toRowOffsets(offsets, vertices, rowBytes);
   toRowOffsets(neighbours, <usize>d1 * <usize>points * 2, rowBytes);
 }
@@ -117,9 +149,4 @@ function toRowOffsets(at: usize, count: usize, rowBytes: usize): void {
   }
 }
 
-/** Neighbours and weights of this thread's terms (term k on thread k mod threads), then waits for the others. */
-export function prepareShare(ctx: usize, thread: i32, threads: i32): void {
-  for (let k = thread; k < slot(ctx, CTX_TERMS); k += threads) prepareTerm(ctx, k);
-  barrier(ctx, threads);
-}
 

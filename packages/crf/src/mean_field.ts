@@ -1,6 +1,6 @@
 import { type CrfPhase, crfShare } from './parallel/crf_share';
 import type { KernelWorkers } from './parallel/kernel_workers';
-import { type KernelArena, kernelArena } from './wasm/kernel_arena';
+import { BARRIER_ADDRESS, type KernelArena, kernelArena } from './wasm/kernel_arena';
 
 /** How a pairwise kernel's filter is normalised (pydensecrf's NormalizationType). */
 export type KernelNormalization = 'symmetric' | 'before' | 'after' | 'none';
@@ -47,6 +47,10 @@ function contextLayout(arena: KernelArena): Layout {
 }
 
 /** A first hash-table size for `pixels` points: lattice points rarely exceed half the pixels; it doubles if they do. */
+function align(at: number, bytes: number): number {
+  return Math.ceil(at / bytes) * bytes;
+}
+
 function initialCapacity(pixels: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1024, pixels / 2)));
 }
@@ -84,6 +88,7 @@ export function meanField(
     if (parallel && threads > 1) parallel.workers.run(arena, context, phase, threads, iterations, axes);
     else crfShare(arena.exports, context, phase, 0, 1, iterations, axes);
   };
+  slots[L.CTX_BARRIER] = BARRIER_ADDRESS;
   slots[L.CTX_PIXELS] = pixels;
   slots[L.CTX_LABELS] = labels;
   slots[L.CTX_STRIDE] = rowBytes / 4;
@@ -92,56 +97,64 @@ export function meanField(
   slots[L.CTX_FROM_PROBABILITIES] = 'probabilities' in unary ? 1 : 0;
   new Float32Array(slots.buffer)[L.CTX_CLIP] = 'probabilities' in unary ? unary.clip : 0;
   const allocTable = (k: number, capacity: number) => {
+    const { dims } = terms[k];
     slots[termSlot(k, 'TERM_CAPACITY')] = capacity;
     slots[termSlot(k, 'TERM_TABLE')] = arena.alloc(capacity * 4);
-    slots[termSlot(k, 'TERM_KEYS')] = arena.alloc((capacity / 2) * terms[k].dims * 4);
+    // lattice points never exceed capacity / 2 (the table would be full): size by that, only what is used is touched
+    slots[termSlot(k, 'TERM_KEYS')] = arena.alloc((capacity / 2) * dims * 4);
+    slots[termSlot(k, 'TERM_NEIGHBOURS')] = arena.alloc((dims + 1) * (capacity / 2) * 8);
+    slots[termSlot(k, 'TERM_SCALARS')] = arena.alloc(2 * (capacity / 2 + 1) * 4);
   };
-  terms.forEach(({ features, dims }, k) => {
+  terms.forEach(({ features, dims, normalization, compat }, k) => {
     const vertexBytes = pixels * (dims + 1) * 4;
+    const bary = arena.alloc(vertexBytes);
+    const splat =
+      normalization === 'symmetric' || normalization === 'before' ? arena.alloc(vertexBytes) : bary;
     slots[termSlot(k, 'TERM_DIMS')] = dims;
     slots[termSlot(k, 'TERM_FEATURES')] = arena.put(features);
     slots[termSlot(k, 'TERM_OFFSETS')] = arena.alloc(vertexBytes);
-    slots[termSlot(k, 'TERM_BARYCENTRIC')] = arena.alloc(vertexBytes);
+    slots[termSlot(k, 'TERM_BARYCENTRIC')] = bary;
     slots[termSlot(k, 'TERM_WORK')] = arena.alloc(16 * (dims + 2) ** 2);
-    allocTable(k, initialCapacity(pixels));
-  });
-  run('build', 0);
-  const builtPoints = (k: number) => arena.i32(context, slots.length)[termSlot(k, 'TERM_POINTS')];
-  terms.forEach((_, k) => {
-    // a table that filled up doubles and that lattice is built again
-    while (builtPoints(k) < 0) {
-      allocTable(k, 2 * slots[termSlot(k, 'TERM_CAPACITY')]);
-      write();
-      arena.exports.buildTerm(context, k);
-    }
-    slots[termSlot(k, 'TERM_POINTS')] = builtPoints(k);
-  });
-  terms.forEach(({ dims, normalization, compat }, k) => {
-    const points = slots[termSlot(k, 'TERM_POINTS')];
-    const vertexBytes = pixels * (dims + 1) * 4;
-    const bary = slots[termSlot(k, 'TERM_BARYCENTRIC')];
-    const bufferBytes = (points + 1) * rowBytes;
-    const splat =
-      normalization === 'symmetric' || normalization === 'before' ? arena.alloc(vertexBytes) : bary;
-    const slice =
-      normalization === 'symmetric' ? splat : normalization === 'before' ? bary : arena.alloc(vertexBytes);
     slots[termSlot(k, 'TERM_NORMALIZATION')] = NORMALIZATION_CODES[normalization];
     slots[termSlot(k, 'TERM_SPLAT_WEIGHTS')] = splat;
-    slots[termSlot(k, 'TERM_SLICE_WEIGHTS')] = slice;
-    slots[termSlot(k, 'TERM_NEIGHBOURS')] = arena.alloc((dims + 1) * points * 8);
+    slots[termSlot(k, 'TERM_SLICE_WEIGHTS')] =
+      normalization === 'symmetric' ? splat : normalization === 'before' ? bary : arena.alloc(vertexBytes);
     slots[termSlot(k, 'TERM_MATRIX')] =
       typeof compat === 'number' ? 0 : arena.put(symmetrize(compat, labels));
     new Float32Array(slots.buffer)[termSlot(k, 'TERM_COMPAT')] = typeof compat === 'number' ? compat : 0;
+    allocTable(k, initialCapacity(pixels));
+  });
+  slots[L.CTX_NEG_UNARY] = arena.alloc(pixels * rowBytes);
+  slots[L.CTX_Q] = arena.alloc(pixels * rowBytes);
+  slots[L.CTX_INV_SUM] = arena.alloc(pixels * 4);
+  // rows of different threads on different cache lines
+  slots[L.CTX_ROW_SCRATCH] = align(arena.alloc(threads * 2 * rowBytes + 64), 64);
+  slots[L.CTX_ARGMAX] = labels <= 256 ? arena.alloc(pixels) : 0;
+  run('build', 0);
+  const builtPoints = (k: number) => arena.i32(context, slots.length)[termSlot(k, 'TERM_POINTS')];
+  terms.forEach((_, k) => {
+    slots[termSlot(k, 'TERM_POINTS')] = builtPoints(k);
+  });
+  terms.forEach((_, k) => {
+    // a table that filled up doubles and that term is built again
+    while (slots[termSlot(k, 'TERM_POINTS')] < 0) {
+      allocTable(k, 2 * slots[termSlot(k, 'TERM_CAPACITY')]);
+      write();
+      arena.exports.buildTerm(context, k);
+      slots[termSlot(k, 'TERM_POINTS')] = builtPoints(k);
+    }
+    const points = slots[termSlot(k, 'TERM_POINTS')];
+    const bufferBytes = (points + 1) * rowBytes;
     slots[termSlot(k, 'TERM_BUFFERS')] = arena.alloc(threads * bufferBytes);
     slots[termSlot(k, 'TERM_BUFFER_BYTES')] = bufferBytes;
     slots[termSlot(k, 'TERM_SCRATCH')] = arena.alloc(bufferBytes);
     slots[termSlot(k, 'TERM_BLURRED')] = arena.alloc(bufferBytes);
   });
-  slots[L.CTX_NEG_UNARY] = arena.alloc(pixels * rowBytes);
-  slots[L.CTX_Q] = arena.alloc(pixels * rowBytes);
-  slots[L.CTX_INV_SUM] = arena.alloc(pixels * 4);
-  slots[L.CTX_ROW_SCRATCH] = arena.alloc(threads * 2 * rowBytes);
-  slots[L.CTX_ARGMAX] = labels <= 256 ? arena.alloc(pixels) : 0;
+  // row 0 of the blur buffers is the always-zero missing neighbour
+  terms.forEach((_, k) => {
+    for (const name of ['TERM_SCRATCH', 'TERM_BLURRED'])
+      arena.f32(slots[termSlot(k, name)], rowBytes / 4).fill(0);
+  });
   run('infer', Math.max(0, ...terms.map((t) => t.dims + 1)));
   const argmax = slots[L.CTX_ARGMAX];
   return {

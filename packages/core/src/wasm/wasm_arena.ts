@@ -24,9 +24,16 @@ export class WasmArena<Exports> {
   readonly memory: WebAssembly.Memory;
   readonly shared: boolean;
   readonly exports: Exports;
-  private top = ALIGN;
+  private readonly base: number;
+  private top: number;
 
-  constructor(binaries: WasmBinaries) {
+  /**
+   * `reservedBytes` at the start of the memory are never handed out or reused: state that must outlive
+   * {@link WasmArena.reset} (e.g. the words worker threads synchronise on) lives there, from address 16.
+   */
+  constructor(binaries: WasmBinaries, reservedBytes = 0) {
+    this.base = ALIGN + Math.ceil(reservedBytes / ALIGN) * ALIGN;
+    this.top = this.base;
     this.shared = binaries.shared !== undefined && typeof SharedArrayBuffer !== 'undefined';
     this.module = new WebAssembly.Module(
       decodeBase64(this.shared ? (binaries.shared as string) : binaries.plain),
@@ -38,9 +45,9 @@ export class WasmArena<Exports> {
     this.exports = instance.exports as unknown as Exports;
   }
 
-  /** Frees every buffer. */
+  /** Frees every buffer (not the reserved bytes). */
   reset(): void {
-    this.top = ALIGN;
+    this.top = this.base;
   }
 
   /** Allocates `bytes` bytes (16-byte aligned, not zeroed) and returns the address. Views taken before may detach. */

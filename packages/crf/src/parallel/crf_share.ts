@@ -2,7 +2,6 @@
 export interface CrfShareKernels {
   buildShare(context: number, thread: number, threads: number): void;
   buildTerm(context: number, term: number): void;
-  prepareShare(context: number, thread: number, threads: number): void;
   startShare(context: number, thread: number, threads: number, splat: boolean): void;
   blurShare(context: number, axis: number, thread: number, threads: number): void;
   sliceSoftmaxShare(context: number, thread: number, threads: number, splat: boolean): void;
@@ -14,9 +13,10 @@ export interface CrfShareKernels {
 export type CrfPhase = 'build' | 'infer';
 
 /**
- * One thread's part of a phase on the context at `context`. 'build': the lattices of its terms. 'infer': its terms'
- * neighbours and weights; -U, Q = softmax(-U) and its splat for its pixels; per iteration the blur (its lattice
- * points, axis by axis) and slice + softmax + the next splat (its pixels); the marginals and argmax of its pixels.
+ * One thread's part of a phase on the context at `context`. 'build': items of a shared queue (each term's lattice,
+ * neighbours and weights; -U in pixel blocks). 'infer': Q = softmax(-U) and its splat for its pixels; per iteration
+ * the blur (its lattice points, axis by axis) and slice + softmax + the next splat (its pixels); the marginals and
+ * argmax of its pixels.
  * Every step ends at a barrier, so when thread 0 returns, all results are in memory. Self-contained: worker threads
  * receive this function as source text.
  */
@@ -33,7 +33,6 @@ export function crfShare(
     kernels.buildShare(context, thread, threads);
     return;
   }
-  kernels.prepareShare(context, thread, threads);
   kernels.startShare(context, thread, threads, iterations > 0);
   kernels.barrier(context, threads);
   for (let it = 0; it < iterations; it++) {

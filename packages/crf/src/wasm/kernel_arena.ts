@@ -46,13 +46,22 @@ export interface LatticeKernelExports extends CrfShareKernels {
 
 export type KernelArena = WasmArena<LatticeKernelExports>;
 
+/**
+ * The two i32s that the threads of an inference synchronise on (count, generation): reserved in the arena, so that
+ * no reset or later buffer overwrites them while a thread is still leaving the last barrier.
+ */
+export const BARRIER_ADDRESS = 16;
+
 let arena: KernelArena | undefined;
 
 /** The process-wide (per JavaScript realm) arena of the lattice kernels. */
 export function kernelArena(): KernelArena {
-  arena ??= new WasmArena<LatticeKernelExports>({
-    plain: LATTICE_KERNELS_WASM,
-    shared: LATTICE_KERNELS_SHARED_WASM,
-  });
+  arena ??= new WasmArena<LatticeKernelExports>(
+    {
+      plain: LATTICE_KERNELS_WASM,
+      shared: LATTICE_KERNELS_SHARED_WASM,
+    },
+    8,
+  );
   return arena;
 }
