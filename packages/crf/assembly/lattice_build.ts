@@ -1,17 +1,26 @@
 // AssemblyScript: lattice construction (Adams et al. 2010, as in Kraehenbuehl's permutohedral.cpp).
 
+const HASH_FACTOR: u32 = 2531011;
+
+/**
+ * The polynomial part of a key's hash, sum_i key_i x HASH_FACTOR^(d - i) (mod 2^32): linear in the key, so the
+ * build updates it as the key moves from one simplex vertex to the next.
+ */
 // @ts-ignore: decorator
-@inline function hashKey(keys: usize, d: i32, mask: u32): u32 {
+@inline function rawHash(key: usize, d: i32): u32 {
   let h: u32 = 0;
-  for (let i = 0; i < d; i++) h = (h + <u32>load<i32>(keys + (<usize>i << 2))) * 2531011;
-  h ^= h >>> 15;
-  h *= 0x85ebca6b;
-  return (h ^ (h >>> 13)) & mask;
+  for (let i = 0; i < d; i++) h = (h + <u32>load<i32>(key + (<usize>i << 2))) * HASH_FACTOR;
+  return h;
 }
 
-/** Index of `key` (d i32s) in the table, or -1; inserts it when `insert` (returns -2 when the table is full). */
-export function findKey(key: usize, d: i32, slots: usize, mask: u32, keys: usize, size: usize, insert: bool): i32 {
-  let h = hashKey(key, d, mask);
+/**
+ * Index of `key` (d i32s, `raw` = rawHash(key)) in the table, or -1; inserts it when `insert` (returns -2 when the
+ * table is full).
+ */
+function findKey(key: usize, raw: u32, d: i32, slots: usize, mask: u32, keys: usize, size: usize, insert: bool): i32 {
+  let h = raw ^ (raw >>> 15);
+  h *= 0x85ebca6b;
+  h = (h ^ (h >>> 13)) & mask;
   const rowBytes = <usize>d << 2;
   for (;;) {
     const index = load<i32>(slots + (<usize>h << 2));
@@ -30,7 +39,7 @@ export function findKey(key: usize, d: i32, slots: usize, mask: u32, keys: usize
   if (!insert) return -1;
   const count = load<i32>(size);
   if (<u32>(count + 1) * 2 > mask + 1) return -2;
-  memory.copy(keys + <usize>count * rowBytes, key, rowBytes);
+  for (let i: usize = 0; i < rowBytes; i += 4) store<i32>(keys + <usize>count * rowBytes + i, load<i32>(key + i));
   store<i32>(slots + (<usize>h << 2), count);
   store<i32>(size, count + 1);
   return count;
@@ -54,14 +63,17 @@ export function buildLattice(
   const bary = rank + (<usize>d1 << 2);
   const key = bary + (<usize>(d + 2) << 2);
   const size = key + (<usize>d1 << 2);
-  const canonical = size + 16;
-  const previous = canonical + (<usize>(d1 * d1) << 2); // the last pixel's remainder-0 point and ranks
+  const previous = size + 16; // the last pixel's remainder-0 point and ranks
+  const byRank = previous + (<usize>(2 * d1) << 2); // the coordinate of each rank
+  const powers = byRank + (<usize>d1 << 2); // HASH_FACTOR^(d - i)
+  let powerSum: u32 = 0;
+  for (let i = d - 1, p: u32 = HASH_FACTOR; i >= 0; i--, p *= HASH_FACTOR) {
+    store<u32>(powers + (<usize>i << 2), p);
+    powerSum += p;
+  }
   store<i32>(size, 0);
   const invStdDev: f32 = <f32>Math.sqrt(2.0 / 3.0) * <f32>d1;
   for (let i = 0; i < d; i++) store<f32>(scaleFactor + (<usize>i << 2), invStdDev / <f32>Math.sqrt(<f64>((i + 1) * (i + 2))));
-  for (let r = 0; r <= d; r++) {
-    for (let i = 0; i <= d; i++) store<i32>(canonical + (<usize>(r * d1 + i) << 2), i <= d - r ? r : r - d1);
-  }
   const downFactor: f32 = 1 / <f32>d1;
   for (let k = 0; k < pixels; k++) {
     const f = features + (<usize>(k * d) << 2);
@@ -115,18 +127,28 @@ export function buildLattice(
       same = load<i32>(rem0 + (<usize>i << 2)) == load<i32>(previous + (<usize>i << 2)) &&
         load<i32>(rank + (<usize>i << 2)) == load<i32>(previous + (<usize>(d1 + i) << 2));
     }
+    // vertex r's key is rem0 + r, minus d + 1 where rank > d - r (Adams et al.): from one vertex to the next every
+    // coordinate gains 1 and the one of rank d - r + 1 loses d + 1, and the hash moves with it
+    for (let i = 0; i <= d; i++) store<i32>(byRank + (<usize>load<i32>(rank + (<usize>i << 2)) << 2), i);
+    for (let i = 0; i < d; i++) store<i32>(key + (<usize>i << 2), load<i32>(rem0 + (<usize>i << 2)));
+    let raw = rawHash(key, d);
     for (let r = 0; r <= d; r++) {
       const v = <usize>(k * d1 + r) << 2;
       store<f32>(barycentric + v, load<f32>(bary + (<usize>r << 2)));
+      if (r > 0) {
+        const j = load<i32>(byRank + (<usize>(d1 - r) << 2));
+        for (let i = 0; i < d; i++) store<i32>(key + (<usize>i << 2), load<i32>(key + (<usize>i << 2)) + 1);
+        raw += powerSum;
+        if (j < d) {
+          store<i32>(key + (<usize>j << 2), load<i32>(key + (<usize>j << 2)) - d1);
+          raw -= <u32>d1 * load<u32>(powers + (<usize>j << 2));
+        }
+      }
       if (same) {
         store<i32>(offsets + v, load<i32>(offsets + v - (<usize>d1 << 2)));
         continue;
       }
-      for (let i = 0; i < d; i++) {
-        const c = load<i32>(canonical + (<usize>(r * d1 + load<i32>(rank + (<usize>i << 2))) << 2));
-        store<i32>(key + (<usize>i << 2), load<i32>(rem0 + (<usize>i << 2)) + c);
-      }
-      const index = findKey(key, d, slots, mask, keys, size, true);
+      const index = findKey(key, raw, d, slots, mask, keys, size, true);
       if (index < 0) return -1;
       store<i32>(offsets + v, index);
     }
@@ -160,8 +182,8 @@ export function latticeNeighbours(d: i32, points: i32, slots: usize, capacity: i
         store<i32>(n2 + (<usize>j << 2), v + d);
       }
       const out = neighbours + (<usize>(j * points + p) << 3);
-      store<i32>(out, findKey(n1, d, slots, mask, keys, 0, false));
-      store<i32>(out + 4, findKey(n2, d, slots, mask, keys, 0, false));
+      store<i32>(out, findKey(n1, rawHash(n1, d), d, slots, mask, keys, 0, false));
+      store<i32>(out + 4, findKey(n2, rawHash(n2, d), d, slots, mask, keys, 0, false));
     }
   }
 }

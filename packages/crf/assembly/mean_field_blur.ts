@@ -3,51 +3,67 @@
 import {
   CTX_STRIDE, CTX_TERMS, TERM_BLURRED, TERM_BUFFER_BYTES, TERM_BUFFERS, TERM_DIMS, TERM_NEIGHBOURS, TERM_POINTS, TERM_SCRATCH,
 } from './mean_field_context';
-import { shareStart, slot, termSlot } from './context_access';
+import { nextItem, slot, termSlot } from './context_access';
+
+const POINT_BLOCK = 256;
 
 /**
- * This thread's lattice points of every term blurred with [1/2, 1, 1/2] along `axis` (terms with fewer axes skip).
- * Axis 0 reads the sum of all threads' splat buffers; the result alternates between scratch and blurred.
+ * Lattice points of every term blurred with [1/2, 1, 1/2] along `axis` (terms with fewer axes skip), in blocks of
+ * points taken from the work queue. Axis 0 reads the sum of all threads' splat buffers; the result alternates
+ * between scratch (even axes) and blurred (odd axes).
  */
-export function blurShare(ctx: usize, axis: i32, thread: i32, threads: i32): void {
+export function blurShare(ctx: usize, axis: i32, threads: i32): void {
+  const terms = slot(ctx, CTX_TERMS);
+  for (let item = nextItem(ctx); ; item = nextItem(ctx)) {
+    // item -> (term k, block) over the terms that have this axis
+    let k = 0;
+    let block = item;
+    for (; k < terms; k++) {
+      if (axis > termSlot(ctx, k, TERM_DIMS)) continue;
+      const blocks = (termSlot(ctx, k, TERM_POINTS) + POINT_BLOCK - 1) / POINT_BLOCK;
+      if (block < blocks) break;
+      block -= blocks;
+    }
+    if (k == terms) return;
+    const first = block * POINT_BLOCK;
+    blurPoints(ctx, k, axis, first, min<i32>(first + POINT_BLOCK, termSlot(ctx, k, TERM_POINTS)), threads);
+  }
+}
+
+/** Points [first, end) of term k blurred along `axis`. */
+function blurPoints(ctx: usize, k: i32, axis: i32, first: i32, end: i32, threads: i32): void {
   const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
   const half = f32x4.splat(0.5);
-  for (let k = 0; k < slot(ctx, CTX_TERMS); k++) {
-    if (axis > termSlot(ctx, k, TERM_DIMS)) continue;
-    const points = termSlot(ctx, k, TERM_POINTS);
-    const nb = <usize>termSlot(ctx, k, TERM_NEIGHBOURS) + (<usize>(axis * points) << 3);
-    const to = <usize>termSlot(ctx, k, (axis & 1) == 0 ? TERM_SCRATCH : TERM_BLURRED);
-    const end = shareStart(points, thread + 1, threads);
-    if (axis == 0) {
-      const buffers = <usize>termSlot(ctx, k, TERM_BUFFERS);
-      const bufferBytes = <usize>termSlot(ctx, k, TERM_BUFFER_BYTES);
-      const last = buffers + <usize>(threads - 1) * bufferBytes;
-      for (let p = shareStart(points, thread, threads); p < end; p++) {
-        const o = <usize>(p + 1) * rowBytes;
-        const n1 = <usize>load<u32>(nb + (<usize>p << 3));
-        const n2 = <usize>load<u32>(nb + (<usize>p << 3) + 4);
-        for (let c: usize = 0; c < rowBytes; c += 16) {
-          let centre = v128.load(buffers + o + c);
-          let sum = f32x4.add(v128.load(buffers + n1 + c), v128.load(buffers + n2 + c));
-          for (let from = buffers + bufferBytes; from <= last; from += bufferBytes) {
-            centre = f32x4.add(centre, v128.load(from + o + c));
-            sum = f32x4.add(sum, f32x4.add(v128.load(from + n1 + c), v128.load(from + n2 + c)));
-          }
-          v128.store(to + o + c, f32x4.add(centre, f32x4.mul(half, sum)));
+  const nb = <usize>termSlot(ctx, k, TERM_NEIGHBOURS) + (<usize>(axis * termSlot(ctx, k, TERM_POINTS)) << 3);
+  const to = <usize>termSlot(ctx, k, (axis & 1) == 0 ? TERM_SCRATCH : TERM_BLURRED);
+  if (axis == 0) {
+    const buffers = <usize>termSlot(ctx, k, TERM_BUFFERS);
+    const bufferBytes = <usize>termSlot(ctx, k, TERM_BUFFER_BYTES);
+    const last = buffers + <usize>(threads - 1) * bufferBytes;
+    for (let p = first; p < end; p++) {
+      const o = <usize>(p + 1) * rowBytes;
+      const n1 = <usize>load<u32>(nb + (<usize>p << 3));
+      const n2 = <usize>load<u32>(nb + (<usize>p << 3) + 4);
+      for (let c: usize = 0; c < rowBytes; c += 16) {
+        let centre = v128.load(buffers + o + c);
+        let sum = f32x4.add(v128.load(buffers + n1 + c), v128.load(buffers + n2 + c));
+        for (let from = buffers + bufferBytes; from <= last; from += bufferBytes) {
+          centre = f32x4.add(centre, v128.load(from + o + c));
+          sum = f32x4.add(sum, f32x4.add(v128.load(from + n1 + c), v128.load(from + n2 + c)));
         }
+        v128.store(to + o + c, f32x4.add(centre, f32x4.mul(half, sum)));
       }
-    } else {
-      const from = <usize>termSlot(ctx, k, (axis & 1) == 0 ? TERM_BLURRED : TERM_SCRATCH);
-      for (let p = shareStart(points, thread, threads); p < end; p++) {
-        const o = <usize>(p + 1) * rowBytes;
-        const n1 = <usize>load<u32>(nb + (<usize>p << 3));
-        const n2 = <usize>load<u32>(nb + (<usize>p << 3) + 4);
-        for (let c: usize = 0; c < rowBytes; c += 16) {
-          const sum = f32x4.add(v128.load(from + n1 + c), v128.load(from + n2 + c));
-          v128.store(to + o + c, f32x4.add(v128.load(from + o + c), f32x4.mul(half, sum)));
-        }
+    }
+  } else {
+    const from = <usize>termSlot(ctx, k, (axis & 1) == 0 ? TERM_BLURRED : TERM_SCRATCH);
+    for (let p = first; p < end; p++) {
+      const o = <usize>(p + 1) * rowBytes;
+      const n1 = <usize>load<u32>(nb + (<usize>p << 3));
+      const n2 = <usize>load<u32>(nb + (<usize>p << 3) + 4);
+      for (let c: usize = 0; c < rowBytes; c += 16) {
+        const sum = f32x4.add(v128.load(from + n1 + c), v128.load(from + n2 + c));
+        v128.store(to + o + c, f32x4.add(v128.load(from + o + c), f32x4.mul(half, sum)));
       }
     }
   }
 }
-

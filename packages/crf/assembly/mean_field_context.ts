@@ -28,7 +28,7 @@ export const CTX_ARGMAX: i32 = 10;
 export const CTX_ROW_SCRATCH: i32 = 11;
 /** Address of the barrier's two i32s (count, generation), which outlive every context: never reset. */
 export const CTX_BARRIER: i32 = 12;
-/** Next item of buildShare's work queue (atomic). */
+/** Next item of the current phase's work queue (atomic; every barrier resets it). */
 export const CTX_WORK_QUEUE: i32 = 13;
 export const CTX_TERM_BASE: i32 = 16;
 export const CTX_TERM_SLOTS: i32 = 20;
@@ -66,14 +66,19 @@ export const TERM_WORK: i32 = 18;
 export const TERM_SCALARS: i32 = 19;
 
 /**
- * All `threads` threads wait here until every one has arrived (generation barrier on two i32s of the context):
- * spinning briefly, then sleeping. A thread that waits 30 s traps instead of hanging (e.g. when another died).
+ * All `threads` threads wait here until every one has arrived (generation barrier on the two i32s at CTX_BARRIER):
+ * spinning briefly, then sleeping; the work queue is reset for the next phase. A thread that waits 30 s traps instead of hanging (e.g. when another died).
  */
 export function barrier(ctx: usize, threads: i32): void {
-  if (threads < 2) return;
+  const queue = ctx + (<usize>CTX_WORK_QUEUE << 2);
+  if (threads < 2) {
+    store<i32>(queue, 0);
+    return;
+  }
   const at = <usize>load<i32>(ctx + (<usize>CTX_BARRIER << 2));
   const generation = atomic.load<i32>(at + 4);
   if (atomic.add<i32>(at, 1) == threads - 1) {
+    atomic.store<i32>(queue, 0); // the next phase hands out its work from the start
     atomic.store<i32>(at, 0);
     atomic.add<i32>(at + 4, 1);
     atomic.notify(at + 4, threads);

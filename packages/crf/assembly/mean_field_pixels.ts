@@ -4,7 +4,7 @@
 import {
   CTX_ARGMAX, CTX_CLIP, CTX_FROM_PROBABILITIES, CTX_INV_SUM, CTX_LABELS, CTX_NEG_UNARY, CTX_PIXELS, CTX_Q, CTX_ROW_SCRATCH, CTX_SOURCE, CTX_STRIDE, CTX_TERMS, TERM_BUFFER_BYTES, TERM_BUFFERS, TERM_COMPAT, TERM_DIMS, TERM_MATRIX, TERM_OFFSETS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS,
 } from './mean_field_context';
-import { blurResult, shareStart, slot, termFloat, termSlot } from './context_access';
+import { blurResult, nextItem, PIXEL_BLOCK, slot, termFloat, termSlot } from './context_access';
 import { exp4, hsum, log4 } from './simd_math';
 
 /** Lanes of the last 4-label chunk that hold labels. */
@@ -46,36 +46,41 @@ function clearSplatBuffers(ctx: usize, thread: i32): void {
 }
 
 /**
- * Splats pixel i's Q row at `src` (times `scale` = 1 / sum) onto every term's lattice, into this thread's buffers;
- * six 4-label vectors of the row at a time stay in registers.
+ * Splats labels [4 g', 4 g' + 4 n) of pixel i's Q row (`src` at the group, times `scale` = 1 / sum) onto every term's
+ * lattice, into this thread's buffers, the row's vectors in registers. Inlined with n = 6 for whole groups.
  */
 // @ts-ignore: decorator
-@inline function splatPixel(ctx: usize, thread: i32, i: i32, src: usize, scale: f32, rowBytes: usize, terms: i32): void {
-  for (let g: usize = 0; g < rowBytes; g += 96) {
-    const n = min<usize>(6, (rowBytes - g) >> 4);
-    const q0 = v128.load(src + g);
-    const q1 = n > 1 ? v128.load(src + g, 16) : q0;
-    const q2 = n > 2 ? v128.load(src + g, 32) : q0;
-    const q3 = n > 3 ? v128.load(src + g, 48) : q0;
-    const q4 = n > 4 ? v128.load(src + g, 64) : q0;
-    const q5 = n > 5 ? v128.load(src + g, 80) : q0;
-    for (let k = 0; k < terms; k++) {
-      const d1Bytes = <usize>(termSlot(ctx, k, TERM_DIMS) + 1) << 2;
-      const buffer = <usize>termSlot(ctx, k, TERM_BUFFERS) + <usize>thread * <usize>termSlot(ctx, k, TERM_BUFFER_BYTES) + g;
-      const rows = <usize>termSlot(ctx, k, TERM_OFFSETS) + <usize>i * d1Bytes;
-      const weights = <usize>termSlot(ctx, k, TERM_SPLAT_WEIGHTS) + <usize>i * d1Bytes;
-      for (let r: usize = 0; r < d1Bytes; r += 4) {
-        const o = buffer + <usize>load<u32>(rows + r);
-        const w = f32x4.splat(load<f32>(weights + r) * scale);
-        v128.store(o, f32x4.add(v128.load(o), f32x4.mul(w, q0)));
-        if (n > 1) v128.store(o, f32x4.add(v128.load(o, 16), f32x4.mul(w, q1)), 16);
-        if (n > 2) v128.store(o, f32x4.add(v128.load(o, 32), f32x4.mul(w, q2)), 32);
-        if (n > 3) v128.store(o, f32x4.add(v128.load(o, 48), f32x4.mul(w, q3)), 48);
-        if (n > 4) v128.store(o, f32x4.add(v128.load(o, 64), f32x4.mul(w, q4)), 64);
-        if (n > 5) v128.store(o, f32x4.add(v128.load(o, 80), f32x4.mul(w, q5)), 80);
-      }
+@inline function splatGroup(ctx: usize, thread: i32, i: i32, src: usize, g: usize, scale: f32, terms: i32, n: usize): void {
+  const q0 = v128.load(src);
+  const q1 = n > 1 ? v128.load(src, 16) : q0;
+  const q2 = n > 2 ? v128.load(src, 32) : q0;
+  const q3 = n > 3 ? v128.load(src, 48) : q0;
+  const q4 = n > 4 ? v128.load(src, 64) : q0;
+  const q5 = n > 5 ? v128.load(src, 80) : q0;
+  for (let k = 0; k < terms; k++) {
+    const d1Bytes = <usize>(termSlot(ctx, k, TERM_DIMS) + 1) << 2;
+    const buffer = <usize>termSlot(ctx, k, TERM_BUFFERS) + <usize>thread * <usize>termSlot(ctx, k, TERM_BUFFER_BYTES) + g;
+    const rows = <usize>termSlot(ctx, k, TERM_OFFSETS) + <usize>i * d1Bytes;
+    const weights = <usize>termSlot(ctx, k, TERM_SPLAT_WEIGHTS) + <usize>i * d1Bytes;
+    for (let r: usize = 0; r < d1Bytes; r += 4) {
+      const o = buffer + <usize>load<u32>(rows + r);
+      const w = f32x4.splat(load<f32>(weights + r) * scale);
+      v128.store(o, f32x4.add(v128.load(o), f32x4.mul(w, q0)));
+      if (n > 1) v128.store(o, f32x4.add(v128.load(o, 16), f32x4.mul(w, q1)), 16);
+      if (n > 2) v128.store(o, f32x4.add(v128.load(o, 32), f32x4.mul(w, q2)), 32);
+      if (n > 3) v128.store(o, f32x4.add(v128.load(o, 48), f32x4.mul(w, q3)), 48);
+      if (n > 4) v128.store(o, f32x4.add(v128.load(o, 64), f32x4.mul(w, q4)), 64);
+      if (n > 5) v128.store(o, f32x4.add(v128.load(o, 80), f32x4.mul(w, q5)), 80);
     }
   }
+}
+
+/** Splats pixel i's Q row at `src` (times `scale` = 1 / sum) onto every term's lattice, into this thread's buffers. */
+// @ts-ignore: decorator
+@inline function splatPixel(ctx: usize, thread: i32, i: i32, src: usize, scale: f32, rowBytes: usize, terms: i32): void {
+  let g: usize = 0;
+  for (; g + 96 <= rowBytes; g += 96) splatGroup(ctx, thread, i, src + g, g, scale, terms, 6);
+  if (g < rowBytes) splatGroup(ctx, thread, i, src + g, g, scale, terms, (rowBytes - g) >> 4);
 }
 
 /**
@@ -136,10 +141,10 @@ export function negUnaryRange(ctx: usize, first: i32, end: i32): void {
 }
 
 /**
- * This thread's pixels: the first Q = softmax(-U) and, when `splat`, its splat for the first iteration (else Q is
- * stored).
+ * Pixels in blocks from the work queue: the first Q = softmax(-U) and, when `splat`, its splat into this thread's
+ * buffers for the first iteration (else Q is stored).
  */
-export function startShare(ctx: usize, thread: i32, threads: i32, splat: bool): void {
+export function startShare(ctx: usize, thread: i32, splat: bool): void {
   const pixels = slot(ctx, CTX_PIXELS);
   const labels = slot(ctx, CTX_LABELS);
   const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
@@ -147,24 +152,59 @@ export function startShare(ctx: usize, thread: i32, threads: i32, splat: bool): 
   const negUnary = <usize>slot(ctx, CTX_NEG_UNARY);
   const q = <usize>slot(ctx, CTX_Q);
   const invSum = <usize>slot(ctx, CTX_INV_SUM);
-  const first = shareStart(pixels, thread, threads);
-  const end = shareStart(pixels, thread + 1, threads);
   const lastChunk = <usize>(labels - 1) >> 2 << 4;
   const keep = lastLaneMask(labels);
-  if (splat) {
-    // Q goes straight into the splat: only the last iteration stores it
-    const row = <usize>slot(ctx, CTX_ROW_SCRATCH) + <usize>thread * 2 * rowBytes;
-    clearSplatBuffers(ctx, thread);
+  const row = <usize>slot(ctx, CTX_ROW_SCRATCH) + <usize>thread * 2 * rowBytes;
+  if (splat) clearSplatBuffers(ctx, thread);
+  for (let first = nextItem(ctx) * PIXEL_BLOCK; first < pixels; first = nextItem(ctx) * PIXEL_BLOCK) {
+    const end = min<i32>(first + PIXEL_BLOCK, pixels);
     for (let p = first; p < end; p++) {
-      const scale = softmaxRow(negUnary + <usize>p * rowBytes, row, lastChunk, keep);
-      splatPixel(ctx, thread, p, row, scale, rowBytes, terms);
-    }
-  } else {
-    for (let p = first; p < end; p++) {
-      const row = <usize>p * rowBytes;
-      store<f32>(invSum + (<usize>p << 2), softmaxRow(negUnary + row, q + row, lastChunk, keep));
+      // Q goes straight into the splat: only the last iteration stores it
+      if (splat) splatPixel(ctx, thread, p, row, softmaxRow(negUnary + <usize>p * rowBytes, row, lastChunk, keep), rowBytes, terms);
+      else {
+        const at = <usize>p * rowBytes;
+        store<f32>(invSum + (<usize>p << 2), softmaxRow(negUnary + at, q + at, lastChunk, keep));
+      }
     }
   }
+}
+
+/**
+ * Labels [4 g', 4 g' + 4 n) of pixel i (g the group's byte offset, n <= 6 vectors): `unary` plus compat x the slice of
+ * every Potts term, summed in registers, into `acc`. Inlined with n = 6 for whole groups, which removes the guards.
+ */
+// @ts-ignore: decorator
+@inline function slicePottsGroup(ctx: usize, i: i32, unary: usize, acc: usize, g: usize, rowBytes: usize, terms: i32, n: usize): void {
+  let a0 = v128.load(unary);
+  let a1 = n > 1 ? v128.load(unary, 16) : a0;
+  let a2 = n > 2 ? v128.load(unary, 32) : a0;
+  let a3 = n > 3 ? v128.load(unary, 48) : a0;
+  let a4 = n > 4 ? v128.load(unary, 64) : a0;
+  let a5 = n > 5 ? v128.load(unary, 80) : a0;
+  for (let k = 0; k < terms; k++) {
+    if (termSlot(ctx, k, TERM_MATRIX) != 0) continue;
+    const d1Bytes = <usize>(termSlot(ctx, k, TERM_DIMS) + 1) << 2;
+    const values = blurResult(ctx, k) + g;
+    const rows = <usize>termSlot(ctx, k, TERM_OFFSETS) + <usize>i * d1Bytes;
+    const weights = <usize>termSlot(ctx, k, TERM_SLICE_WEIGHTS) + <usize>i * d1Bytes;
+    const compat = termFloat(ctx, k, TERM_COMPAT);
+    for (let r: usize = 0; r < d1Bytes; r += 4) {
+      const o = values + <usize>load<u32>(rows + r);
+      const w = f32x4.splat(load<f32>(weights + r) * compat);
+      a0 = f32x4.add(a0, f32x4.mul(w, v128.load(o)));
+      if (n > 1) a1 = f32x4.add(a1, f32x4.mul(w, v128.load(o, 16)));
+      if (n > 2) a2 = f32x4.add(a2, f32x4.mul(w, v128.load(o, 32)));
+      if (n > 3) a3 = f32x4.add(a3, f32x4.mul(w, v128.load(o, 48)));
+      if (n > 4) a4 = f32x4.add(a4, f32x4.mul(w, v128.load(o, 64)));
+      if (n > 5) a5 = f32x4.add(a5, f32x4.mul(w, v128.load(o, 80)));
+    }
+  }
+  v128.store(acc, a0);
+  if (n > 1) v128.store(acc, a1, 16);
+  if (n > 2) v128.store(acc, a2, 32);
+  if (n > 3) v128.store(acc, a3, 48);
+  if (n > 4) v128.store(acc, a4, 64);
+  if (n > 5) v128.store(acc, a5, 80);
 }
 
 /**
@@ -173,7 +213,7 @@ export function startShare(ctx: usize, thread: i32, threads: i32, splat: bool): 
  * mean_field_context.ts); and, when `splat`, Q splatted for the next iteration. Potts terms are summed in registers,
  * six 4-label vectors at a time.
  */
-export function sliceSoftmaxShare(ctx: usize, thread: i32, threads: i32, splat: bool): void {
+export function sliceSoftmaxShare(ctx: usize, thread: i32, splat: bool): void {
   const pixels = slot(ctx, CTX_PIXELS);
   const labels = slot(ctx, CTX_LABELS);
   const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
@@ -186,76 +226,55 @@ export function sliceSoftmaxShare(ctx: usize, thread: i32, threads: i32, splat: 
   const lastChunk = <usize>(labels - 1) >> 2 << 4;
   const keep = lastLaneMask(labels);
   if (splat) clearSplatBuffers(ctx, thread); // axis 0 of the blur, the only reader, is done
-  const end = shareStart(pixels, thread + 1, threads);
-  for (let i = shareStart(pixels, thread, threads); i < end; i++) {
-    const unary = negUnary + <usize>i * rowBytes;
-    for (let g: usize = 0; g < rowBytes; g += 96) {
-      const n = min<usize>(6, (rowBytes - g) >> 4);
-      let a0 = v128.load(unary + g);
-      let a1 = n > 1 ? v128.load(unary + g, 16) : a0;
-      let a2 = n > 2 ? v128.load(unary + g, 32) : a0;
-      let a3 = n > 3 ? v128.load(unary + g, 48) : a0;
-      let a4 = n > 4 ? v128.load(unary + g, 64) : a0;
-      let a5 = n > 5 ? v128.load(unary + g, 80) : a0;
+  for (let first = nextItem(ctx) * PIXEL_BLOCK; first < pixels; first = nextItem(ctx) * PIXEL_BLOCK) {
+    const end = min<i32>(first + PIXEL_BLOCK, pixels);
+    for (let i = first; i < end; i++) {
+      const unary = negUnary + <usize>i * rowBytes;
+      let g: usize = 0;
+      for (; g + 96 <= rowBytes; g += 96) slicePottsGroup(ctx, i, unary + g, acc + g, g, rowBytes, terms, 6);
+      if (g < rowBytes) slicePottsGroup(ctx, i, unary + g, acc + g, g, rowBytes, terms, (rowBytes - g) >> 4);
       for (let k = 0; k < terms; k++) {
-        if (termSlot(ctx, k, TERM_MATRIX) != 0) continue;
+        const matrix = <usize>termSlot(ctx, k, TERM_MATRIX);
+        if (matrix == 0) continue;
         const d1Bytes = <usize>(termSlot(ctx, k, TERM_DIMS) + 1) << 2;
-        const values = blurResult(ctx, k) + g;
+        const values = blurResult(ctx, k);
         const rows = <usize>termSlot(ctx, k, TERM_OFFSETS) + <usize>i * d1Bytes;
         const weights = <usize>termSlot(ctx, k, TERM_SLICE_WEIGHTS) + <usize>i * d1Bytes;
-        const compat = termFloat(ctx, k, TERM_COMPAT);
-        for (let r: usize = 0; r < d1Bytes; r += 4) {
-          const o = values + <usize>load<u32>(rows + r);
-          const w = f32x4.splat(load<f32>(weights + r) * compat);
-          a0 = f32x4.add(a0, f32x4.mul(w, v128.load(o)));
-          if (n > 1) a1 = f32x4.add(a1, f32x4.mul(w, v128.load(o, 16)));
-          if (n > 2) a2 = f32x4.add(a2, f32x4.mul(w, v128.load(o, 32)));
-          if (n > 3) a3 = f32x4.add(a3, f32x4.mul(w, v128.load(o, 48)));
-          if (n > 4) a4 = f32x4.add(a4, f32x4.mul(w, v128.load(o, 64)));
-          if (n > 5) a5 = f32x4.add(a5, f32x4.mul(w, v128.load(o, 80)));
+        for (let c: usize = 0; c < rowBytes; c += 16) {
+          let a = f32x4.splat(0);
+          for (let r: usize = 0; r < d1Bytes; r += 4) {
+            const o = values + <usize>load<u32>(rows + r) + c;
+            a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(weights + r)), v128.load(o)));
+          }
+          v128.store(filtered + c, a);
+        }
+        for (let a = 0; a < labels; a++) {
+          let m: f32 = 0;
+          const row = matrix + (<usize>(a * labels) << 2);
+          for (let b = 0; b < labels; b++) m += load<f32>(row + (<usize>b << 2)) * load<f32>(filtered + (<usize>b << 2));
+          store<f32>(acc + (<usize>a << 2), load<f32>(acc + (<usize>a << 2)) + m);
         }
       }
-      v128.store(acc + g, a0);
-      if (n > 1) v128.store(acc + g, a1, 16);
-      if (n > 2) v128.store(acc + g, a2, 32);
-      if (n > 3) v128.store(acc + g, a3, 48);
-      if (n > 4) v128.store(acc + g, a4, 64);
-      if (n > 5) v128.store(acc + g, a5, 80);
+      // Q goes straight into the next splat: only the last iteration stores it
+      if (splat) splatPixel(ctx, thread, i, filtered, softmaxRow(acc, filtered, lastChunk, keep), rowBytes, terms);
+      else store<f32>(invSum + (<usize>i << 2), softmaxRow(acc, q + <usize>i * rowBytes, lastChunk, keep));
     }
-    for (let k = 0; k < terms; k++) {
-      const matrix = <usize>termSlot(ctx, k, TERM_MATRIX);
-      if (matrix == 0) continue;
-      const d1Bytes = <usize>(termSlot(ctx, k, TERM_DIMS) + 1) << 2;
-      const values = blurResult(ctx, k);
-      const rows = <usize>termSlot(ctx, k, TERM_OFFSETS) + <usize>i * d1Bytes;
-      const weights = <usize>termSlot(ctx, k, TERM_SLICE_WEIGHTS) + <usize>i * d1Bytes;
-      for (let c: usize = 0; c < rowBytes; c += 16) {
-        let a = f32x4.splat(0);
-        for (let r: usize = 0; r < d1Bytes; r += 4) {
-          const o = values + <usize>load<u32>(rows + r) + c;
-          a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(weights + r)), v128.load(o)));
-        }
-        v128.store(filtered + c, a);
-      }
-      for (let a = 0; a < labels; a++) {
-        let m: f32 = 0;
-        const row = matrix + (<usize>(a * labels) << 2);
-        for (let b = 0; b < labels; b++) m += load<f32>(row + (<usize>b << 2)) * load<f32>(filtered + (<usize>b << 2));
-        store<f32>(acc + (<usize>a << 2), load<f32>(acc + (<usize>a << 2)) + m);
-      }
-    }
-    // Q goes straight into the next splat: only the last iteration stores it
-    if (splat) splatPixel(ctx, thread, i, filtered, softmaxRow(acc, filtered, lastChunk, keep), rowBytes, terms);
-    else store<f32>(invSum + (<usize>i << 2), softmaxRow(acc, q + <usize>i * rowBytes, lastChunk, keep));
   }
 }
 
 /**
- * This thread's pixels: the normalised marginals into SOURCE (label-major [labels x pixels]) and, when ARGMAX is set,
- * each pixel's most probable label (the first one on ties, as numpy's argmax). Four pixels at a time, the rows are
- * transposed in registers.
+ * Pixels in blocks from the work queue: the normalised marginals into SOURCE (label-major [labels x pixels]) and,
+ * when ARGMAX is set, each pixel's most probable label (the first one on ties, as numpy's argmax).
  */
-export function finishShare(ctx: usize, thread: i32, threads: i32): void {
+export function finishShare(ctx: usize): void {
+  const pixels = slot(ctx, CTX_PIXELS);
+  for (let first = nextItem(ctx) * PIXEL_BLOCK; first < pixels; first = nextItem(ctx) * PIXEL_BLOCK) {
+    finishRange(ctx, first, min<i32>(first + PIXEL_BLOCK, pixels));
+  }
+}
+
+/** Marginals and argmax of pixels [first, end); four pixels at a time, the rows are transposed in registers. */
+function finishRange(ctx: usize, first: i32, end: i32): void {
   const pixels = slot(ctx, CTX_PIXELS);
   const labels = slot(ctx, CTX_LABELS);
   const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
@@ -264,8 +283,7 @@ export function finishShare(ctx: usize, thread: i32, threads: i32): void {
   const invSum = <usize>slot(ctx, CTX_INV_SUM);
   const argmax = <usize>slot(ctx, CTX_ARGMAX);
   const planeBytes = <usize>pixels << 2;
-  const end = shareStart(pixels, thread + 1, threads);
-  let i = shareStart(pixels, thread, threads);
+  let i = first;
   for (; i + 4 <= end; i += 4) {
     const scale = v128.load(invSum + (<usize>i << 2));
     let best = f32x4.splat(-1);

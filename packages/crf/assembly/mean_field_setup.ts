@@ -3,9 +3,9 @@
 
 import { buildLattice, latticeNeighbours } from './lattice_build';
 import {
-  barrier, CTX_PIXELS, CTX_STRIDE, CTX_TERM_BASE, CTX_TERM_SLOTS, CTX_TERMS, CTX_WORK_QUEUE, TERM_BARYCENTRIC, TERM_CAPACITY, TERM_DIMS, TERM_FEATURES, TERM_KEYS, TERM_NEIGHBOURS, TERM_NORMALIZATION, TERM_OFFSETS, TERM_POINTS, TERM_SCALARS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS, TERM_TABLE, TERM_WORK,
+  barrier, CTX_PIXELS, CTX_STRIDE, CTX_TERM_BASE, CTX_TERM_SLOTS, CTX_TERMS, TERM_BARYCENTRIC, TERM_CAPACITY, TERM_DIMS, TERM_FEATURES, TERM_KEYS, TERM_NEIGHBOURS, TERM_NORMALIZATION, TERM_OFFSETS, TERM_POINTS, TERM_SCALARS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS, TERM_TABLE, TERM_WORK,
 } from './mean_field_context';
-import { slot, termSlot } from './context_access';
+import { nextItem, PIXEL_BLOCK, slot, termSlot } from './context_access';
 import { negUnaryRange } from './mean_field_pixels';
 
 /**
@@ -25,7 +25,6 @@ export function buildTerm(ctx: usize, k: i32): void {
   if (points >= 0) prepareTerm(ctx, k);
 }
 
-const UNARY_BLOCKS = 64;
 
 /** The term with the k-th most dimensions (ties: the lower index first): the costliest builds are taken first. */
 function termByCost(ctx: usize, k: i32): i32 {
@@ -49,13 +48,12 @@ function termByCost(ctx: usize, k: i32): i32 {
 export function buildShare(ctx: usize, thread: i32, threads: i32): void {
   const terms = slot(ctx, CTX_TERMS);
   const pixels = slot(ctx, CTX_PIXELS);
-  const block = ((pixels + UNARY_BLOCKS - 1) / UNARY_BLOCKS + 3) & ~3;
-  const queue = ctx + (<usize>CTX_WORK_QUEUE << 2);
-  for (let item = atomic.add<i32>(queue, 1); item < terms + UNARY_BLOCKS; item = atomic.add<i32>(queue, 1)) {
+  for (let item = nextItem(ctx); ; item = nextItem(ctx)) {
     if (item < terms) buildTerm(ctx, termByCost(ctx, item));
     else {
-      const first = (item - terms) * block;
-      negUnaryRange(ctx, min<i32>(first, pixels), min<i32>(first + block, pixels));
+      const first = (item - terms) * PIXEL_BLOCK;
+      if (first >= pixels) break;
+      negUnaryRange(ctx, first, min<i32>(first + PIXEL_BLOCK, pixels));
     }
   }
   barrier(ctx, threads);

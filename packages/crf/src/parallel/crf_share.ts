@@ -2,10 +2,10 @@
 export interface CrfShareKernels {
   buildShare(context: number, thread: number, threads: number): void;
   buildTerm(context: number, term: number): void;
-  startShare(context: number, thread: number, threads: number, splat: boolean): void;
-  blurShare(context: number, axis: number, thread: number, threads: number): void;
-  sliceSoftmaxShare(context: number, thread: number, threads: number, splat: boolean): void;
-  finishShare(context: number, thread: number, threads: number): void;
+  startShare(context: number, thread: number, splat: boolean): void;
+  blurShare(context: number, axis: number, threads: number): void;
+  sliceSoftmaxShare(context: number, thread: number, splat: boolean): void;
+  finishShare(context: number): void;
   barrier(context: number, threads: number): void;
 }
 
@@ -33,16 +33,16 @@ export function crfShare(
     kernels.buildShare(context, thread, threads);
     return;
   }
-  kernels.startShare(context, thread, threads, iterations > 0);
+  kernels.startShare(context, thread, iterations > 0);
   kernels.barrier(context, threads);
   for (let it = 0; it < iterations; it++) {
     for (let axis = 0; axis < axes; axis++) {
-      kernels.blurShare(context, axis, thread, threads);
+      kernels.blurShare(context, axis, threads);
       kernels.barrier(context, threads);
     }
-    kernels.sliceSoftmaxShare(context, thread, threads, it + 1 < iterations);
+    kernels.sliceSoftmaxShare(context, thread, it + 1 < iterations);
     kernels.barrier(context, threads);
   }
-  kernels.finishShare(context, thread, threads);
+  kernels.finishShare(context);
   kernels.barrier(context, threads);
 }
