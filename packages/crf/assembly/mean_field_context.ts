@@ -1,6 +1,6 @@
-// AssemblyScript: the context of one dense-CRF inference, a block of i32 slots that src/mean_field.ts writes, and
-// the barrier its threads meet at. Every thread runs the same phases on its share (terms, pixels or lattice
-// points), with barriers in between (src/parallel/crf_share.ts):
+// AssemblyScript: the context of one dense-CRF inference, a block of i32 slots that src/mean_field.ts writes. Every
+// thread runs the same steps, taking blocks of work (terms, pixels or lattice points) from a shared queue, with
+// barriers in between (src/parallel/crf_share.ts):
 //   build:  buildShare (a work queue: each term's lattice, neighbours and normalised weights; -U in pixel blocks)
 //   infer:  startShare (its pixels: Q = softmax(-U), splat into its own lattice buffers) | per iteration: blurShare per axis (its lattice points; axis 0 sums
 //           the threads' buffers) | sliceSoftmaxShare (its pixels: slice, softmax, splat for the next iteration) |
@@ -26,9 +26,9 @@ export const CTX_INV_SUM: i32 = 9;
 export const CTX_ARGMAX: i32 = 10;
 /** Two rows of stride floats per thread. */
 export const CTX_ROW_SCRATCH: i32 = 11;
-/** Address of the barrier's two i32s (count, generation), which outlive every context: never reset. */
+/** Address of the barrier's two i32s (count, generation; src/parallel/crf_share.ts), which outlive every context. */
 export const CTX_BARRIER: i32 = 12;
-/** Next item of the current phase's work queue (atomic; every barrier resets it). */
+/** Next item of the current step's work queue (atomic; every barrier resets it). */
 export const CTX_WORK_QUEUE: i32 = 13;
 export const CTX_TERM_BASE: i32 = 16;
 export const CTX_TERM_SLOTS: i32 = 20;
@@ -64,29 +64,4 @@ export const TERM_BLURRED: i32 = 17;
 export const TERM_WORK: i32 = 18;
 /** Two scalar buffers of (capacity / 2 + 1) floats for the normalisation. */
 export const TERM_SCALARS: i32 = 19;
-
-/**
- * All `threads` threads wait here until every one has arrived (generation barrier on the two i32s at CTX_BARRIER):
- * spinning briefly, then sleeping; the work queue is reset for the next phase. A thread that waits 30 s traps instead of hanging (e.g. when another died).
- */
-export function barrier(ctx: usize, threads: i32): void {
-  const queue = ctx + (<usize>CTX_WORK_QUEUE << 2);
-  if (threads < 2) {
-    store<i32>(queue, 0);
-    return;
-  }
-  const at = <usize>load<i32>(ctx + (<usize>CTX_BARRIER << 2));
-  const generation = atomic.load<i32>(at + 4);
-  if (atomic.add<i32>(at, 1) == threads - 1) {
-    atomic.store<i32>(queue, 0); // the next phase hands out its work from the start
-    atomic.store<i32>(at, 0);
-    atomic.add<i32>(at + 4, 1);
-    atomic.notify(at + 4, threads);
-    return;
-  }
-  for (let spin = 0; spin < 20000; spin++) if (atomic.load<i32>(at + 4) != generation) return;
-  while (atomic.load<i32>(at + 4) == generation) {
-    if (memory.atomic.wait32(at + 4, generation, 30_000_000_000) == AtomicWaitResult.TIMED_OUT) unreachable();
-  }
-}
 

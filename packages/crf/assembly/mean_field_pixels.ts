@@ -27,7 +27,7 @@ import { exp4, hsum, log4 } from './simd_math';
   let sum = f32x4.splat(0);
   for (let k: usize = 0; k <= lastChunk; k += 16) {
     // exp(t) < 1e-20 becomes 0: such Q are negligible, and keeping them would feed subnormal floats (100x slower
-    // arithmetic on x86) into the filters and this exp
+    // arithmetic on x86) into the filters and this exp; the mask also drops exp4's meaningless lanes below -87
     const t = f32x4.sub(v128.load(acc + k), shift);
     let e = v128.and(exp4(t), f32x4.gt(t, f32x4.splat(-46)));
     if (k == lastChunk) e = v128.and(e, keep);

@@ -3,7 +3,7 @@
 
 import { buildLattice, latticeNeighbours } from './lattice_build';
 import {
-  barrier, CTX_PIXELS, CTX_STRIDE, CTX_TERM_BASE, CTX_TERM_SLOTS, CTX_TERMS, TERM_BARYCENTRIC, TERM_CAPACITY, TERM_DIMS, TERM_FEATURES, TERM_KEYS, TERM_NEIGHBOURS, TERM_NORMALIZATION, TERM_OFFSETS, TERM_POINTS, TERM_SCALARS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS, TERM_TABLE, TERM_WORK,
+  CTX_PIXELS, CTX_STRIDE, CTX_TERM_BASE, CTX_TERM_SLOTS, CTX_TERMS, TERM_BARYCENTRIC, TERM_CAPACITY, TERM_DIMS, TERM_FEATURES, TERM_KEYS, TERM_NEIGHBOURS, TERM_NORMALIZATION, TERM_OFFSETS, TERM_POINTS, TERM_SCALARS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS, TERM_TABLE, TERM_WORK,
 } from './mean_field_context';
 import { nextItem, PIXEL_BLOCK, slot, termSlot } from './context_access';
 import { negUnaryRange } from './mean_field_pixels';
@@ -43,9 +43,9 @@ function termByCost(ctx: usize, k: i32): i32 {
 
 /**
  * The set-up work shared out by a queue (an atomic counter): every term's lattice, neighbours and weights, costliest
- * first, then -U of the pixels in blocks; then waits for the other threads.
+ * first, then -U of the pixels in blocks.
  */
-export function buildShare(ctx: usize, thread: i32, threads: i32): void {
+export function buildShare(ctx: usize): void {
   const terms = slot(ctx, CTX_TERMS);
   const pixels = slot(ctx, CTX_PIXELS);
   for (let item = nextItem(ctx); ; item = nextItem(ctx)) {
@@ -56,7 +56,6 @@ export function buildShare(ctx: usize, thread: i32, threads: i32): void {
       negUnaryRange(ctx, first, min<i32>(first + PIXEL_BLOCK, pixels));
     }
   }
-  barrier(ctx, threads);
 }
 
 /**

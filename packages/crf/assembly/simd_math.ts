@@ -10,22 +10,22 @@ const LOG2E: f32 = 1.44269504088896341;
 const ROUNDING: f32 = 12582912.0; // 1.5 * 2^23: adding it rounds to an integer kept in the low mantissa bits
 
 /**
- * exp of 4 floats (Cephes expf polynomial, relative error < 2e-7 on [-87, 88]). Uses only single-instruction
- * SIMD operations (pmin/pmax, rounding by a magic constant), which V8 compiles much tighter than min/max/floor.
+ * exp of 4 floats in [-87, 88] (relative error < 1e-7: Cody-Waite reduction to |r| <= ln2 / 2, then
+ * e^r = 1 + r + r^2 P(r) with a degree-4 P fitted to e^r on that interval). Outside that range the result is
+ * meaningless: callers mask such lanes. Uses only single-instruction SIMD operations (rounding by a magic constant),
+ * which V8 compiles much tighter than floor.
  */
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  x = v128.pmin<f32>(v128.pmax<f32>(x, f32x4.splat(-87.3)), f32x4.splat(88.7));
   const z = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUNDING));
   const n = f32x4.sub(z, f32x4.splat(ROUNDING));
   x = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   x = f32x4.sub(x, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let y = f32x4.splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(5.0000001201e-1));
+  let y = f32x4.splat(1.3855805505e-3);
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(8.3636735170e-3));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(4.1667488295e-2));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.6666565677e-1));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(4.9999997561e-1));
   y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, x), x), x), f32x4.splat(1));
   // bits(z) = 0x4b400000 + n, so (bits(z) - 0x4b400000 + 127) << 23 is the float 2^n
   const pow2n = i32x4.shl(i32x4.add(z, i32x4.splat(127 - 0x4b400000)), 23);

@@ -86,7 +86,7 @@ export function meanField(
   const run = (phase: CrfPhase, axes: number) => {
     write();
     if (parallel && threads > 1) parallel.workers.run(arena, context, phase, threads, iterations, axes);
-    else crfShare(arena.exports, context, phase, 0, 1, iterations, axes);
+    else crfShare(arena.exports, arena.memory, context, phase, 0, 1, iterations, axes);
   };
   slots[L.CTX_BARRIER] = BARRIER_ADDRESS;
   slots[L.CTX_PIXELS] = pixels;

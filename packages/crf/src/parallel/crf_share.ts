@@ -1,27 +1,30 @@
 /** The exports of the lattice kernels that one thread's share of a dense-CRF phase calls. */
 export interface CrfShareKernels {
-  buildShare(context: number, thread: number, threads: number): void;
+  buildShare(context: number): void;
   buildTerm(context: number, term: number): void;
   startShare(context: number, thread: number, splat: boolean): void;
   blurShare(context: number, axis: number, threads: number): void;
   sliceSoftmaxShare(context: number, thread: number, splat: boolean): void;
   finishShare(context: number): void;
-  barrier(context: number, threads: number): void;
+  /** Context slot holding the barrier's address (a WebAssembly.Global). */
+  CTX_BARRIER: { value: number };
+  /** Context slot of the work queue. */
+  CTX_WORK_QUEUE: { value: number };
 }
 
 /** A phase of dense-CRF inference that all threads run together (see assembly/mean_field.ts). */
 export type CrfPhase = 'build' | 'infer';
 
 /**
- * One thread's part of a phase on the context at `context`. 'build': items of a shared queue (each term's lattice,
- * neighbours and weights; -U in pixel blocks). 'infer': Q = softmax(-U) and its splat for its pixels; per iteration
- * the blur (its lattice points, axis by axis) and slice + softmax + the next splat (its pixels); the marginals and
- * argmax of its pixels.
- * Every step ends at a barrier, so when thread 0 returns, all results are in memory. Self-contained: worker threads
- * receive this function as source text.
+ * One thread's part of a phase on the context at `context` in `memory`. 'build': items of a shared queue (each term's
+ * lattice, neighbours and weights; -U in pixel blocks). 'infer': Q = softmax(-U) and its splat; per iteration the blur
+ * axis by axis and slice + softmax + the next splat; the marginals and argmax. Work is taken from the queue in blocks.
+ * Every step ends at {@link crfBarrier}, so when thread 0 returns, all results are in memory. Self-contained (no
+ * closures, no imports): worker threads receive this function and crfBarrier as source text.
  */
 export function crfShare(
   kernels: CrfShareKernels,
+  memory: WebAssembly.Memory,
   context: number,
   phase: CrfPhase,
   thread: number,
@@ -29,20 +32,51 @@ export function crfShare(
   iterations: number,
   axes: number,
 ): void {
+  const slots = new Int32Array(memory.buffer);
+  const queue = context / 4 + kernels.CTX_WORK_QUEUE.value;
+  const count = slots[context / 4 + kernels.CTX_BARRIER.value] / 4;
   if (phase === 'build') {
-    kernels.buildShare(context, thread, threads);
+    kernels.buildShare(context);
+    crfBarrier(slots, count, queue, threads);
     return;
   }
   kernels.startShare(context, thread, iterations > 0);
-  kernels.barrier(context, threads);
+  crfBarrier(slots, count, queue, threads);
   for (let it = 0; it < iterations; it++) {
     for (let axis = 0; axis < axes; axis++) {
       kernels.blurShare(context, axis, threads);
-      kernels.barrier(context, threads);
+      crfBarrier(slots, count, queue, threads);
     }
     kernels.sliceSoftmaxShare(context, thread, it + 1 < iterations);
-    kernels.barrier(context, threads);
+    crfBarrier(slots, count, queue, threads);
   }
   kernels.finishShare(context);
-  kernels.barrier(context, threads);
+  crfBarrier(slots, count, queue, threads);
+}
+
+/**
+ * All `threads` threads meet here: a generation barrier on slots[count] (arrivals) and slots[count + 1]
+ * (generation), spinning briefly, then sleeping. The last thread to arrive resets the work queue at slots[queue]
+ * for the next step. 30 s without the others (a thread died) throws instead of hanging.
+ */
+export function crfBarrier(slots: Int32Array, count: number, queue: number, threads: number): void {
+  if (threads < 2) {
+    slots[queue] = 0;
+    return;
+  }
+  const generation = count + 1;
+  const current = Atomics.load(slots, generation);
+  if (Atomics.add(slots, count, 1) === threads - 1) {
+    Atomics.store(slots, queue, 0);
+    Atomics.store(slots, count, 0);
+    Atomics.add(slots, generation, 1);
+    Atomics.notify(slots, generation);
+    return;
+  }
+  for (let spin = 0; spin < 20000; spin++) if (Atomics.load(slots, generation) !== current) return;
+  const deadline = Date.now() + 30000;
+  while (Atomics.load(slots, generation) === current) {
+    if (Date.now() > deadline) throw new Error('a thread waited 30 s for the others at a barrier');
+    Atomics.wait(slots, generation, current, 100);
+  }
 }

@@ -1,18 +1,21 @@
 import type { KernelArena } from '../wasm/kernel_arena';
-import { type CrfPhase, crfShare } from './crf_share';
+import { type CrfPhase, crfBarrier, crfShare } from './crf_share';
 
 /** Runs in each worker thread: instantiates the kernels on the shared memory and runs its share of a phase on request. */
 const WORKER_SOURCE = `
+const crfBarrier = ${crfBarrier.toString()};
 const crfShare = ${crfShare.toString()};
 const { parentPort } = require('node:worker_threads');
 let kernels;
+let memory;
 parentPort.on('message', (m) => {
   try {
     if (m.type === 'init') {
-      kernels = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
+      memory = m.memory;
+      kernels = new WebAssembly.Instance(m.module, { env: { memory } }).exports;
       parentPort.postMessage({ type: 'ready' });
     } else {
-      crfShare(kernels, m.context, m.phase, m.thread, m.threads, m.iterations, m.axes);
+      crfShare(kernels, memory, m.context, m.phase, m.thread, m.threads, m.iterations, m.axes);
       parentPort.postMessage({ type: 'done' });
     }
   } catch (error) {
@@ -98,9 +101,9 @@ export class KernelWorkers {
       this.workers[t - 1].postMessage({ type: 'run', context, phase, thread: t, threads, iterations, axes });
     }
     try {
-      crfShare(arena.exports, context, phase, 0, threads, iterations, axes);
+      crfShare(arena.exports, arena.memory, context, phase, 0, threads, iterations, axes);
     } catch (error) {
-      // the barrier traps after 30 s without the other threads: a worker died or stalled; the pool is not reused
+      // the barrier throws after 30 s without the other threads: a worker died or stalled; the pool is not reused
       this.failure ??= `stalled (${String(error)})`;
       throw new Error(`@wsss/crf: inference stopped waiting for its worker threads: ${this.failure}`);
     }

@@ -47,8 +47,8 @@ export interface LatticeKernelExports extends CrfShareKernels {
 export type KernelArena = WasmArena<LatticeKernelExports>;
 
 /**
- * The two i32s that the threads of an inference synchronise on (count, generation): reserved in the arena, so that
- * no reset or later buffer overwrites them while a thread is still leaving the last barrier.
+ * The two i32s that the threads of an inference synchronise on (count, generation; see crfShare): reserved in the
+ * arena, so that no reset or later buffer overwrites them while a thread is still leaving the last barrier.
  */
 export const BARRIER_ADDRESS = 16;
 
