@@ -1,8 +1,9 @@
 /**
  * Dense CRF end to end (unary from softmax + both lattices + 10 mean-field iterations + argmax) with psa's
  * parameters and 21 labels at 321x321, 500x375 and 1000x750, on one thread and on all cores, against pydensecrf's
- * end-to-end times on this machine kind (../shared/reference/peer-anchors.md). The image is a real photo resized
- * (VOC 2007_000333 when ../shared is present, else a synthetic one); the softmax comes from smooth random logits.
+ * end-to-end times on this machine kind (../shared/reference/peer-anchors.md). The image is a real photo (VOC
+ * 2007_000333 when ../shared is present, else a synthetic one) resized bilinearly, as the peer resizes its photo;
+ * the softmax comes from smooth random logits.
  * Run: pnpm --filter @wsss/benchmarks bench:crf [--runs N]
  */
 import { type RgbImage, Rng, readImage } from '@wsss/core';
@@ -14,16 +15,24 @@ import { argValue, markdownTable, ms, type Timing, time } from './timing';
 const PYDENSECRF_MS: Record<string, number> = { '321x321': 300, '500x375': 653, '1000x750': 3314 };
 const LABELS = 21;
 
-function resizeNearest(image: RgbImage, width: number, height: number): RgbImage {
+/** Bilinear resize with half-pixel centres (the peer resizes its photo with skimage, also interpolating). */
+function resizeBilinear(image: RgbImage, width: number, height: number): RgbImage {
   const data = new Uint8Array(width * height * 3);
+  const sample = (v: number, size: number, scale: number) => {
+    const at = Math.min(Math.max((v + 0.5) * scale - 0.5, 0), size - 1);
+    const low = Math.floor(at);
+    return [low, Math.min(low + 1, size - 1), at - low];
+  };
   for (let y = 0; y < height; y++) {
-    const sy = Math.floor((y * image.height) / height);
+    const [y0, y1, fy] = sample(y, image.height, image.height / height);
     for (let x = 0; x < width; x++) {
-      const sx = Math.floor((x * image.width) / width);
-      data.set(
-        image.data.subarray(3 * (sy * image.width + sx), 3 * (sy * image.width + sx) + 3),
-        3 * (y * width + x),
-      );
+      const [x0, x1, fx] = sample(x, image.width, image.width / width);
+      for (let c = 0; c < 3; c++) {
+        const at = (yy: number, xx: number) => image.data[3 * (yy * image.width + xx) + c];
+        const top = (1 - fx) * at(y0, x0) + fx * at(y0, x1);
+        const bottom = (1 - fx) * at(y1, x0) + fx * at(y1, x1);
+        data[3 * (y * width + x) + c] = Math.round((1 - fy) * top + fy * bottom);
+      }
     }
   }
   return { width, height, channels: 3, data };
@@ -89,7 +98,7 @@ async function main(): Promise<void> {
     [1000, 750],
   ]) {
     const size = `${width}x${height}`;
-    const image = resizeNearest(photo, width, height);
+    const image = resizeBilinear(photo, width, height);
     const softmax = smoothSoftmax(width, height, new Rng(width));
     const timings: Timing[] = [];
     for (const threads of [1, 2]) timings.push(await time(() => endToEnd(image, softmax, threads), runs, 1));
