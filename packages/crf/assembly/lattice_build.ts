@@ -49,23 +49,34 @@ function findKey(key: usize, raw: u32, d: i32, slots: usize, mask: u32, keys: us
  * Embeds `pixels` points with `d` features (f32, already divided by the standard deviations) in the lattice:
  * writes each point's d + 1 simplex vertices (`offsets`, lattice point indices) and barycentric weights, inserting
  * lattice points into the hash table (`slots`: capacity i32s set to -1, capacity a power of two; `keys`: capacity / 2
- * x d i32s). `work` needs 16 (d + 2)^2 bytes. Returns the number of lattice points, or -1 if the table filled up.
+ * x d i32s). `work` needs 384 ceil((d + 2) / 8) bytes. Returns the number of lattice points, or -1 if the table filled up.
  */
 export function buildLattice(
   features: usize, pixels: i32, d: i32, slots: usize, capacity: i32, keys: usize, offsets: usize, barycentric: usize, work: usize,
 ): i32 {
   const d1 = d + 1;
   const mask = <u32>capacity - 1;
+  // work area: arrays of up to d + 2 values, each padded to whole 8-lane vectors (the SIMD path reads two vectors)
+  const span = <usize>((d + 9) >> 3) << 5;
   const scaleFactor = work;
-  const elevated = scaleFactor + (<usize>d1 << 2);
-  const rem0 = elevated + (<usize>d1 << 2);
-  const rank = rem0 + (<usize>d1 << 2);
-  const bary = rank + (<usize>d1 << 2);
-  const key = bary + (<usize>(d + 2) << 2);
-  const size = key + (<usize>d1 << 2);
-  const previous = size + 16; // the last pixel's remainder-0 point and ranks
-  const byRank = previous + (<usize>(2 * d1) << 2); // the coordinate of each rank
-  const powers = byRank + (<usize>d1 << 2); // HASH_FACTOR^(d - i)
+  const elevated = scaleFactor + span;
+  const rem0 = elevated + span;
+  const rank = rem0 + span;
+  const bary = rank + span;
+  const key = bary + span;
+  const size = key + span;
+  const previous = size + span; // the last pixel's remainder-0 point and ranks (two spans)
+  const byRank = previous + 2 * span; // the coordinate of each rank
+  const powers = byRank + span; // HASH_FACTOR^(d - i)
+  const fraction = powers + span; // elevated - remainder-0 point
+  memory.fill(work, 0, fraction + span - work); // padding lanes stay 0
+  const simd = d1 <= 8;
+  const lane0 = i32x4(0, 1, 2, 3);
+  const lane1 = i32x4(4, 5, 6, 7);
+  const half = f32x4.splat(0.5);
+  const sign = i32x4.splat(0x80000000);
+  const down = f32x4.splat(<f32>1 / <f32>d1);
+  const width = i32x4.splat(d1);
   let powerSum: u32 = 0;
   for (let i = d - 1, p: u32 = HASH_FACTOR; i >= 0; i--, p *= HASH_FACTOR) {
     store<u32>(powers + (<usize>i << 2), p);
@@ -84,34 +95,72 @@ export function buildLattice(
       sm += cf;
     }
     store<f32>(elevated, sm);
-    let sum = 0;
-    for (let i = 0; i <= d; i++) {
-      const a = downFactor * load<f32>(elevated + (<usize>i << 2));
-      const rd = <i32>(a >= 0 ? Mathf.floor(a + 0.5) : -Mathf.floor(0.5 - a)); // C's round(): ties away from zero
-      store<i32>(rem0 + (<usize>i << 2), rd * d1);
-      store<i32>(rank + (<usize>i << 2), 0);
-      sum += rd;
-    }
-    for (let i = 0; i < d; i++) {
-      const di = load<f32>(elevated + (<usize>i << 2)) - <f32>load<i32>(rem0 + (<usize>i << 2));
-      for (let j = i + 1; j <= d; j++) {
-        const dj = load<f32>(elevated + (<usize>j << 2)) - <f32>load<i32>(rem0 + (<usize>j << 2));
-        const at = di < dj ? rank + (<usize>i << 2) : rank + (<usize>j << 2);
-        store<i32>(at, load<i32>(at) + 1);
+    if (simd) {
+      // all d + 1 coordinates at once: round to the nearest multiple of d + 1 (C's round(), ties away from zero),
+      // rank the remainders, wrap ranks outside [0, d] (padding lanes are 0 and never counted)
+      const e0 = v128.load(elevated);
+      const e1 = v128.load(elevated, 16);
+      const a0 = f32x4.mul(e0, down);
+      const a1 = f32x4.mul(e1, down);
+      const r0 = i32x4.trunc_sat_f32x4_s(f32x4.trunc(f32x4.add(a0, v128.or(half, v128.and(a0, sign)))));
+      const r1 = i32x4.trunc_sat_f32x4_s(f32x4.trunc(f32x4.add(a1, v128.or(half, v128.and(a1, sign)))));
+      const rs = i32x4.add(r0, r1);
+      const sum = i32x4.extract_lane(rs, 0) + i32x4.extract_lane(rs, 1) + i32x4.extract_lane(rs, 2) + i32x4.extract_lane(rs, 3);
+      let m0 = i32x4.mul(r0, width);
+      let m1 = i32x4.mul(r1, width);
+      const f0 = f32x4.sub(e0, f32x4.convert_i32x4_s(m0));
+      const f1 = f32x4.sub(e1, f32x4.convert_i32x4_s(m1));
+      v128.store(fraction, f0);
+      v128.store(fraction, f1, 16);
+      // rank_i = #{j > i: f_j > f_i} + #{j < i: f_j >= f_i}, accumulated over j for all i at once
+      let k0 = i32x4.splat(sum);
+      let k1 = k0;
+      for (let j = 0; j <= d; j++) {
+        const fj = f32x4.splat(load<f32>(fraction + (<usize>j << 2)));
+        const at = i32x4.splat(j);
+        const before0 = i32x4.lt_s(lane0, at);
+        const before1 = i32x4.lt_s(lane1, at);
+        const after0 = i32x4.gt_s(lane0, at);
+        const after1 = i32x4.gt_s(lane1, at);
+        k0 = i32x4.sub(k0, v128.or(v128.and(before0, f32x4.lt(f0, fj)), v128.and(after0, f32x4.le(f0, fj))));
+        k1 = i32x4.sub(k1, v128.or(v128.and(before1, f32x4.lt(f1, fj)), v128.and(after1, f32x4.le(f1, fj))));
       }
-    }
-    for (let i = 0; i <= d; i++) {
-      let r = load<i32>(rank + (<usize>i << 2)) + sum;
-      let rem = load<i32>(rem0 + (<usize>i << 2));
-      if (r < 0) {
-        r += d1;
-        rem += d1;
-      } else if (r > d) {
-        r -= d1;
-        rem -= d1;
+      const shift0 = v128.sub<i32>(v128.and(i32x4.lt_s(k0, i32x4.splat(0)), width), v128.and(i32x4.gt_s(k0, i32x4.splat(d)), width));
+      const shift1 = v128.sub<i32>(v128.and(i32x4.lt_s(k1, i32x4.splat(0)), width), v128.and(i32x4.gt_s(k1, i32x4.splat(d)), width));
+      v128.store(rank, i32x4.add(k0, shift0));
+      v128.store(rank, i32x4.add(k1, shift1), 16);
+      v128.store(rem0, i32x4.add(m0, shift0));
+      v128.store(rem0, i32x4.add(m1, shift1), 16);
+    } else {
+      let sum = 0;
+      for (let i = 0; i <= d; i++) {
+        const a = downFactor * load<f32>(elevated + (<usize>i << 2));
+        const rd = <i32>(a >= 0 ? Mathf.floor(a + 0.5) : -Mathf.floor(0.5 - a)); // C's round(): ties away from zero
+        store<i32>(rem0 + (<usize>i << 2), rd * d1);
+        store<i32>(rank + (<usize>i << 2), 0);
+        sum += rd;
       }
-      store<i32>(rank + (<usize>i << 2), r);
-      store<i32>(rem0 + (<usize>i << 2), rem);
+      for (let i = 0; i < d; i++) {
+        const di = load<f32>(elevated + (<usize>i << 2)) - <f32>load<i32>(rem0 + (<usize>i << 2));
+        for (let j = i + 1; j <= d; j++) {
+          const dj = load<f32>(elevated + (<usize>j << 2)) - <f32>load<i32>(rem0 + (<usize>j << 2));
+          const at = di < dj ? rank + (<usize>i << 2) : rank + (<usize>j << 2);
+          store<i32>(at, load<i32>(at) + 1);
+        }
+      }
+      for (let i = 0; i <= d; i++) {
+        let r = load<i32>(rank + (<usize>i << 2)) + sum;
+        let rem = load<i32>(rem0 + (<usize>i << 2));
+        if (r < 0) {
+          r += d1;
+          rem += d1;
+        } else if (r > d) {
+          r -= d1;
+          rem -= d1;
+        }
+        store<i32>(rank + (<usize>i << 2), r);
+        store<i32>(rem0 + (<usize>i << 2), rem);
+      }
     }
     for (let i = 0; i <= d + 1; i++) store<f32>(bary + (<usize>i << 2), 0); // memory.fill is a call
     for (let i = 0; i <= d; i++) {
@@ -125,7 +174,7 @@ export function buildLattice(
     let same = k > 0;
     for (let i = 0; same && i <= d; i++) {
       same = load<i32>(rem0 + (<usize>i << 2)) == load<i32>(previous + (<usize>i << 2)) &&
-        load<i32>(rank + (<usize>i << 2)) == load<i32>(previous + (<usize>(d1 + i) << 2));
+        load<i32>(rank + (<usize>i << 2)) == load<i32>(previous + span + (<usize>i << 2));
     }
     // vertex r's key is rem0 + r, minus d + 1 where rank > d - r (Adams et al.): from one vertex to the next every
     // coordinate gains 1 and the one of rank d - r + 1 loses d + 1, and the hash moves with it
@@ -154,7 +203,7 @@ export function buildLattice(
     }
     for (let i = 0; i <= d; i++) {
       store<i32>(previous + (<usize>i << 2), load<i32>(rem0 + (<usize>i << 2)));
-      store<i32>(previous + (<usize>(d1 + i) << 2), load<i32>(rank + (<usize>i << 2)));
+      store<i32>(previous + span + (<usize>i << 2), load<i32>(rank + (<usize>i << 2)));
     }
   }
   return load<i32>(size);

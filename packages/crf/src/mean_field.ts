@@ -1,3 +1,4 @@
+import { latticeWorkBytes } from './lattice/permutohedral_lattice';
 import { type CrfPhase, crfShare } from './parallel/crf_share';
 import type { KernelWorkers } from './parallel/kernel_workers';
 import { BARRIER_ADDRESS, type KernelArena, kernelArena } from './wasm/kernel_arena';
@@ -114,7 +115,7 @@ export function meanField(
     slots[termSlot(k, 'TERM_FEATURES')] = arena.put(features);
     slots[termSlot(k, 'TERM_OFFSETS')] = arena.alloc(vertexBytes);
     slots[termSlot(k, 'TERM_BARYCENTRIC')] = bary;
-    slots[termSlot(k, 'TERM_WORK')] = arena.alloc(16 * (dims + 2) ** 2);
+    slots[termSlot(k, 'TERM_WORK')] = arena.alloc(latticeWorkBytes(dims));
     slots[termSlot(k, 'TERM_NORMALIZATION')] = NORMALIZATION_CODES[normalization];
     slots[termSlot(k, 'TERM_SPLAT_WEIGHTS')] = splat;
     slots[termSlot(k, 'TERM_SLICE_WEIGHTS')] =

@@ -1,5 +1,10 @@
 import { kernelArena } from '../wasm/kernel_arena';
 
+/** Bytes of the work area the lattice build and neighbour search need for `dims` features. */
+export function latticeWorkBytes(dims: number): number {
+  return 384 * Math.ceil((dims + 2) / 8);
+}
+
 /**
  * The permutohedral lattice of Adams, Baek & Davis (2010) as used by Kraehenbuehl & Koltun's dense CRF: every point is
  * embedded in the d-dimensional hyperplane of R^(d+1), splatted onto the d + 1 vertices of its enclosing simplex with
@@ -61,7 +66,7 @@ export class PermutohedralLattice {
       const keys = arena.alloc((capacity / 2) * dims * 4);
       const offsets = arena.alloc(pixels * d1 * 4);
       const barycentric = arena.alloc(pixels * d1 * 4);
-      const work = arena.alloc(16 * (dims + 2) ** 2);
+      const work = arena.alloc(latticeWorkBytes(dims));
       arena.i32(slots, capacity).fill(-1);
       const points = arena.exports.buildLattice(
         featuresAt,
