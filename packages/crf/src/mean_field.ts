@@ -32,7 +32,7 @@ export interface MeanFieldResult {
   labels: Uint8Array | undefined;
 }
 
-/** Slots of the mean-field context (exported by assembly/mean_field.ts). */
+/** Slots of the mean-field context (exported by assembly/mean_field_context.ts). */
 type Layout = Record<string, number>;
 
 let layout: Layout | undefined;

@@ -12,7 +12,7 @@ export interface CrfShareKernels {
   CTX_WORK_QUEUE: { value: number };
 }
 
-/** A phase of dense-CRF inference that all threads run together (see assembly/mean_field.ts). */
+/** A phase of dense-CRF inference that all threads run together (see assembly/mean_field_context.ts). */
 export type CrfPhase = 'build' | 'infer';
 
 /**

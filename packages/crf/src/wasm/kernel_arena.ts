@@ -40,7 +40,7 @@ export interface LatticeKernelExports extends CrfShareKernels {
     neighbours: number,
     work: number,
   ): void;
-  /** The mean-field context layout (assembly/mean_field.ts), as immutable globals. */
+  /** The mean-field context layout (assembly/mean_field_context.ts), as immutable globals. */
   [slot: `CTX_${string}` | `TERM_${string}`]: WebAssembly.Global;
 }
 
