@@ -1,7 +1,8 @@
 import { latticeWorkBytes } from './lattice/permutohedral_lattice';
 import { type CrfPhase, crfShare } from './parallel/crf_share';
 import type { KernelWorkers } from './parallel/kernel_workers';
-import { BARRIER_ADDRESS, type KernelArena, kernelArena } from './wasm/kernel_arena';
+import { BARRIER_ADDRESS, kernelArena } from './wasm/kernel_arena';
+import { MeanFieldContext } from './wasm/mean_field_context';
 
 /** How a pairwise kernel's filter is normalised (pydensecrf's NormalizationType). */
 export type KernelNormalization = 'symmetric' | 'before' | 'after' | 'none';
@@ -32,26 +33,7 @@ export interface MeanFieldResult {
   labels: Uint8Array | undefined;
 }
 
-/** Slots of the mean-field context (exported by assembly/mean_field_context.ts). */
-type Layout = Record<string, number>;
-
-let layout: Layout | undefined;
-
-function contextLayout(arena: KernelArena): Layout {
-  if (!layout) {
-    layout = {};
-    for (const [name, value] of Object.entries(arena.exports)) {
-      if (value instanceof WebAssembly.Global) layout[name] = value.value;
-    }
-  }
-  return layout;
-}
-
 /** A first hash-table size for `pixels` points: lattice points rarely exceed half the pixels; it doubles if they do. */
-function align(at: number, bytes: number): number {
-  return Math.ceil(at / bytes) * bytes;
-}
-
 function initialCapacity(pixels: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1024, pixels / 2)));
 }
@@ -71,97 +53,104 @@ export function meanField(
   parallel?: { workers: KernelWorkers; threads: number },
 ): MeanFieldResult {
   const arena = kernelArena();
-  const L = contextLayout(arena);
-  if (terms.length > L.CTX_MAX_TERMS) {
-    throw new Error(`DenseCrf: at most ${L.CTX_MAX_TERMS} pairwise terms are supported, got ${terms.length}`);
-  }
+  arena.reset();
+  const ctx = new MeanFieldContext(arena, terms.length);
   const threads = parallel ? parallel.threads : 1;
   const source = 'energies' in unary ? unary.energies : unary.probabilities;
   const pixels = source.length / labels;
   const rowBytes = Math.ceil(labels / 4) * 16;
-  arena.reset();
-  const slots = new Int32Array(L.CTX_TERM_BASE + L.CTX_TERM_SLOTS * terms.length);
-  const context = arena.alloc(slots.byteLength);
-  const termSlot = (k: number, name: string) => L.CTX_TERM_BASE + k * L.CTX_TERM_SLOTS + L[name];
-  const write = () => arena.i32(context, slots.length).set(slots);
   const run = (phase: CrfPhase, axes: number) => {
-    write();
-    if (parallel && threads > 1) parallel.workers.run(arena, context, phase, threads, iterations, axes);
-    else crfShare(arena.exports, arena.memory, context, phase, 0, 1, iterations, axes);
+    ctx.write();
+    if (parallel && threads > 1) parallel.workers.run(arena, ctx.at, phase, threads, iterations, axes);
+    else crfShare(arena.exports, arena.memory, ctx.at, phase, 0, 1, iterations, axes);
   };
-  slots[L.CTX_BARRIER] = BARRIER_ADDRESS;
-  slots[L.CTX_PIXELS] = pixels;
-  slots[L.CTX_LABELS] = labels;
-  slots[L.CTX_STRIDE] = rowBytes / 4;
-  slots[L.CTX_TERMS] = terms.length;
-  slots[L.CTX_SOURCE] = arena.put(source);
-  slots[L.CTX_FROM_PROBABILITIES] = 'probabilities' in unary ? 1 : 0;
-  new Float32Array(slots.buffer)[L.CTX_CLIP] = 'probabilities' in unary ? unary.clip : 0;
-  const allocTable = (k: number, capacity: number) => {
-    const { dims } = terms[k];
-    slots[termSlot(k, 'TERM_CAPACITY')] = capacity;
-    slots[termSlot(k, 'TERM_TABLE')] = arena.alloc(capacity * 4);
-    // lattice points never exceed capacity / 2 (the table would be full): size by that, only what is used is touched
-    slots[termSlot(k, 'TERM_KEYS')] = arena.alloc((capacity / 2) * dims * 4);
-    slots[termSlot(k, 'TERM_NEIGHBOURS')] = arena.alloc((dims + 1) * (capacity / 2) * 8);
-    slots[termSlot(k, 'TERM_SCALARS')] = arena.alloc(2 * (capacity / 2 + 1) * 4);
-  };
-  terms.forEach(({ features, dims, normalization, compat }, k) => {
-    const vertexBytes = pixels * (dims + 1) * 4;
-    const bary = arena.alloc(vertexBytes);
-    const splat =
-      normalization === 'symmetric' || normalization === 'before' ? arena.alloc(vertexBytes) : bary;
-    slots[termSlot(k, 'TERM_DIMS')] = dims;
-    slots[termSlot(k, 'TERM_FEATURES')] = arena.put(features);
-    slots[termSlot(k, 'TERM_OFFSETS')] = arena.alloc(vertexBytes);
-    slots[termSlot(k, 'TERM_BARYCENTRIC')] = bary;
-    slots[termSlot(k, 'TERM_WORK')] = arena.alloc(latticeWorkBytes(dims));
-    slots[termSlot(k, 'TERM_NORMALIZATION')] = NORMALIZATION_CODES[normalization];
-    slots[termSlot(k, 'TERM_SPLAT_WEIGHTS')] = splat;
-    slots[termSlot(k, 'TERM_SLICE_WEIGHTS')] =
-      normalization === 'symmetric' ? splat : normalization === 'before' ? bary : arena.alloc(vertexBytes);
-    slots[termSlot(k, 'TERM_MATRIX')] =
-      typeof compat === 'number' ? 0 : arena.put(symmetrize(compat, labels));
-    new Float32Array(slots.buffer)[termSlot(k, 'TERM_COMPAT')] = typeof compat === 'number' ? compat : 0;
-    allocTable(k, initialCapacity(pixels));
-  });
-  slots[L.CTX_NEG_UNARY] = arena.alloc(pixels * rowBytes);
-  slots[L.CTX_Q] = arena.alloc(pixels * rowBytes);
-  slots[L.CTX_INV_SUM] = arena.alloc(pixels * 4);
+  ctx.set('CTX_BARRIER', BARRIER_ADDRESS);
+  ctx.set('CTX_PIXELS', pixels);
+  ctx.set('CTX_LABELS', labels);
+  ctx.set('CTX_STRIDE', rowBytes / 4);
+  ctx.set('CTX_TERMS', terms.length);
+  ctx.set('CTX_SOURCE', arena.put(source));
+  ctx.set('CTX_FROM_PROBABILITIES', 'probabilities' in unary ? 1 : 0);
+  ctx.setFloat('CTX_CLIP', 'probabilities' in unary ? unary.clip : 0);
+  terms.forEach((term, k) => setUpTerm(ctx, k, term, labels, pixels));
+  ctx.set('CTX_NEG_UNARY', arena.alloc(pixels * rowBytes));
+  ctx.set('CTX_Q', arena.alloc(pixels * rowBytes));
+  ctx.set('CTX_INV_SUM', arena.alloc(pixels * 4));
   // rows of different threads on different cache lines
-  slots[L.CTX_ROW_SCRATCH] = align(arena.alloc(threads * 2 * rowBytes + 64), 64);
-  slots[L.CTX_ARGMAX] = labels <= 256 ? arena.alloc(pixels) : 0;
+  ctx.set('CTX_ROW_SCRATCH', Math.ceil(arena.alloc(threads * 2 * rowBytes + 64) / 64) * 64);
+  ctx.set('CTX_ARGMAX', labels <= 256 ? arena.alloc(pixels) : 0);
   run('build', 0);
-  const builtPoints = (k: number) => arena.i32(context, slots.length)[termSlot(k, 'TERM_POINTS')];
-  terms.forEach((_, k) => {
-    slots[termSlot(k, 'TERM_POINTS')] = builtPoints(k);
-  });
+  terms.forEach((_, k) => ctx.readTerm(k, 'TERM_POINTS'));
   terms.forEach((_, k) => {
     // a table that filled up doubles and that term is built again
-    while (slots[termSlot(k, 'TERM_POINTS')] < 0) {
-      allocTable(k, 2 * slots[termSlot(k, 'TERM_CAPACITY')]);
-      write();
-      arena.exports.buildTerm(context, k);
-      slots[termSlot(k, 'TERM_POINTS')] = builtPoints(k);
+    while (ctx.term(k, 'TERM_POINTS') < 0) {
+      allocateTable(ctx, k, terms[k].dims, 2 * ctx.term(k, 'TERM_CAPACITY'));
+      ctx.write();
+      arena.exports.buildTerm(ctx.at, k);
+      ctx.readTerm(k, 'TERM_POINTS');
     }
-    const points = slots[termSlot(k, 'TERM_POINTS')];
-    const bufferBytes = (points + 1) * rowBytes;
-    slots[termSlot(k, 'TERM_BUFFERS')] = arena.alloc(threads * bufferBytes);
-    slots[termSlot(k, 'TERM_BUFFER_BYTES')] = bufferBytes;
-    slots[termSlot(k, 'TERM_SCRATCH')] = arena.alloc(bufferBytes);
-    slots[termSlot(k, 'TERM_BLURRED')] = arena.alloc(bufferBytes);
-  });
-  // row 0 of the blur buffers is the always-zero missing neighbour
-  terms.forEach((_, k) => {
-    for (const name of ['TERM_SCRATCH', 'TERM_BLURRED'])
-      arena.f32(slots[termSlot(k, name)], rowBytes / 4).fill(0);
+    allocateBlurBuffers(ctx, k, threads, rowBytes);
   });
   run('infer', Math.max(0, ...terms.map((t) => t.dims + 1)));
-  const argmax = slots[L.CTX_ARGMAX];
+  const argmax = ctx.get('CTX_ARGMAX');
   return {
-    q: arena.f32(slots[L.CTX_SOURCE], labels * pixels).slice(),
+    q: arena.f32(ctx.get('CTX_SOURCE'), labels * pixels).slice(),
     labels: argmax ? new Uint8Array(arena.memory.buffer, argmax, pixels).slice() : undefined,
   };
+}
+
+/** Term k's features, lattice arrays, weights and compatibility in the arena, before its lattice is built. */
+function setUpTerm(
+  ctx: MeanFieldContext,
+  k: number,
+  term: PairwiseTerm,
+  labels: number,
+  pixels: number,
+): void {
+  const arena = kernelArena();
+  const { features, dims, normalization, compat } = term;
+  const vertexBytes = pixels * (dims + 1) * 4;
+  const bary = arena.alloc(vertexBytes);
+  const splat = normalization === 'symmetric' || normalization === 'before' ? arena.alloc(vertexBytes) : bary;
+  ctx.setTerm(k, 'TERM_DIMS', dims);
+  ctx.setTerm(k, 'TERM_FEATURES', arena.put(features));
+  ctx.setTerm(k, 'TERM_OFFSETS', arena.alloc(vertexBytes));
+  ctx.setTerm(k, 'TERM_BARYCENTRIC', bary);
+  ctx.setTerm(k, 'TERM_WORK', arena.alloc(latticeWorkBytes(dims)));
+  ctx.setTerm(k, 'TERM_NORMALIZATION', NORMALIZATION_CODES[normalization]);
+  ctx.setTerm(k, 'TERM_SPLAT_WEIGHTS', splat);
+  ctx.setTerm(
+    k,
+    'TERM_SLICE_WEIGHTS',
+    normalization === 'symmetric' ? splat : normalization === 'before' ? bary : arena.alloc(vertexBytes),
+  );
+  ctx.setTerm(k, 'TERM_MATRIX', typeof compat === 'number' ? 0 : arena.put(symmetrize(compat, labels)));
+  ctx.setTermFloat(k, 'TERM_COMPAT', typeof compat === 'number' ? compat : 0);
+  allocateTable(ctx, k, dims, initialCapacity(pixels));
+}
+
+/** A hash table of `capacity` slots for term k and the arrays sized by its most points (capacity / 2). */
+function allocateTable(ctx: MeanFieldContext, k: number, dims: number, capacity: number): void {
+  const arena = kernelArena();
+  ctx.setTerm(k, 'TERM_CAPACITY', capacity);
+  ctx.setTerm(k, 'TERM_TABLE', arena.alloc(capacity * 4));
+  // lattice points never exceed capacity / 2 (the table would be full): size by that, only what is used is touched
+  ctx.setTerm(k, 'TERM_KEYS', arena.alloc((capacity / 2) * dims * 4));
+  ctx.setTerm(k, 'TERM_NEIGHBOURS', arena.alloc((dims + 1) * (capacity / 2) * 8));
+  ctx.setTerm(k, 'TERM_SCALARS', arena.alloc(2 * (capacity / 2 + 1) * 4));
+}
+
+/** Term k's per-thread splat buffers and its two blur buffers, once its lattice points are known. */
+function allocateBlurBuffers(ctx: MeanFieldContext, k: number, threads: number, rowBytes: number): void {
+  const arena = kernelArena();
+  const bufferBytes = (ctx.term(k, 'TERM_POINTS') + 1) * rowBytes;
+  ctx.setTerm(k, 'TERM_BUFFERS', arena.alloc(threads * bufferBytes));
+  ctx.setTerm(k, 'TERM_BUFFER_BYTES', bufferBytes);
+  for (const name of ['TERM_SCRATCH', 'TERM_BLURRED'] as const) {
+    const at = arena.alloc(bufferBytes);
+    arena.f32(at, rowBytes / 4).fill(0); // row 0: the always-zero missing neighbour
+    ctx.setTerm(k, name, at);
+  }
 }
 
 /** pydensecrf's MatrixCompatibility uses (mu + mu^T) / 2. */
