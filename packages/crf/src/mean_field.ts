@@ -72,7 +72,9 @@ export function meanField(
   ctx.set('CTX_SOURCE', arena.put(source));
   ctx.set('CTX_FROM_PROBABILITIES', 'probabilities' in unary ? 1 : 0);
   ctx.setFloat('CTX_CLIP', 'probabilities' in unary ? unary.clip : 0);
-  terms.forEach((term, k) => setUpTerm(ctx, k, term, labels, pixels));
+  terms.forEach((term, k) => {
+    setUpTerm(ctx, k, term, labels, pixels);
+  });
   ctx.set('CTX_NEG_UNARY', arena.alloc(pixels * rowBytes));
   ctx.set('CTX_Q', arena.alloc(pixels * rowBytes));
   ctx.set('CTX_INV_SUM', arena.alloc(pixels * 4));
@@ -80,7 +82,9 @@ export function meanField(
   ctx.set('CTX_ROW_SCRATCH', Math.ceil(arena.alloc(threads * 2 * rowBytes + 64) / 64) * 64);
   ctx.set('CTX_ARGMAX', labels <= 256 ? arena.alloc(pixels) : 0);
   run('build', 0);
-  terms.forEach((_, k) => ctx.readTerm(k, 'TERM_POINTS'));
+  terms.forEach((_, k) => {
+    ctx.readTerm(k, 'TERM_POINTS');
+  });
   terms.forEach((_, k) => {
     // a table that filled up doubles and that term is built again
     while (ctx.term(k, 'TERM_POINTS') < 0) {
