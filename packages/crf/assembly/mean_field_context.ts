@@ -1,10 +1,10 @@
 // AssemblyScript: the context of one dense-CRF inference, a block of i32 slots that src/mean_field.ts writes. Every
 // thread runs the same steps, taking blocks of work (terms, pixels or lattice points) from a shared queue, with
 // barriers in between (src/parallel/crf_share.ts):
-//   build:  buildShare (a work queue: each term's lattice, neighbours and normalised weights; -U in pixel blocks)
-//   infer:  startShare (its pixels: Q = softmax(-U), splat into its own lattice buffers) | per iteration: blurShare per axis (its lattice points; axis 0 sums
-//           the threads' buffers) | sliceSoftmaxShare (its pixels: slice, softmax, splat for the next iteration) |
-//           finishShare (marginals and argmax of its pixels)
+//   build:  buildShare (each term's lattice, neighbours and normalised weights, costliest first; -U in pixel blocks)
+//   infer:  startShare (Q = softmax(-U), splatted into the thread's own lattice buffers) | per iteration: blurShare
+//           per axis (lattice points; axis 0 sums the threads' buffers) | sliceSoftmaxShare (slice, softmax, splat
+//           for the next iteration) | finishShare (marginals and argmax)
 // Per-pixel rows are pixel-major with a stride that is a multiple of 4 floats, so one v128 holds 4 labels. Q is kept
 // unnormalised (entries below 1e-20 of the row's maximum are 0) with 1 / sum in INV_SUM; the splat applies it.
 

@@ -208,10 +208,10 @@ export function startShare(ctx: usize, thread: i32, splat: bool): void {
 }
 
 /**
- * This thread's pixels: logits = -U + sum over terms of compat x (the term's blurred values sliced with its slice
- * weights), Potts (one weight) or a label compatibility matrix; Q = softmax(logits) (unnormalised, see
- * mean_field_context.ts); and, when `splat`, Q splatted for the next iteration. Potts terms are summed in registers,
- * six 4-label vectors at a time.
+ * Pixels in blocks from the work queue: logits = -U + sum over terms of compat x (the term's blurred values sliced
+ * with its slice weights), Potts (one weight) or a label compatibility matrix; Q = softmax(logits) (unnormalised,
+ * see mean_field_context.ts); and, when `splat`, Q splatted into this thread's buffers for the next iteration (else
+ * Q is stored). Potts terms are summed in registers, six 4-label vectors at a time.
  */
 export function sliceSoftmaxShare(ctx: usize, thread: i32, splat: bool): void {
   const pixels = slot(ctx, CTX_PIXELS);
