@@ -162,7 +162,7 @@ export class DenseCrf {
 
   /** Mean-field marginals after `iterations` steps, [labels x pixels]; on worker threads where it pays. */
   async inference(iterations: number, options: InferenceOptions = {}): Promise<Float32Array> {
-    return (await this.inferenceWithLabels(iterations, options)).q;
+    return (await this.run(iterations, options)).q;
   }
 
   /**

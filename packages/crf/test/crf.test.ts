@@ -398,6 +398,21 @@ describe('mean-field engine against a reference built on PermutohedralLattice.fi
     },
   );
 
+  it('runs more labels than an argmax can hold (only inferenceWithLabels refuses them)', async () => {
+    const labels = 260;
+    const { image, unary } = scene(labels, 3);
+    const crf = new DenseCrf(width, height, labels)
+      .setUnaryEnergy(unary)
+      .addPairwiseBilateral({ sxy: 20, srgb: 13, compat: 5, image });
+    const one = crf.inferenceSync(2);
+    const two = await crf.inference(2, { threads: 2 });
+    for (let i = 0; i < one.length; i += 97) expect(Math.abs(one[i] - two[i])).toBeLessThan(1e-5);
+    let sum = 0;
+    for (let l = 0; l < labels; l++) sum += one[l * pixels];
+    expect(sum).toBeCloseTo(1, 4);
+    await expect(crf.inferenceWithLabels(2)).rejects.toThrow(/at most 256 labels/);
+  });
+
   it('takes probabilities like their unary, and returns the argmax of its marginals', async () => {
     const { image, probabilities, unary } = scene(21, 5);
     const build = () =>
