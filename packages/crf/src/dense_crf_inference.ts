@@ -1,5 +1,5 @@
 import type { RgbImage } from '@wsss/core';
-import { argmaxLabels, DenseCrf, type InferenceOptions } from './dense_crf';
+import { DenseCrf, type InferenceOptions } from './dense_crf';
 import { CRF_PRESETS, type CrfParams, type CrfPresetName } from './presets';
 import { saliencyUnary } from './unary';
 
@@ -56,8 +56,7 @@ export async function denseCrf(
   else crf.setUnaryFromSoftmax(input.probabilities, { clip: input.clip });
   if (gaussian) crf.addPairwiseGaussian(gaussian);
   if (bilateral) crf.addPairwiseBilateral({ ...bilateral, image });
-  const q = await crf.inference(iterations, options);
-  return { q, labels: argmaxLabels(q, labels) };
+  return crf.inferenceWithLabels(iterations, options);
 }
 
 /**
