@@ -1,4 +1,4 @@
-import { latticeWorkBytes } from './lattice/permutohedral_lattice';
+import { initialTableCapacity, latticeWorkBytes } from './lattice/permutohedral_lattice';
 import { type CrfPhase, crfShare } from './parallel/crf_share';
 import type { KernelWorkers } from './parallel/kernel_workers';
 import { BARRIER_ADDRESS, kernelArena } from './wasm/kernel_arena';
@@ -31,11 +31,6 @@ export type UnarySource = { energies: Float32Array } | { probabilities: Float32A
 export interface MeanFieldResult {
   q: Float32Array;
   labels: Uint8Array | undefined;
-}
-
-/** A first hash-table size for `pixels` points: lattice points rarely exceed half the pixels; it doubles if they do. */
-function initialCapacity(pixels: number): number {
-  return 2 ** Math.ceil(Math.log2(Math.max(1024, pixels / 2)));
 }
 
 /**
@@ -130,7 +125,7 @@ function setUpTerm(
   );
   ctx.setTerm(k, 'TERM_MATRIX', typeof compat === 'number' ? 0 : arena.put(symmetrize(compat, labels)));
   ctx.setTermFloat(k, 'TERM_COMPAT', typeof compat === 'number' ? compat : 0);
-  allocateTable(ctx, k, dims, initialCapacity(pixels));
+  allocateTable(ctx, k, dims, initialTableCapacity(pixels));
 }
 
 /** A hash table of `capacity` slots for term k and the arrays sized by its most points (capacity / 2). */

@@ -1,5 +1,13 @@
 import { kernelArena } from '../wasm/kernel_arena';
 
+/**
+ * A first hash-table size (slots, a power of two) for a lattice over `pixels` points: it holds up to half as many
+ * lattice points, which rarely exceed half the pixels; builds double it when it fills up.
+ */
+export function initialTableCapacity(pixels: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1024, pixels / 2)));
+}
+
 /** Bytes of the work area the lattice build and neighbour search need for `dims` features. */
 export function latticeWorkBytes(dims: number): number {
   return 384 * Math.ceil((dims + 2) / 8);
@@ -58,8 +66,8 @@ export class PermutohedralLattice {
     }
     const arena = kernelArena();
     const d1 = dims + 1;
-    // lattice points rarely exceed the pixel count; the table doubles (and the build restarts) when they do
-    for (let capacity = 2 ** Math.ceil(Math.log2(Math.max(1024, pixels / 2))); ; capacity *= 2) {
+    // the table doubles (and the build restarts) when it fills up
+    for (let capacity = initialTableCapacity(pixels); ; capacity *= 2) {
       arena.reset();
       const featuresAt = arena.put(features);
       const slots = arena.alloc(capacity * 4);
