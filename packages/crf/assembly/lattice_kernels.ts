@@ -2,7 +2,7 @@
 // once more for shared memory). Memory is owned by the JavaScript side (src/wasm/); every pointer is a byte address
 // it allocated.
 
-export { buildLattice, latticeNeighbours } from './lattice_build';
+export { buildLattice, latticeKeyBytes, latticeNeighbours, latticeWorkBytes } from './lattice_build';
 export { filterChannels } from './lattice_filter';
 export { blurShare } from './mean_field_blur';
 export * from './mean_field_context';

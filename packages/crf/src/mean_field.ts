@@ -1,4 +1,4 @@
-import { initialTableCapacity, latticeWorkBytes } from './lattice/permutohedral_lattice';
+import { initialTableCapacity } from './lattice/permutohedral_lattice';
 import { type CrfPhase, crfShare } from './parallel/crf_share';
 import type { KernelWorkers } from './parallel/kernel_workers';
 import { BARRIER_ADDRESS, kernelArena } from './wasm/kernel_arena';
@@ -115,7 +115,7 @@ function setUpTerm(
   ctx.setTerm(k, 'TERM_FEATURES', arena.put(features));
   ctx.setTerm(k, 'TERM_OFFSETS', arena.alloc(vertexBytes));
   ctx.setTerm(k, 'TERM_BARYCENTRIC', bary);
-  ctx.setTerm(k, 'TERM_WORK', arena.alloc(latticeWorkBytes(dims)));
+  ctx.setTerm(k, 'TERM_WORK', arena.alloc(arena.exports.latticeWorkBytes(dims)));
   ctx.setTerm(k, 'TERM_NORMALIZATION', NORMALIZATION_CODES[normalization]);
   ctx.setTerm(k, 'TERM_SPLAT_WEIGHTS', splat);
   ctx.setTerm(
@@ -134,7 +134,7 @@ function allocateTable(ctx: MeanFieldContext, k: number, dims: number, capacity:
   ctx.setTerm(k, 'TERM_CAPACITY', capacity);
   ctx.setTerm(k, 'TERM_TABLE', arena.alloc(capacity * 4));
   // lattice points never exceed capacity / 2 (the table would be full): size by that, only what is used is touched
-  ctx.setTerm(k, 'TERM_KEYS', arena.alloc((capacity / 2) * dims * 4));
+  ctx.setTerm(k, 'TERM_KEYS', arena.alloc((capacity / 2) * arena.exports.latticeKeyBytes(dims)));
   ctx.setTerm(k, 'TERM_NEIGHBOURS', arena.alloc((dims + 1) * (capacity / 2) * 8));
   ctx.setTerm(k, 'TERM_SCALARS', arena.alloc(2 * (capacity / 2 + 1) * 4));
 }

@@ -8,11 +8,6 @@ export function initialTableCapacity(pixels: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(1024, pixels / 2)));
 }
 
-/** Bytes of the work area the lattice build and neighbour search need for `dims` features. */
-export function latticeWorkBytes(dims: number): number {
-  return 384 * Math.ceil((dims + 2) / 8);
-}
-
 /**
  * The permutohedral lattice of Adams, Baek & Davis (2010) as used by Kraehenbuehl & Koltun's dense CRF: every point is
  * embedded in the d-dimensional hyperplane of R^(d+1), splatted onto the d + 1 vertices of its enclosing simplex with
@@ -71,10 +66,10 @@ export class PermutohedralLattice {
       arena.reset();
       const featuresAt = arena.put(features);
       const slots = arena.alloc(capacity * 4);
-      const keys = arena.alloc((capacity / 2) * dims * 4);
+      const keys = arena.alloc((capacity / 2) * arena.exports.latticeKeyBytes(dims));
       const offsets = arena.alloc(pixels * d1 * 4);
       const barycentric = arena.alloc(pixels * d1 * 4);
-      const work = arena.alloc(latticeWorkBytes(dims));
+      const work = arena.alloc(arena.exports.latticeWorkBytes(dims));
       arena.i32(slots, capacity).fill(-1);
       const points = arena.exports.buildLattice(
         featuresAt,

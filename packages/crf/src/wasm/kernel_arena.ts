@@ -31,6 +31,10 @@ export interface LatticeKernelExports extends CrfShareKernels {
     barycentric: number,
     work: number,
   ): number;
+  /** Bytes per lattice point of buildLattice's keys array for `dims` features. */
+  latticeKeyBytes(dims: number): number;
+  /** Bytes of the work area of buildLattice and latticeNeighbours for `dims` features. */
+  latticeWorkBytes(dims: number): number;
   latticeNeighbours(
     dims: number,
     points: number,
