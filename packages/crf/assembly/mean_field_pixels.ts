@@ -7,30 +7,21 @@ import {
 import { blurResult, nextItem, PIXEL_BLOCK, slot, termFloat, termSlot } from './context_access';
 import { exp4, hsum, log4 } from './simd_math';
 
-/** Lanes of the last 4-label chunk that hold labels. */
-// @ts-ignore: decorator
-@inline function lastLaneMask(labels: i32): v128 {
-  const lastLanes = labels & 3;
-  return lastLanes == 0 ? i32x4.splat(-1) : i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(lastLanes));
-}
-
 /** Softmax of the row at `acc` into the unnormalised Q row at `out` (entries below 1e-20 of the max 0); returns 1 / sum. */
 // @ts-ignore: decorator
-@inline function softmaxRow(acc: usize, out: usize, lastChunk: usize, keep: v128): f32 {
+@inline function softmaxRow(acc: usize, out: usize, lastChunk: usize): f32 {
   let mx = v128.load(acc);
   for (let k: usize = 16; k <= lastChunk; k += 16) mx = v128.pmax<f32>(mx, v128.load(acc + k));
-  const top = max<f32>(
-    max<f32>(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)),
-    max<f32>(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)),
-  );
-  const shift = f32x4.splat(top);
+  // the row's maximum in every lane, without branches (a scalar max compiles to data-dependent jumps)
+  mx = v128.pmax<f32>(mx, v128.shuffle<f32>(mx, mx, 2, 3, 0, 1));
+  const shift = v128.pmax<f32>(mx, v128.shuffle<f32>(mx, mx, 1, 0, 3, 2));
   let sum = f32x4.splat(0);
   for (let k: usize = 0; k <= lastChunk; k += 16) {
     // exp(t) < 1e-20 becomes 0: such Q are negligible, and keeping them would feed subnormal floats (100x slower
-    // arithmetic on x86) into the filters and this exp; the mask also drops exp4's meaningless lanes below -87
+    // arithmetic on x86) into the filters and this exp; the mask also drops exp4's meaningless lanes below -87 and
+    // the padding lanes (-infinity)
     const t = f32x4.sub(v128.load(acc + k), shift);
-    let e = v128.and(exp4(t), f32x4.gt(t, f32x4.splat(-46)));
-    if (k == lastChunk) e = v128.and(e, keep);
+    const e = v128.and(exp4(t), f32x4.gt(t, f32x4.splat(-46)));
     sum = f32x4.add(sum, e);
     v128.store(out + k, e);
   }
@@ -84,7 +75,7 @@ function clearSplatBuffers(ctx: usize, thread: i32): void {
 }
 
 /**
- * -U of pixels [first, end) into NEG_UNARY (from energies or clipped log-probabilities, padding lanes -1e30). Four
+ * -U of pixels [first, end) into NEG_UNARY (from energies or clipped log-probabilities, padding lanes -infinity). Four
  * pixels at a time, the label-major source is transposed in registers.
  */
 export function negUnaryRange(ctx: usize, first: i32, end: i32): void {
@@ -96,7 +87,7 @@ export function negUnaryRange(ctx: usize, first: i32, end: i32): void {
   const fromProbabilities = slot(ctx, CTX_FROM_PROBABILITIES) != 0;
   const low = f32x4.splat(load<f32>(ctx + (<usize>CTX_CLIP << 2)));
   const one = f32x4.splat(1);
-  const padding = f32x4.splat(-1e30);
+  const padding = f32x4.splat(-Infinity);
   const planeBytes = <usize>pixels << 2;
   let i = first;
   for (; i + 4 <= end; i += 4) {
@@ -131,7 +122,7 @@ export function negUnaryRange(ctx: usize, first: i32, end: i32): void {
   }
   for (; i < end; i++) {
     const row = negUnary + <usize>i * rowBytes;
-    for (let l = labels; l < <i32>(rowBytes >> 2); l++) store<f32>(row + (<usize>l << 2), -1e30);
+    for (let l = labels; l < <i32>(rowBytes >> 2); l++) store<f32>(row + (<usize>l << 2), -Infinity);
     for (let l = 0; l < labels; l++) {
       const value = load<f32>(source + <usize>l * planeBytes + (<usize>i << 2));
       const p = f32x4.extract_lane(log4(v128.pmin<f32>(v128.pmax<f32>(f32x4.splat(value), low), one)), 0);
@@ -153,17 +144,16 @@ export function startShare(ctx: usize, thread: i32, splat: bool): void {
   const q = <usize>slot(ctx, CTX_Q);
   const invSum = <usize>slot(ctx, CTX_INV_SUM);
   const lastChunk = <usize>(labels - 1) >> 2 << 4;
-  const keep = lastLaneMask(labels);
   const row = <usize>slot(ctx, CTX_ROW_SCRATCH) + <usize>thread * 2 * rowBytes;
   if (splat) clearSplatBuffers(ctx, thread);
   for (let first = nextItem(ctx) * PIXEL_BLOCK; first < pixels; first = nextItem(ctx) * PIXEL_BLOCK) {
     const end = min<i32>(first + PIXEL_BLOCK, pixels);
     for (let p = first; p < end; p++) {
       // Q goes straight into the splat: only the last iteration stores it
-      if (splat) splatPixel(ctx, thread, p, row, softmaxRow(negUnary + <usize>p * rowBytes, row, lastChunk, keep), rowBytes, terms);
+      if (splat) splatPixel(ctx, thread, p, row, softmaxRow(negUnary + <usize>p * rowBytes, row, lastChunk), rowBytes, terms);
       else {
         const at = <usize>p * rowBytes;
-        store<f32>(invSum + (<usize>p << 2), softmaxRow(negUnary + at, q + at, lastChunk, keep));
+        store<f32>(invSum + (<usize>p << 2), softmaxRow(negUnary + at, q + at, lastChunk));
       }
     }
   }
@@ -224,7 +214,6 @@ export function sliceSoftmaxShare(ctx: usize, thread: i32, splat: bool): void {
   const acc = <usize>slot(ctx, CTX_ROW_SCRATCH) + <usize>thread * 2 * rowBytes;
   const filtered = acc + rowBytes;
   const lastChunk = <usize>(labels - 1) >> 2 << 4;
-  const keep = lastLaneMask(labels);
   if (splat) clearSplatBuffers(ctx, thread); // axis 0 of the blur, the only reader, is done
   for (let first = nextItem(ctx) * PIXEL_BLOCK; first < pixels; first = nextItem(ctx) * PIXEL_BLOCK) {
     const end = min<i32>(first + PIXEL_BLOCK, pixels);
@@ -256,8 +245,8 @@ export function sliceSoftmaxShare(ctx: usize, thread: i32, splat: bool): void {
         }
       }
       // Q goes straight into the next splat: only the last iteration stores it
-      if (splat) splatPixel(ctx, thread, i, filtered, softmaxRow(acc, filtered, lastChunk, keep), rowBytes, terms);
-      else store<f32>(invSum + (<usize>i << 2), softmaxRow(acc, q + <usize>i * rowBytes, lastChunk, keep));
+      if (splat) splatPixel(ctx, thread, i, filtered, softmaxRow(acc, filtered, lastChunk), rowBytes, terms);
+      else store<f32>(invSum + (<usize>i << 2), softmaxRow(acc, q + <usize>i * rowBytes, lastChunk));
     }
   }
 }
