@@ -65,7 +65,8 @@ function writeKeyTables(d: i32, work: usize): usize {
  * Index of the key k0..k3 (kv vectors; `raw` its rawHash) in the table, or -1; inserts it when `insert` (returns -2
  * when the table is full).
  */
-function findKey(k0: v128, k1: v128, k2: v128, k3: v128, kv: i32, raw: u32, slots: usize, mask: u32, keys: usize, size: usize, insert: bool): i32 {
+// @ts-ignore: decorator
+@inline function findKey(k0: v128, k1: v128, k2: v128, k3: v128, kv: i32, raw: u32, slots: usize, mask: u32, keys: usize, size: usize, insert: bool): i32 {
   let h = raw ^ (raw >>> 15);
   h *= 0x85ebca6b;
   h = (h ^ (h >>> 13)) & mask;
