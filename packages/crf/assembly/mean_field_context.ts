@@ -30,6 +30,8 @@ export const CTX_ROW_SCRATCH: i32 = 11;
 export const CTX_BARRIER: i32 = 12;
 /** Next item of the current step's work queue (atomic; every barrier resets it). */
 export const CTX_WORK_QUEUE: i32 = 13;
+/** Set to 1 by the set-up when the unary source holds NaN. */
+export const CTX_UNARY_NAN: i32 = 14;
 export const CTX_TERM_BASE: i32 = 16;
 export const CTX_TERM_SLOTS: i32 = 20;
 export const CTX_MAX_TERMS: i32 = 8;

@@ -2,7 +2,7 @@
 // slice + softmax + splat of every iteration, and the marginals with their argmax.
 
 import {
-  CTX_ARGMAX, CTX_CLIP, CTX_FROM_PROBABILITIES, CTX_INV_SUM, CTX_LABELS, CTX_NEG_UNARY, CTX_PIXELS, CTX_Q, CTX_ROW_SCRATCH, CTX_SOURCE, CTX_STRIDE, CTX_TERMS, TERM_BUFFER_BYTES, TERM_BUFFERS, TERM_COMPAT, TERM_DIMS, TERM_MATRIX, TERM_OFFSETS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS,
+  CTX_ARGMAX, CTX_CLIP, CTX_FROM_PROBABILITIES, CTX_INV_SUM, CTX_LABELS, CTX_NEG_UNARY, CTX_PIXELS, CTX_Q, CTX_ROW_SCRATCH, CTX_SOURCE, CTX_STRIDE, CTX_TERMS, CTX_UNARY_NAN, TERM_BUFFER_BYTES, TERM_BUFFERS, TERM_COMPAT, TERM_DIMS, TERM_MATRIX, TERM_OFFSETS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS,
 } from './mean_field_context';
 import { blurResult, nextItem, PIXEL_BLOCK, slot, termFloat, termSlot } from './context_access';
 import { exp4, hsum, log4 } from './simd_math';
@@ -75,8 +75,8 @@ function clearSplatBuffers(ctx: usize, thread: i32): void {
 }
 
 /**
- * -U of pixels [first, end) into NEG_UNARY (from energies or clipped log-probabilities, padding lanes -infinity). Four
- * pixels at a time, the label-major source is transposed in registers.
+ * -U of pixels [first, end) into NEG_UNARY (from energies or clipped log-probabilities, padding lanes -infinity);
+ * sets UNARY_NAN when a source value is NaN. Four pixels at a time, the label-major source is transposed in registers.
  */
 export function negUnaryRange(ctx: usize, first: i32, end: i32): void {
   const pixels = slot(ctx, CTX_PIXELS);
@@ -89,6 +89,8 @@ export function negUnaryRange(ctx: usize, first: i32, end: i32): void {
   const one = f32x4.splat(1);
   const padding = f32x4.splat(-Infinity);
   const planeBytes = <usize>pixels << 2;
+  let nan = f32x4.splat(0);
+  let nanInTail = false;
   let i = first;
   for (; i + 4 <= end; i += 4) {
     for (let l = 0; l < labels; l += 4) {
@@ -97,6 +99,7 @@ export function negUnaryRange(ctx: usize, first: i32, end: i32): void {
       let v1 = l + 1 < labels ? v128.load(src + planeBytes) : padding;
       let v2 = l + 2 < labels ? v128.load(src + 2 * planeBytes) : padding;
       let v3 = l + 3 < labels ? v128.load(src + 3 * planeBytes) : padding;
+      nan = v128.or(nan, v128.or(v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1)), v128.or(f32x4.ne(v2, v2), f32x4.ne(v3, v3))));
       if (fromProbabilities) {
         v0 = log4(v128.pmin<f32>(v128.pmax<f32>(v0, low), one));
         if (l + 1 < labels) v1 = log4(v128.pmin<f32>(v128.pmax<f32>(v1, low), one));
@@ -125,10 +128,12 @@ export function negUnaryRange(ctx: usize, first: i32, end: i32): void {
     for (let l = labels; l < <i32>(rowBytes >> 2); l++) store<f32>(row + (<usize>l << 2), -Infinity);
     for (let l = 0; l < labels; l++) {
       const value = load<f32>(source + <usize>l * planeBytes + (<usize>i << 2));
+      if (value != value) nanInTail = true;
       const p = f32x4.extract_lane(log4(v128.pmin<f32>(v128.pmax<f32>(f32x4.splat(value), low), one)), 0);
       store<f32>(row + (<usize>l << 2), fromProbabilities ? p : -value);
     }
   }
+  if (v128.any_true(nan) || nanInTail) atomic.store<i32>(ctx + (<usize>CTX_UNARY_NAN << 2), 1);
 }
 
 /**

@@ -71,34 +71,36 @@ export class DenseCrf {
     return this.width * this.height;
   }
 
-  /** Sets the unary energies, [labels x pixels] label-major (pixel index y * width + x), as pydensecrf. */
+  /**
+   * Sets the unary energies, [labels x pixels] label-major (pixel index y * width + x), as pydensecrf. The array is
+   * read at inference, which rejects NaN in it.
+   */
   setUnaryEnergy(unary: Float32Array): this {
-    this.checkLabelMajor(unary, 'setUnaryEnergy', 'unary', false);
+    this.checkLabelMajor(unary, 'setUnaryEnergy', 'unary');
     this.unary = { energies: unary };
     return this;
   }
 
   /**
    * Sets the unary from probabilities [labels x pixels]: U = -log(clip(p, clip, 1)) without renormalisation, as
-   * pydensecrf's `unary_from_softmax` + `setUnaryEnergy` (computed inside the WebAssembly kernels).
+   * pydensecrf's `unary_from_softmax` + `setUnaryEnergy` (computed inside the WebAssembly kernels at inference, which
+   * rejects NaN).
    */
   setUnaryFromSoftmax(probabilities: Float32Array, options: { clip?: number } = {}): this {
     const { clip = 1e-5 } = options;
     if (!(clip > 0 && clip <= 1))
       throw new Error(`DenseCrf.setUnaryFromSoftmax: clip must be in (0, 1], got ${clip}`);
-    this.checkLabelMajor(probabilities, 'setUnaryFromSoftmax', 'probabilities', true);
+    this.checkLabelMajor(probabilities, 'setUnaryFromSoftmax', 'probabilities');
     this.unary = { probabilities, clip };
     return this;
   }
 
-  private checkLabelMajor(values: Float32Array, fn: string, name: string, finite: boolean): void {
+  private checkLabelMajor(values: Float32Array, fn: string, name: string): void {
     if (values.length !== this.labels * this.pixels) {
       throw new Error(
         `DenseCrf.${fn}: ${name} must hold labels x height x width = ${this.labels} x ${this.height} x ${this.width} values, got ${values.length}`,
       );
     }
-    const bad = firstInvalid(values, !finite);
-    if (bad >= 0) throw new Error(`DenseCrf.${fn}: ${name}[${bad}] is ${values[bad]}`);
   }
 
   /** Adds a Gaussian kernel on positions: features (x / sxy, y / sxy). */
@@ -240,35 +242,6 @@ export function argmaxLabels(q: Float32Array, labels: number): Uint8Array {
     }
   }
   return out;
-}
-
-/**
- * Index of the first NaN in `values` (or the first non-finite value unless `allowInfinite`), or -1. Tests eight
- * values at once: v - v is 0 for finite v and NaN otherwise.
- */
-function firstInvalid(values: Float32Array, allowInfinite: boolean): number {
-  const blocks = values.length - (values.length % 8);
-  for (let i = 0; i < values.length; i += 8) {
-    if (
-      i < blocks &&
-      values[i] -
-        values[i] +
-        (values[i + 1] - values[i + 1]) +
-        (values[i + 2] - values[i + 2]) +
-        (values[i + 3] - values[i + 3]) +
-        (values[i + 4] - values[i + 4]) +
-        (values[i + 5] - values[i + 5]) +
-        (values[i + 6] - values[i + 6]) +
-        (values[i + 7] - values[i + 7]) ===
-        0
-    )
-      continue;
-    for (let j = i; j < Math.min(i + 8, values.length); j++) {
-      const v = values[j];
-      if (Number.isNaN(v) || (!allowInfinite && !Number.isFinite(v))) return j;
-    }
-  }
-  return -1;
 }
 
 function positive(value: number, fn: string, name: string): number {

@@ -37,7 +37,7 @@ export interface MeanFieldResult {
  * Mean-field inference of the fully connected CRF (Kraehenbuehl & Koltun 2011): builds every term's permutohedral
  * lattice and normalisation, then Q = softmax(-U) and `iterations` times Q = softmax(-U + sum_k compat_k K~_k Q).
  * The unary is given [labels x pixels] (label-major, as pydensecrf) as energies or as probabilities
- * (U = -log(clip(p, clip, 1))). With `parallel`, `threads` threads build the lattices side by side and split the
+ * (U = -log(clip(p, clip, 1))); NaN in it is an error (found while the lattices are built). With `parallel`, `threads` threads build the lattices side by side and split the
  * pixels (splat, slice, softmax) and the lattice points (blur) of every iteration.
  */
 export function meanField(
@@ -77,6 +77,10 @@ export function meanField(
   ctx.set('CTX_ROW_SCRATCH', Math.ceil(arena.alloc(threads * 2 * rowBytes + 64) / 64) * 64);
   ctx.set('CTX_ARGMAX', labels <= 256 ? arena.alloc(pixels) : 0);
   run('build', 0);
+  if (ctx.read('CTX_UNARY_NAN')) {
+    const name = 'energies' in unary ? 'unary (setUnaryEnergy)' : 'probabilities (setUnaryFromSoftmax)';
+    throw new Error(`DenseCrf.inference: ${name} hold NaN at index ${source.findIndex(Number.isNaN)}`);
+  }
   terms.forEach((_, k) => {
     ctx.readTerm(k, 'TERM_POINTS');
   });

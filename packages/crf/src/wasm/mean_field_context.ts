@@ -77,10 +77,19 @@ export class MeanFieldContext {
     this.arena.i32(this.at, this.slots.length).set(this.slots);
   }
 
+  /** Reads slot `name` back from the arena (where the kernels wrote it). */
+  read(name: `CTX_${string}`): number {
+    return this.readSlot(this.index(name));
+  }
+
   /** Reads slot `name` of `term` back from the arena (where the kernels wrote it). */
   readTerm(term: number, name: `TERM_${string}`): number {
-    const value = this.arena.i32(this.at, this.slots.length)[this.index(name, term)];
-    this.slots[this.index(name, term)] = value;
+    return this.readSlot(this.index(name, term));
+  }
+
+  private readSlot(index: number): number {
+    const value = this.arena.i32(this.at, this.slots.length)[index];
+    this.slots[index] = value;
     return value;
   }
 }
