@@ -4,6 +4,7 @@
 
 export { buildLattice, latticeKeyBytes, latticeNeighbours, latticeWorkBytes } from './lattice_build';
 export { filterChannels } from './lattice_filter';
+export { nextShareItem } from './context_access';
 export { blurShare } from './mean_field_blur';
 export * from './mean_field_context';
 export { finishShare, sliceSoftmaxShare, startShare } from './mean_field_pixels';

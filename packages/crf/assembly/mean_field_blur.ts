@@ -1,37 +1,43 @@
 // AssemblyScript: the blur phase of each mean-field iteration (see mean_field_context.ts).
 
 import {
-  CTX_STRIDE, CTX_TERMS, TERM_BLURRED, TERM_BUFFER_BYTES, TERM_BUFFERS, TERM_DIMS, TERM_NEIGHBOURS, TERM_POINTS, TERM_SCRATCH,
+  CTX_STRIDE, CTX_TERMS, CTX_THREADS, TERM_BLURRED, TERM_BUFFER_BYTES, TERM_BUFFERS, TERM_DIMS, TERM_NEIGHBOURS, TERM_POINTS, TERM_SCRATCH,
 } from './mean_field_context';
-import { nextItem, slot, termSlot } from './context_access';
+import { nextShareItem, slot, termSlot } from './context_access';
 
 const POINT_BLOCK = 256;
 
+/** Blocks of lattice points of term k. */
+// @ts-ignore: decorator
+@inline function pointBlocks(ctx: usize, k: i32): i32 {
+  return (termSlot(ctx, k, TERM_POINTS) + POINT_BLOCK - 1) / POINT_BLOCK;
+}
+
 /**
  * Lattice points of every term blurred with [1/2, 1, 1/2] along `axis` (terms with fewer axes skip), in blocks of
- * points taken from the work queue. Axis 0 reads the sum of all threads' splat buffers; the result alternates
+ * points (this thread's share first). Axis 0 reads the sum of all threads' splat buffers; the result alternates
  * between scratch (even axes) and blurred (odd axes).
  */
-export function blurShare(ctx: usize, axis: i32, threads: i32): void {
+export function blurShare(ctx: usize, axis: i32, thread: i32): void {
   const terms = slot(ctx, CTX_TERMS);
-  for (let item = nextItem(ctx); ; item = nextItem(ctx)) {
+  let count = 0;
+  for (let k = 0; k < terms; k++) if (axis <= termSlot(ctx, k, TERM_DIMS)) count += pointBlocks(ctx, k);
+  for (let item = nextShareItem(ctx, thread, count); item >= 0; item = nextShareItem(ctx, thread, count)) {
     // item -> (term k, block) over the terms that have this axis
     let k = 0;
     let block = item;
     for (; k < terms; k++) {
       if (axis > termSlot(ctx, k, TERM_DIMS)) continue;
-      const blocks = (termSlot(ctx, k, TERM_POINTS) + POINT_BLOCK - 1) / POINT_BLOCK;
-      if (block < blocks) break;
-      block -= blocks;
+      if (block < pointBlocks(ctx, k)) break;
+      block -= pointBlocks(ctx, k);
     }
-    if (k == terms) return;
     const first = block * POINT_BLOCK;
-    blurPoints(ctx, k, axis, first, min<i32>(first + POINT_BLOCK, termSlot(ctx, k, TERM_POINTS)), threads);
+    blurPoints(ctx, k, axis, first, min<i32>(first + POINT_BLOCK, termSlot(ctx, k, TERM_POINTS)));
   }
 }
 
 /** Points [first, end) of term k blurred along `axis`. */
-function blurPoints(ctx: usize, k: i32, axis: i32, first: i32, end: i32, threads: i32): void {
+function blurPoints(ctx: usize, k: i32, axis: i32, first: i32, end: i32): void {
   const rowBytes = <usize>slot(ctx, CTX_STRIDE) << 2;
   const half = f32x4.splat(0.5);
   const nb = <usize>termSlot(ctx, k, TERM_NEIGHBOURS) + (<usize>(axis * termSlot(ctx, k, TERM_POINTS)) << 3);
@@ -39,7 +45,7 @@ function blurPoints(ctx: usize, k: i32, axis: i32, first: i32, end: i32, threads
   if (axis == 0) {
     const buffers = <usize>termSlot(ctx, k, TERM_BUFFERS);
     const bufferBytes = <usize>termSlot(ctx, k, TERM_BUFFER_BYTES);
-    const last = buffers + <usize>(threads - 1) * bufferBytes;
+    const last = buffers + <usize>(slot(ctx, CTX_THREADS) - 1) * bufferBytes;
     for (let p = first; p < end; p++) {
       const o = <usize>(p + 1) * rowBytes;
       const n1 = <usize>load<u32>(nb + (<usize>p << 3));

@@ -5,6 +5,8 @@
 //   infer:  startShare (Q = softmax(-U), splatted into the thread's own lattice buffers) | per iteration: blurShare
 //           per axis (lattice points; axis 0 sums the threads' buffers) | sliceSoftmaxShare (slice, softmax, splat
 //           for the next iteration) | finishShare (marginals and argmax)
+// The build takes its items from one queue (costliest first); the infer steps give each thread its own share of the
+// blocks of points or pixels, the same at every step, and let it take over what others leave (nextShareItem).
 // Per-pixel rows are pixel-major with a stride that is a multiple of 4 floats, so one v128 holds 4 labels. Q is kept
 // unnormalised (entries below 1e-20 of the row's maximum are 0) with 1 / sum in INV_SUM; the splat applies it.
 
@@ -32,7 +34,11 @@ export const CTX_BARRIER: i32 = 12;
 export const CTX_WORK_QUEUE: i32 = 13;
 /** Set to 1 by the set-up when the unary source holds NaN. */
 export const CTX_UNARY_NAN: i32 = 14;
-export const CTX_TERM_BASE: i32 = 16;
+/** Threads taking part. */
+export const CTX_THREADS: i32 = 15;
+/** Address of one 64-byte line per thread: its share's i64 counter (context_access.ts nextShareItem). */
+export const CTX_SHARES: i32 = 16;
+export const CTX_TERM_BASE: i32 = 20;
 export const CTX_TERM_SLOTS: i32 = 20;
 export const CTX_MAX_TERMS: i32 = 8;
 // Slots of term k, from CTX_TERM_BASE + k * CTX_TERM_SLOTS

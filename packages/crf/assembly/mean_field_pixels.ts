@@ -4,7 +4,7 @@
 import {
   CTX_ARGMAX, CTX_CLIP, CTX_FROM_PROBABILITIES, CTX_INV_SUM, CTX_LABELS, CTX_NEG_UNARY, CTX_PIXELS, CTX_Q, CTX_ROW_SCRATCH, CTX_SOURCE, CTX_STRIDE, CTX_TERMS, CTX_UNARY_NAN, TERM_BUFFER_BYTES, TERM_BUFFERS, TERM_COMPAT, TERM_DIMS, TERM_MATRIX, TERM_OFFSETS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS,
 } from './mean_field_context';
-import { blurResult, nextItem, PIXEL_BLOCK, slot, termFloat, termSlot } from './context_access';
+import { blurResult, nextShareItem, PIXEL_BLOCK, slot, termFloat, termSlot } from './context_access';
 import { exp4, hsum, log4 } from './simd_math';
 
 /** Softmax of the row at `acc` into the unnormalised Q row at `out` (entries below 1e-20 of the max 0); returns 1 / sum. */
@@ -137,8 +137,8 @@ export function negUnaryRange(ctx: usize, first: i32, end: i32): void {
 }
 
 /**
- * Pixels in blocks from the work queue: the first Q = softmax(-U) and, when `splat`, its splat into this thread's
- * buffers for the first iteration (else Q is stored).
+ * Pixels in blocks (this thread's share first, nextShareItem): the first Q = softmax(-U) and, when `splat`, its
+ * splat into this thread's buffers for the first iteration (else Q is stored).
  */
 export function startShare(ctx: usize, thread: i32, splat: bool): void {
   const pixels = slot(ctx, CTX_PIXELS);
@@ -151,7 +151,9 @@ export function startShare(ctx: usize, thread: i32, splat: bool): void {
   const lastChunk = <usize>(labels - 1) >> 2 << 4;
   const row = <usize>slot(ctx, CTX_ROW_SCRATCH) + <usize>thread * 2 * rowBytes;
   if (splat) clearSplatBuffers(ctx, thread);
-  for (let first = nextItem(ctx) * PIXEL_BLOCK; first < pixels; first = nextItem(ctx) * PIXEL_BLOCK) {
+  const blocks = (pixels + PIXEL_BLOCK - 1) / PIXEL_BLOCK;
+  for (let block = nextShareItem(ctx, thread, blocks); block >= 0; block = nextShareItem(ctx, thread, blocks)) {
+    const first = block * PIXEL_BLOCK;
     const end = min<i32>(first + PIXEL_BLOCK, pixels);
     for (let p = first; p < end; p++) {
       // Q goes straight into the splat: only the last iteration stores it
@@ -203,10 +205,11 @@ export function startShare(ctx: usize, thread: i32, splat: bool): void {
 }
 
 /**
- * Pixels in blocks from the work queue: logits = -U + sum over terms of compat x (the term's blurred values sliced
- * with its slice weights), Potts (one weight) or a label compatibility matrix; Q = softmax(logits) (unnormalised,
- * see mean_field_context.ts); and, when `splat`, Q splatted into this thread's buffers for the next iteration (else
- * Q is stored). Potts terms are summed in registers, six 4-label vectors at a time.
+ * Pixels in blocks (this thread's share first, nextShareItem): logits = -U + sum over terms of compat x (the term's
+ * blurred values sliced with its slice weights), Potts (one weight) or a label compatibility matrix;
+ * Q = softmax(logits) (unnormalised, see mean_field_context.ts); and, when `splat`, Q splatted into this thread's
+ * buffers for the next iteration (else Q is stored). Potts terms are summed in registers, six 4-label vectors at a
+ * time.
  */
 export function sliceSoftmaxShare(ctx: usize, thread: i32, splat: bool): void {
   const pixels = slot(ctx, CTX_PIXELS);
@@ -220,7 +223,9 @@ export function sliceSoftmaxShare(ctx: usize, thread: i32, splat: bool): void {
   const filtered = acc + rowBytes;
   const lastChunk = <usize>(labels - 1) >> 2 << 4;
   if (splat) clearSplatBuffers(ctx, thread); // axis 0 of the blur, the only reader, is done
-  for (let first = nextItem(ctx) * PIXEL_BLOCK; first < pixels; first = nextItem(ctx) * PIXEL_BLOCK) {
+  const blocks = (pixels + PIXEL_BLOCK - 1) / PIXEL_BLOCK;
+  for (let block = nextShareItem(ctx, thread, blocks); block >= 0; block = nextShareItem(ctx, thread, blocks)) {
+    const first = block * PIXEL_BLOCK;
     const end = min<i32>(first + PIXEL_BLOCK, pixels);
     for (let i = first; i < end; i++) {
       const unary = negUnary + <usize>i * rowBytes;
@@ -257,12 +262,15 @@ export function sliceSoftmaxShare(ctx: usize, thread: i32, splat: bool): void {
 }
 
 /**
- * Pixels in blocks from the work queue: the normalised marginals into SOURCE (label-major [labels x pixels]) and,
- * when ARGMAX is set, each pixel's most probable label (the first one on ties, as numpy's argmax).
+ * Pixels in blocks (this thread's share first, nextShareItem): the normalised marginals into SOURCE (label-major
+ * [labels x pixels]) and, when ARGMAX is set, each pixel's most probable label (the first one on ties, as numpy's
+ * argmax).
  */
-export function finishShare(ctx: usize): void {
+export function finishShare(ctx: usize, thread: i32): void {
   const pixels = slot(ctx, CTX_PIXELS);
-  for (let first = nextItem(ctx) * PIXEL_BLOCK; first < pixels; first = nextItem(ctx) * PIXEL_BLOCK) {
+  const blocks = (pixels + PIXEL_BLOCK - 1) / PIXEL_BLOCK;
+  for (let block = nextShareItem(ctx, thread, blocks); block >= 0; block = nextShareItem(ctx, thread, blocks)) {
+    const first = block * PIXEL_BLOCK;
     finishRange(ctx, first, min<i32>(first + PIXEL_BLOCK, pixels));
   }
 }

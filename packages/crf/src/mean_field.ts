@@ -60,6 +60,11 @@ export function meanField(
     else crfShare(arena.exports, arena.memory, ctx.at, phase, 0, 1, iterations, axes);
   };
   ctx.set('CTX_BARRIER', BARRIER_ADDRESS);
+  ctx.set('CTX_THREADS', threads);
+  // one cache line per thread for its share counter (zeroed here, then by every barrier)
+  const shares = Math.ceil(arena.alloc(64 * threads + 64) / 64) * 64;
+  arena.i32(shares, 16 * threads).fill(0);
+  ctx.set('CTX_SHARES', shares);
   ctx.set('CTX_PIXELS', pixels);
   ctx.set('CTX_LABELS', labels);
   ctx.set('CTX_STRIDE', rowBytes / 4);

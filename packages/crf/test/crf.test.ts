@@ -16,6 +16,7 @@ import {
   unaryFromLabels,
   unaryFromSoftmax,
 } from '@wsss/crf';
+import { kernelArena } from '../src/wasm/kernel_arena';
 
 function random(seed: number): () => number {
   let s = seed;
@@ -302,6 +303,47 @@ describe('DenseCrf', () => {
     expect(() => crf.addPairwiseGaussian({ sxy: 3, compat: [[1]] })).toThrow(/labels x labels = 5 x 5/);
     expect(() => crf.inferenceSync(3)).toThrow(/call setUnaryEnergy or setUnaryFromSoftmax first/);
     return expect(denseCrf(image, { unary }, 'nope' as 'psa')).rejects.toThrow(/unknown preset 'nope'/);
+  });
+});
+
+describe('work shares of the mean-field threads', () => {
+  it('hand out every item exactly once, each thread starting on its own share in order', () => {
+    const arena = kernelArena();
+    const slot = (name: string) =>
+      (arena.exports[name as `CTX_${string}`] as WebAssembly.Global).value as number;
+    const rnd = random(11);
+    for (const [threads, count] of [
+      [2, 7],
+      [3, 100],
+      [8, 5],
+      [8, 1000],
+    ]) {
+      arena.reset();
+      const context = arena.alloc(4 * slot('CTX_TERM_BASE'));
+      const shares = Math.ceil(arena.alloc(64 * threads + 64) / 64) * 64;
+      arena.i32(shares, 16 * threads).fill(0);
+      arena.i32(context, slot('CTX_TERM_BASE')).fill(0);
+      arena.i32(context + 4 * slot('CTX_THREADS'), 1)[0] = threads;
+      arena.i32(context + 4 * slot('CTX_SHARES'), 1)[0] = shares;
+      const taken: number[][] = Array.from({ length: threads }, () => []);
+      const done = new Set<number>();
+      // threads ask in a random interleaving until every one has been told -1
+      while (done.size < threads) {
+        const thread = Math.floor(rnd() * threads);
+        if (done.has(thread)) continue;
+        const item = arena.exports.nextShareItem(context, thread, count);
+        if (item < 0) done.add(thread);
+        else taken[thread].push(item);
+      }
+      expect(taken.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
+      for (let t = 0; t < threads; t++) {
+        const first = Math.floor((count * t) / threads);
+        const own = taken[t].filter(
+          (item) => item >= first && item < Math.floor((count * (t + 1)) / threads),
+        );
+        expect(taken[t].slice(0, own.length)).toEqual(own.map((_, i) => first + i));
+      }
+    }
   });
 });
 

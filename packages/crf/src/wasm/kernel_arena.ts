@@ -44,6 +44,8 @@ export interface LatticeKernelExports extends CrfShareKernels {
     neighbours: number,
     work: number,
   ): void;
+  /** The next block of work for `thread` (assembly/context_access.ts). */
+  nextShareItem(context: number, thread: number, count: number): number;
   /** The mean-field context layout (assembly/mean_field_context.ts), as immutable globals. */
   [slot: `CTX_${string}` | `TERM_${string}`]: WebAssembly.Global;
 }
