@@ -39,7 +39,7 @@ export const CTX_THREADS: i32 = 15;
 /** Address of one 64-byte line per thread: its share's i64 counter (context_access.ts nextShareItem). */
 export const CTX_SHARES: i32 = 16;
 export const CTX_TERM_BASE: i32 = 20;
-export const CTX_TERM_SLOTS: i32 = 20;
+export const CTX_TERM_SLOTS: i32 = 23;
 export const CTX_MAX_TERMS: i32 = 8;
 // Slots of term k, from CTX_TERM_BASE + k * CTX_TERM_SLOTS
 export const TERM_DIMS: i32 = 0;
@@ -72,4 +72,10 @@ export const TERM_BLURRED: i32 = 17;
 export const TERM_WORK: i32 = 18;
 /** Two scalar buffers of (capacity / 2 + 1) floats for the normalisation. */
 export const TERM_SCALARS: i32 = 19;
+/** When not 0, the image width: the set-up computes TERM_FEATURES from the pixel positions (and colours). */
+export const TERM_IMAGE_WIDTH: i32 = 20;
+/** Interleaved RGB bytes of the image (3 more features), or 0. */
+export const TERM_IMAGE_RGB: i32 = 21;
+/** f32 standard deviation of each feature (TERM_DIMS of them). */
+export const TERM_IMAGE_SCALES: i32 = 22;
 

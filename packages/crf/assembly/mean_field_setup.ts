@@ -3,7 +3,7 @@
 
 import { buildLattice, latticeNeighbours } from './lattice_build';
 import {
-  CTX_PIXELS, CTX_STRIDE, CTX_TERM_BASE, CTX_TERM_SLOTS, CTX_TERMS, TERM_BARYCENTRIC, TERM_CAPACITY, TERM_DIMS, TERM_FEATURES, TERM_KEYS, TERM_NEIGHBOURS, TERM_NORMALIZATION, TERM_OFFSETS, TERM_POINTS, TERM_SCALARS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS, TERM_TABLE, TERM_WORK,
+  CTX_PIXELS, CTX_STRIDE, CTX_TERM_BASE, CTX_TERM_SLOTS, CTX_TERMS, TERM_BARYCENTRIC, TERM_CAPACITY, TERM_DIMS, TERM_FEATURES, TERM_IMAGE_RGB, TERM_IMAGE_SCALES, TERM_IMAGE_WIDTH, TERM_KEYS, TERM_NEIGHBOURS, TERM_NORMALIZATION, TERM_OFFSETS, TERM_POINTS, TERM_SCALARS, TERM_SLICE_WEIGHTS, TERM_SPLAT_WEIGHTS, TERM_TABLE, TERM_WORK,
 } from './mean_field_context';
 import { nextItem, PIXEL_BLOCK, slot, termSlot } from './context_access';
 import { negUnaryRange } from './mean_field_pixels';
@@ -13,6 +13,7 @@ import { negUnaryRange } from './mean_field_pixels';
  * hash table filled up: nothing else is written then).
  */
 export function buildTerm(ctx: usize, k: i32): void {
+  if (termSlot(ctx, k, TERM_IMAGE_WIDTH) != 0) imageFeatures(ctx, k);
   const table = <usize>termSlot(ctx, k, TERM_TABLE);
   const capacity = termSlot(ctx, k, TERM_CAPACITY);
   memory.fill(table, 0xff, <usize>capacity << 2); // every slot -1: empty
@@ -25,6 +26,34 @@ export function buildTerm(ctx: usize, k: i32): void {
   if (points >= 0) prepareTerm(ctx, k);
 }
 
+/**
+ * Term k's features from its image, in float32 as pydensecrf: (x / sx, y / sy), and (r / sr, g / sg, b / sb) with
+ * colours.
+ */
+function imageFeatures(ctx: usize, k: i32): void {
+  const pixels = slot(ctx, CTX_PIXELS);
+  const width = termSlot(ctx, k, TERM_IMAGE_WIDTH);
+  const rgb = <usize>termSlot(ctx, k, TERM_IMAGE_RGB);
+  const scales = <usize>termSlot(ctx, k, TERM_IMAGE_SCALES);
+  const dims = <usize>termSlot(ctx, k, TERM_DIMS);
+  const sx = load<f32>(scales);
+  const sy = load<f32>(scales, 4);
+  let f = <usize>termSlot(ctx, k, TERM_FEATURES);
+  for (let i = 0, x = 0, y = 0; i < pixels; i++, f += dims << 2) {
+    store<f32>(f, <f32>x / sx);
+    store<f32>(f, <f32>y / sy, 4);
+    if (rgb != 0) {
+      const colour = rgb + <usize>i * 3;
+      store<f32>(f, <f32>load<u8>(colour) / load<f32>(scales, 8), 8);
+      store<f32>(f, <f32>load<u8>(colour, 1) / load<f32>(scales, 12), 12);
+      store<f32>(f, <f32>load<u8>(colour, 2) / load<f32>(scales, 16), 16);
+    }
+    if (++x == width) {
+      x = 0;
+      y++;
+    }
+  }
+}
 
 /** The term with the k-th most dimensions (ties: the lower index first): the costliest builds are taken first. */
 function termByCost(ctx: usize, k: i32): i32 {

@@ -1,4 +1,4 @@
-import { bilateralFeatures, checkRgbBytes, positionFeatures, type RgbBytes } from './lattice/features';
+import { checkRgbBytes, type RgbBytes } from './lattice/features';
 import {
   type KernelNormalization,
   type MeanFieldResult,
@@ -103,16 +103,15 @@ export class DenseCrf {
     }
   }
 
-  /** Adds a Gaussian kernel on positions: features (x / sxy, y / sxy). */
+  /** Adds a Gaussian kernel on positions: features (x / sxy, y / sxy), computed by the kernels at inference. */
   addPairwiseGaussian(options: PairwiseOptions & { sxy: number | [number, number] }): this {
     const scales = pair(options.sxy, 'addPairwiseGaussian', 'sxy');
-    const features = positionFeatures(this.width, this.height, scales);
-    return this.addPairwiseEnergy(features, 2, options);
+    return this.addTerm({ width: this.width, scales: Float32Array.from(scales) }, 2, options);
   }
 
   /**
-   * Adds a bilateral kernel: features (x / sxy, y / sxy, r / srgb, g / srgb, b / srgb) with raw 0..255 colours.
-   * `image` is interleaved RGB, height x width x 3, uint8.
+   * Adds a bilateral kernel: features (x / sxy, y / sxy, r / srgb, g / srgb, b / srgb) with raw 0..255 colours,
+   * computed by the kernels at inference from a copy of `image` (interleaved RGB, height x width x 3, uint8).
    */
   addPairwiseBilateral(
     options: PairwiseOptions & {
@@ -131,8 +130,12 @@ export class DenseCrf {
         `DenseCrf.addPairwiseBilateral: image must be ${this.height} x ${this.width} x 3 like the CRF, got ${image.height} x ${image.width}`,
       );
     }
-    const features = bilateralFeatures(image, scales, srgb);
-    return this.addPairwiseEnergy(features, 5, options);
+    const features = {
+      width: this.width,
+      scales: Float32Array.from([...scales, ...srgb]),
+      rgb: image.data.slice(),
+    };
+    return this.addTerm(features, 5, options);
   }
 
   /** Adds a Gaussian kernel on arbitrary per-pixel features, [pixels x dims], already divided by their sigmas. */
@@ -145,6 +148,10 @@ export class DenseCrf {
     if (!Number.isInteger(dims) || dims < 1 || dims > 16) {
       throw new Error(`DenseCrf.addPairwiseEnergy: dims must be an integer in [1, 16], got ${dims}`);
     }
+    return this.addTerm(features, dims, options);
+  }
+
+  private addTerm(features: PairwiseTerm['features'], dims: number, options: PairwiseOptions): this {
     this.terms.push({
       features,
       dims,

@@ -14,10 +14,21 @@ const NORMALIZATION_CODES: Record<KernelNormalization, number> = {
   none: 3,
 };
 
+/**
+ * Lattice features that the kernels compute from an image of `width` columns (in float32, as pydensecrf):
+ * (x / sx, y / sy) with `scales` [sx, sy], and with `rgb` (interleaved bytes) also (r / sr, g / sg, b / sb) with
+ * `scales` [sx, sy, sr, sg, sb].
+ */
+export interface ImageFeatures {
+  width: number;
+  scales: Float32Array;
+  rgb?: Uint8Array | Uint8ClampedArray;
+}
+
 /** One Gaussian pairwise term: its lattice features, normalisation and label compatibility. */
 export interface PairwiseTerm {
-  /** Per-pixel features divided by their standard deviations, [pixels x dims]. */
-  features: Float32Array;
+  /** Per-pixel features divided by their standard deviations, [pixels x dims], or image features. */
+  features: Float32Array | ImageFeatures;
   dims: number;
   normalization: KernelNormalization;
   /** Potts weight w (message +w K Q) or a labels x labels matrix mu (message +mu K Q), as pydensecrf. */
@@ -121,7 +132,13 @@ function setUpTerm(
   const bary = arena.alloc(vertexBytes);
   const splat = normalization === 'symmetric' || normalization === 'before' ? arena.alloc(vertexBytes) : bary;
   ctx.setTerm(k, 'TERM_DIMS', dims);
-  ctx.setTerm(k, 'TERM_FEATURES', arena.put(features));
+  if (features instanceof Float32Array) ctx.setTerm(k, 'TERM_FEATURES', arena.put(features));
+  else {
+    ctx.setTerm(k, 'TERM_FEATURES', arena.alloc(pixels * dims * 4));
+    ctx.setTerm(k, 'TERM_IMAGE_WIDTH', features.width);
+    ctx.setTerm(k, 'TERM_IMAGE_SCALES', arena.put(features.scales));
+    ctx.setTerm(k, 'TERM_IMAGE_RGB', features.rgb ? arena.put(features.rgb) : 0);
+  }
   ctx.setTerm(k, 'TERM_OFFSETS', arena.alloc(vertexBytes));
   ctx.setTerm(k, 'TERM_BARYCENTRIC', bary);
   ctx.setTerm(k, 'TERM_WORK', arena.alloc(arena.exports.latticeWorkBytes(dims)));

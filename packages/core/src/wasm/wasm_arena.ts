@@ -66,7 +66,7 @@ export class WasmArena<Exports> {
   }
 
   /** Copies `data` into a new buffer and returns its address. */
-  put(data: Float32Array | Int32Array): number {
+  put(data: Float32Array | Int32Array | Uint8Array | Uint8ClampedArray): number {
     const at = this.alloc(data.byteLength);
     new Uint8Array(this.memory.buffer, at, data.byteLength).set(
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),

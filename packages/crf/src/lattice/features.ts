@@ -19,24 +19,17 @@ export function checkRgbBytes(image: RgbBytes, where: string): void {
   }
 }
 
-/** Lattice features (x / sx, y / sy) of every pixel, [H*W x 2]. */
-export function positionFeatures(width: number, height: number, [sx, sy]: readonly number[]): Float32Array {
-  const features = new Float32Array(width * height * 2);
-  for (let y = 0, i = 0; y < height; y++) {
-    for (let x = 0; x < width; x++, i++) {
-      features[2 * i] = x / sx;
-      features[2 * i + 1] = y / sy;
-    }
-  }
-  return features;
-}
-
-/** Lattice features (x / sx, y / sy, r / sr, g / sg, b / sb) of every pixel, raw 0..255 colours, [H*W x 5]. */
+/**
+ * Lattice features (x / sx, y / sy, r / sr, g / sg, b / sb) of every pixel, raw 0..255 colours, [H*W x 5], divided in
+ * float32 as pydensecrf (and as the mean-field kernels compute them).
+ */
 export function bilateralFeatures(
   image: RgbBytes,
-  [sx, sy]: readonly number[],
-  [sr, sg, sb]: readonly number[],
+  xy: readonly number[],
+  rgb: readonly number[],
 ): Float32Array {
+  const [sx, sy] = xy.map(Math.fround);
+  const [sr, sg, sb] = rgb.map(Math.fround);
   const { width, height, data } = image;
   const features = new Float32Array(width * height * 5);
   for (let y = 0, i = 0; y < height; y++) {
