@@ -16,6 +16,7 @@ import {
   unaryFromLabels,
   unaryFromSoftmax,
 } from '@wsss/crf';
+import { bilateralFeatures } from '../src/lattice/features';
 import { kernelArena } from '../src/wasm/kernel_arena';
 
 function random(seed: number): () => number {
@@ -253,6 +254,26 @@ describe('DenseCrf', () => {
           probabilities[1536]),
       5,
     );
+  });
+
+  it('computes position and bilateral features in the kernels exactly as float32 division on the image', () => {
+    const [sx, sy, sr, sg, sb] = [2.5, 4.1, 5, 9.3, 13.7];
+    const position = new Float32Array(2 * 384);
+    for (let i = 0; i < 384; i++) {
+      position[2 * i] = Math.fround(i % 24) / Math.fround(sx);
+      position[2 * i + 1] = Math.fround(Math.floor(i / 24)) / Math.fround(sy);
+    }
+    const fromImage = new DenseCrf(24, 16, 5)
+      .setUnaryEnergy(unary)
+      .addPairwiseGaussian({ sxy: [sx, sy], compat: 3 })
+      .addPairwiseBilateral({ sxy: [sx, sy], srgb: [sr, sg, sb], compat: 5, image })
+      .inferenceSync(3);
+    const fromArrays = new DenseCrf(24, 16, 5)
+      .setUnaryEnergy(unary)
+      .addPairwiseEnergy(position, 2, { compat: 3 })
+      .addPairwiseEnergy(bilateralFeatures(image, [sx, sy], [sr, sg, sb]), 5, { compat: 5 })
+      .inferenceSync(3);
+    expect(Array.from(fromImage)).toEqual(Array.from(fromArrays));
   });
 
   it('a compatibility matrix w I equals the Potts weight w; any normalisation keeps rows summing to 1', () => {
