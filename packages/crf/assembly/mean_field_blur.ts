@@ -15,8 +15,8 @@ const POINT_BLOCK = 256;
 
 /**
  * Lattice points of every term blurred with [1/2, 1, 1/2] along `axis` (terms with fewer axes skip), in blocks of
- * points (this thread's share first). Axis 0 reads the sum of all threads' splat buffers; the result alternates
- * between scratch (even axes) and blurred (odd axes).
+ * points (this thread's share first). Axis 0 reads the sum of all threads' splat buffers, axis 1 clears them for the
+ * next splat; the result alternates between scratch (even axes) and blurred (odd axes).
  */
 export function blurShare(ctx: usize, axis: i32, thread: i32): void {
   const terms = slot(ctx, CTX_TERMS);
@@ -70,6 +70,12 @@ function blurPoints(ctx: usize, k: i32, axis: i32, first: i32, end: i32): void {
         const sum = f32x4.add(v128.load(from + n1 + c), v128.load(from + n2 + c));
         v128.store(to + o + c, f32x4.add(v128.load(from + o + c), f32x4.mul(half, sum)));
       }
+    }
+    // axis 0, the splat buffers' only reader, is done: their rows of these points start the next splat at 0
+    if (axis == 1) {
+      const bufferBytes = <usize>termSlot(ctx, k, TERM_BUFFER_BYTES);
+      const rows = <usize>termSlot(ctx, k, TERM_BUFFERS) + <usize>(first + 1) * rowBytes;
+      for (let t = 0; t < slot(ctx, CTX_THREADS); t++) memory.fill(rows + <usize>t * bufferBytes, 0, <usize>(end - first) * rowBytes);
     }
   }
 }

@@ -3,7 +3,7 @@
 // barriers in between (src/parallel/crf_share.ts):
 //   build:  buildShare (each term's lattice, neighbours and normalised weights, costliest first; -U in pixel blocks)
 //   infer:  startShare (Q = softmax(-U), splatted into the thread's own lattice buffers) | per iteration: blurShare
-//           per axis (lattice points; axis 0 sums the threads' buffers) | sliceSoftmaxShare (slice, softmax, splat
+//           per axis (lattice points; axis 0 sums the threads' buffers, axis 1 clears them) | sliceSoftmaxShare (slice, softmax, splat
 //           for the next iteration) | finishShare (marginals and argmax)
 // The build takes its items from one queue (costliest first); the infer steps give each thread its own share of the
 // blocks of points or pixels, the same at every step, and let it take over what others leave (nextShareItem).

@@ -222,7 +222,6 @@ export function sliceSoftmaxShare(ctx: usize, thread: i32, splat: bool): void {
   const acc = <usize>slot(ctx, CTX_ROW_SCRATCH) + <usize>thread * 2 * rowBytes;
   const filtered = acc + rowBytes;
   const lastChunk = <usize>(labels - 1) >> 2 << 4;
-  if (splat) clearSplatBuffers(ctx, thread); // axis 0 of the blur, the only reader, is done
   const blocks = (pixels + PIXEL_BLOCK - 1) / PIXEL_BLOCK;
   for (let block = nextShareItem(ctx, thread, blocks); block >= 0; block = nextShareItem(ctx, thread, blocks)) {
     const first = block * PIXEL_BLOCK;
