@@ -1,10 +1,10 @@
 // AssemblyScript: the context of one dense-CRF inference, a block of i32 slots that src/mean_field.ts writes. Every
-// thread runs the same steps, taking blocks of work (terms, pixels or lattice points) from a shared queue, with
-// barriers in between (src/parallel/crf_share.ts):
+// thread runs the same steps, taking blocks of work (terms, pixels or lattice points), with barriers in between
+// (src/parallel/crf_share.ts):
 //   build:  buildShare (each term's lattice, neighbours and normalised weights, costliest first; -U in pixel blocks)
 //   infer:  startShare (Q = softmax(-U), splatted into the thread's own lattice buffers) | per iteration: blurShare
-//           per axis (lattice points; axis 0 sums the threads' buffers, axis 1 clears them) | sliceSoftmaxShare (slice, softmax, splat
-//           for the next iteration) | finishShare (marginals and argmax)
+//           per axis (lattice points; axis 0 sums the threads' buffers, axis 1 clears them) | sliceSoftmaxShare
+//           (slice, softmax, splat for the next iteration) | finishShare (marginals and argmax)
 // The build takes its items from one queue (costliest first); the infer steps give each thread its own share of the
 // blocks of points or pixels, the same at every step, and let it take over what others leave (nextShareItem).
 // Per-pixel rows are pixel-major with a stride that is a multiple of 4 floats, so one v128 holds 4 labels. Q is kept

@@ -9,8 +9,8 @@ import { nextItem, PIXEL_BLOCK, slot, termSlot } from './context_access';
 import { negUnaryRange } from './mean_field_pixels';
 
 /**
- * Builds the lattice of term k, its neighbours and its normalised weights into its slots (TERM_POINTS -1 when its
- * hash table filled up: nothing else is written then).
+ * Builds the lattice of term k (from its image's features when it has one), its neighbours and its normalised
+ * weights into its slots (TERM_POINTS -1 when its hash table filled up: nothing else is written then).
  */
 export function buildTerm(ctx: usize, k: i32): void {
   if (termSlot(ctx, k, TERM_IMAGE_WIDTH) != 0) imageFeatures(ctx, k);

@@ -48,8 +48,9 @@ export interface MeanFieldResult {
  * Mean-field inference of the fully connected CRF (Kraehenbuehl & Koltun 2011): builds every term's permutohedral
  * lattice and normalisation, then Q = softmax(-U) and `iterations` times Q = softmax(-U + sum_k compat_k K~_k Q).
  * The unary is given [labels x pixels] (label-major, as pydensecrf) as energies or as probabilities
- * (U = -log(clip(p, clip, 1))); NaN in it is an error (found while the lattices are built). With `parallel`, `threads` threads build the lattices side by side and split the
- * pixels (splat, slice, softmax) and the lattice points (blur) of every iteration.
+ * (U = -log(clip(p, clip, 1))); NaN in it is an error (found while the lattices are built). With `parallel`,
+ * `threads` threads build the lattices side by side and split the pixels (splat, slice, softmax) and the lattice
+ * points (blur) of every iteration.
  */
 export function meanField(
   unary: UnarySource,
