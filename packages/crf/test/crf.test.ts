@@ -17,6 +17,8 @@ import {
   unaryFromSoftmax,
 } from '@wsss/crf';
 import { bilateralFeatures } from '../src/lattice/features';
+import { meanField, type PairwiseTerm } from '../src/mean_field';
+import { KernelWorkers } from '../src/parallel/kernel_workers';
 import { kernelArena } from '../src/wasm/kernel_arena';
 
 function random(seed: number): () => number {
@@ -364,6 +366,34 @@ describe('work shares of the mean-field threads', () => {
         );
         expect(taken[t].slice(0, own.length)).toEqual(own.map((_, i) => first + i));
       }
+    }
+  });
+
+  it('give the same marginals on 3, 4 and 6 threads (a pool larger than the cores) as on one', async () => {
+    const workers = await KernelWorkers.start(kernelArena(), 5);
+    if (!workers) throw new Error('worker threads are unavailable');
+    const { image, probabilities } = syntheticCase(70, 45, 21, 5);
+    const terms: PairwiseTerm[] = [
+      {
+        features: { width: 70, scales: Float32Array.from([3, 3]) },
+        dims: 2,
+        normalization: 'symmetric',
+        compat: 3,
+      },
+      {
+        features: { width: 70, scales: Float32Array.from([20, 20, 13, 13, 13]), rgb: image.data },
+        dims: 5,
+        normalization: 'symmetric',
+        compat: 10,
+      },
+    ];
+    const unary = { probabilities, clip: 1e-5 };
+    const one = meanField(unary, 21, terms, 4).q;
+    for (const threads of [3, 4, 6]) {
+      const many = meanField(unary, 21, terms, 4, { workers, threads }).q;
+      let worst = 0;
+      for (let i = 0; i < one.length; i++) worst = Math.max(worst, Math.abs(one[i] - many[i]));
+      expect(worst).toBeLessThan(1e-5); // only the order of the splat's sums differs
     }
   });
 });
