@@ -38,15 +38,18 @@ function imageFeatures(ctx: usize, k: i32): void {
   const dims = <usize>termSlot(ctx, k, TERM_DIMS);
   const sx = load<f32>(scales);
   const sy = load<f32>(scales, 4);
+  const sr = rgb != 0 ? load<f32>(scales, 8) : 1;
+  const sg = rgb != 0 ? load<f32>(scales, 12) : 1;
+  const sb = rgb != 0 ? load<f32>(scales, 16) : 1;
   let f = <usize>termSlot(ctx, k, TERM_FEATURES);
   for (let i = 0, x = 0, y = 0; i < pixels; i++, f += dims << 2) {
     store<f32>(f, <f32>x / sx);
     store<f32>(f, <f32>y / sy, 4);
     if (rgb != 0) {
       const colour = rgb + <usize>i * 3;
-      store<f32>(f, <f32>load<u8>(colour) / load<f32>(scales, 8), 8);
-      store<f32>(f, <f32>load<u8>(colour, 1) / load<f32>(scales, 12), 12);
-      store<f32>(f, <f32>load<u8>(colour, 2) / load<f32>(scales, 16), 16);
+      store<f32>(f, <f32>load<u8>(colour) / sr, 8);
+      store<f32>(f, <f32>load<u8>(colour, 1) / sg, 12);
+      store<f32>(f, <f32>load<u8>(colour, 2) / sb, 16);
     }
     if (++x == width) {
       x = 0;

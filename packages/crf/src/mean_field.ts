@@ -74,7 +74,7 @@ export function meanField(
   ctx.set('CTX_BARRIER', BARRIER_ADDRESS);
   ctx.set('CTX_THREADS', threads);
   // one cache line per thread for its share counter (zeroed here, then by every barrier)
-  const shares = Math.ceil(arena.alloc(64 * threads + 64) / 64) * 64;
+  const shares = cacheLines(64 * threads);
   arena.i32(shares, 16 * threads).fill(0);
   ctx.set('CTX_SHARES', shares);
   ctx.set('CTX_PIXELS', pixels);
@@ -91,7 +91,7 @@ export function meanField(
   ctx.set('CTX_Q', arena.alloc(pixels * rowBytes));
   ctx.set('CTX_INV_SUM', arena.alloc(pixels * 4));
   // rows of different threads on different cache lines
-  ctx.set('CTX_ROW_SCRATCH', Math.ceil(arena.alloc(threads * 2 * rowBytes + 64) / 64) * 64);
+  ctx.set('CTX_ROW_SCRATCH', cacheLines(threads * 2 * rowBytes));
   ctx.set('CTX_ARGMAX', labels <= 256 ? arena.alloc(pixels) : 0);
   run('build', 0);
   if (ctx.read('CTX_UNARY_NAN')) {
@@ -99,10 +99,8 @@ export function meanField(
     throw new Error(`DenseCrf.inference: ${name} hold NaN at index ${source.findIndex(Number.isNaN)}`);
   }
   terms.forEach((_, k) => {
-    ctx.readTerm(k, 'TERM_POINTS');
-  });
-  terms.forEach((_, k) => {
     // a table that filled up doubles and that term is built again
+    ctx.readTerm(k, 'TERM_POINTS');
     while (ctx.term(k, 'TERM_POINTS') < 0) {
       allocateTable(ctx, k, terms[k].dims, 2 * ctx.term(k, 'TERM_CAPACITY'));
       ctx.write();
@@ -117,6 +115,11 @@ export function meanField(
     q: arena.f32(ctx.get('CTX_SOURCE'), labels * pixels).slice(),
     labels: argmax ? new Uint8Array(arena.memory.buffer, argmax, pixels).slice() : undefined,
   };
+}
+
+/** `bytes` in the arena starting on a 64-byte cache line. */
+function cacheLines(bytes: number): number {
+  return Math.ceil(kernelArena().alloc(bytes + 64) / 64) * 64;
 }
 
 /** Term k's features, lattice arrays, weights and compatibility in the arena, before its lattice is built. */
