@@ -92,9 +92,10 @@ export function buildShare(ctx: usize): void {
 
 /**
  * Neighbours and normalised splat / slice weights of term k. The kernel's row sums come from filtering ones (scalar,
- * in the term's TERM_SCALARS); pydensecrf's lattice scales every output by 1 / (1 + 2^-d), which every
- * normalisation cancels, so it is left out. symmetric: both weights times 1 / sqrt(norm); before: the splat times
- * 1 / norm; after: the slice times 1 / norm; none: the slice times pixels / sum(norm).
+ * in the term's TERM_SCALARS). pydensecrf's lattice scales every output by alpha = 1 / (1 + 2^-d), which the three
+ * normalisations cancel (it is left out there) and NO_NORMALIZATION keeps: symmetric: both weights times
+ * 1 / sqrt(norm); before: the splat times 1 / norm; after: the slice times 1 / norm; none: the slice times alpha
+ * (pydensecrf computes a mean norm for NO_NORMALIZATION but never applies it).
  */
 function prepareTerm(ctx: usize, k: i32): void {
   const pixels = slot(ctx, CTX_PIXELS);
@@ -132,14 +133,7 @@ function prepareTerm(ctx: usize, k: i32): void {
     to = t;
   }
   const normalization = termSlot(ctx, k, TERM_NORMALIZATION);
-  let mean: f32 = 1;
-  if (normalization == 3) {
-    let total: f64 = 0;
-    for (let v: usize = 0; v < vertices; v++) {
-      total += <f64>(load<f32>(bary + (v << 2)) * load<f32>(from + (<usize>(load<i32>(offsets + (v << 2)) + 1) << 2)));
-    }
-    mean = <f32>(<f64>pixels / total);
-  }
+  const alpha = <f32>1 / (<f32>1 + <f32>1 / <f32>(1 << d)); // d <= 16
   const splatWeights = <usize>termSlot(ctx, k, TERM_SPLAT_WEIGHTS);
   const sliceWeights = <usize>termSlot(ctx, k, TERM_SLICE_WEIGHTS);
   const writeSplat = splatWeights != bary;
@@ -156,7 +150,7 @@ function prepareTerm(ctx: usize, k: i32): void {
     if (normalization == 0) splatFactor = sliceFactor = <f32>1 / Mathf.sqrt(norm + 1e-20);
     else if (normalization == 1) splatFactor = <f32>1 / (norm + 1e-20);
     else if (normalization == 2) sliceFactor = <f32>1 / (norm + 1e-20);
-    else sliceFactor = mean;
+    else sliceFactor = alpha;
     for (let r = 0; r < d1; r++) {
       const v = base + (<usize>r << 2);
       const w = load<f32>(bary + v);

@@ -9,11 +9,15 @@ import {
 import { kernelWorkers } from './parallel/kernel_workers';
 import { kernelArena } from './wasm/kernel_arena';
 
-/** Label compatibility: a Potts weight w, or a labels x labels matrix mu (symmetrised), as in pydensecrf. */
+/**
+ * Label compatibility as in pydensecrf: a Potts weight w (the logits get + w K~ Q: similar pixels pull towards the
+ * same label), or a labels x labels matrix mu, symmetrised, whose message is subtracted (logits - mu K~ Q, a cost:
+ * the matrix -w I equals Potts w).
+ */
 export type Compatibility = number | Float32Array | number[][];
 
 export interface PairwiseOptions {
-  /** Potts weight or compatibility matrix; the message added to the logits is compat x (K~ Q). */
+  /** Potts weight w (logits + w K~ Q) or compatibility matrix mu (logits - mu K~ Q), as pydensecrf. */
   compat: Compatibility;
   /** Kernel normalisation (default 'symmetric', pydensecrf's NORMALIZE_SYMMETRIC). */
   normalization?: KernelNormalization;
@@ -33,7 +37,8 @@ const PARALLEL_THRESHOLD = 1 << 17;
  *
  *   E(x) = sum_i U_i(x_i) + sum_{i<j} sum_k mu_k(x_i, x_j) exp(-|f_i^k - f_j^k|^2 / 2)
  *
- * Mean field: Q = softmax(-U); repeat Q = softmax(-U + sum_k compat_k K~_k Q), K~ the normalised kernel.
+ * Mean field: Q = softmax(-U); repeat Q = softmax(-U + sum_k w_k K~_k Q) (Potts; a matrix mu_k subtracts
+ * mu_k K~_k Q), K~ the normalised kernel.
  * The hot loops are WebAssembly SIMD; `inference` splits them over worker threads in Node.
  *
  * @example

@@ -31,7 +31,10 @@ export interface PairwiseTerm {
   features: Float32Array | ImageFeatures;
   dims: number;
   normalization: KernelNormalization;
-  /** Potts weight w (message +w K Q) or a labels x labels matrix mu (message +mu K Q), as pydensecrf. */
+  /**
+   * Potts weight w (logits + w K Q) or a labels x labels matrix mu (logits - mu K Q), as pydensecrf's
+   * PottsCompatibility and MatrixCompatibility: the matrix -w I equals Potts w.
+   */
   compat: number | Float32Array;
 }
 
@@ -46,7 +49,8 @@ export interface MeanFieldResult {
 
 /**
  * Mean-field inference of the fully connected CRF (Kraehenbuehl & Koltun 2011): builds every term's permutohedral
- * lattice and normalisation, then Q = softmax(-U) and `iterations` times Q = softmax(-U + sum_k compat_k K~_k Q).
+ * lattice and normalisation, then Q = softmax(-U) and `iterations` times Q = softmax(-U + sum_k m_k), m_k = w_k K~_k Q
+ * for a Potts term and -mu_k K~_k Q for a matrix term.
  * The unary is given [labels x pixels] (label-major, as pydensecrf) as energies or as probabilities
  * (U = -log(clip(p, clip, 1))); NaN in it is an error (found while the lattices are built). With `parallel`,
  * `threads` threads build the lattices side by side and split the pixels (splat, slice, softmax) and the lattice
@@ -70,6 +74,7 @@ export function meanField(
     ctx.write();
     if (parallel && threads > 1) parallel.workers.run(arena, ctx.at, phase, threads, iterations, axes);
     else crfShare(arena.exports, arena.memory, ctx.at, phase, 0, 1, iterations, axes);
+    ctx.read();
   };
   ctx.set('CTX_BARRIER', BARRIER_ADDRESS);
   ctx.set('CTX_THREADS', threads);
@@ -94,18 +99,17 @@ export function meanField(
   ctx.set('CTX_ROW_SCRATCH', cacheLines(threads * 2 * rowBytes));
   ctx.set('CTX_ARGMAX', labels <= 256 ? arena.alloc(pixels) : 0);
   run('build', 0);
-  if (ctx.read('CTX_UNARY_NAN')) {
+  if (ctx.get('CTX_UNARY_NAN')) {
     const name = 'energies' in unary ? 'unary (setUnaryEnergy)' : 'probabilities (setUnaryFromSoftmax)';
     throw new Error(`DenseCrf.inference: ${name} hold NaN at index ${source.findIndex(Number.isNaN)}`);
   }
   terms.forEach((_, k) => {
     // a table that filled up doubles and that term is built again
-    ctx.readTerm(k, 'TERM_POINTS');
     while (ctx.term(k, 'TERM_POINTS') < 0) {
       allocateTable(ctx, k, terms[k].dims, 2 * ctx.term(k, 'TERM_CAPACITY'));
       ctx.write();
       arena.exports.buildTerm(ctx.at, k);
-      ctx.readTerm(k, 'TERM_POINTS');
+      ctx.read();
     }
     allocateBlurBuffers(ctx, k, threads, rowBytes);
   });
@@ -153,7 +157,7 @@ function setUpTerm(
     'TERM_SLICE_WEIGHTS',
     normalization === 'symmetric' ? splat : normalization === 'before' ? bary : arena.alloc(vertexBytes),
   );
-  ctx.setTerm(k, 'TERM_MATRIX', typeof compat === 'number' ? 0 : arena.put(symmetrize(compat, labels)));
+  ctx.setTerm(k, 'TERM_MATRIX', typeof compat === 'number' ? 0 : arena.put(messageMatrix(compat, labels)));
   ctx.setTermFloat(k, 'TERM_COMPAT', typeof compat === 'number' ? compat : 0);
   allocateTable(ctx, k, dims, initialTableCapacity(pixels));
 }
@@ -182,12 +186,15 @@ function allocateBlurBuffers(ctx: MeanFieldContext, k: number, threads: number, 
   }
 }
 
-/** pydensecrf's MatrixCompatibility uses (mu + mu^T) / 2. */
-function symmetrize(matrix: Float32Array, labels: number): Float32Array {
+/**
+ * The matrix the kernels add to the logits (times K Q): pydensecrf's MatrixCompatibility symmetrises mu to
+ * (mu + mu^T) / 2 and its message is subtracted from the logits, so the kernels get -(mu + mu^T) / 2.
+ */
+function messageMatrix(matrix: Float32Array, labels: number): Float32Array {
   const out = new Float32Array(labels * labels);
   for (let a = 0; a < labels; a++) {
     for (let b = 0; b < labels; b++)
-      out[a * labels + b] = 0.5 * (matrix[a * labels + b] + matrix[b * labels + a]);
+      out[a * labels + b] = -0.5 * (matrix[a * labels + b] + matrix[b * labels + a]);
   }
   return out;
 }

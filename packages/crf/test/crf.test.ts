@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tf } from '@wsss/core';
 import { expectNoLeaks, sharedPath } from '@wsss/core/testing';
 import {
@@ -20,32 +22,9 @@ import { bilateralFeatures } from '../src/lattice/features';
 import { meanField, type PairwiseTerm } from '../src/mean_field';
 import { KernelWorkers } from '../src/parallel/kernel_workers';
 import { kernelArena } from '../src/wasm/kernel_arena';
+import { random, syntheticCase, termOrderDifference } from './crf_cases';
 
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 16807) % 2147483647;
-    return s / 2147483647;
-  };
-}
-
-function syntheticCase(width: number, height: number, labels: number, seed = 7) {
-  const rnd = random(seed);
-  const pixels = width * height;
-  const data = new Uint8Array(pixels * 3);
-  for (let i = 0; i < pixels; i++) {
-    const x = i % width;
-    const region = x < width / 2 ? 40 : 200;
-    for (let c = 0; c < 3; c++) data[3 * i + c] = region + Math.floor(rnd() * 20);
-  }
-  const probabilities = new Float32Array(labels * pixels);
-  for (let i = 0; i < pixels; i++) {
-    let sum = 0;
-    for (let l = 0; l < labels; l++) sum += probabilities[l * pixels + i] = rnd() ** 3;
-    for (let l = 0; l < labels; l++) probabilities[l * pixels + i] /= sum;
-  }
-  return { image: { width, height, data }, probabilities };
-}
+const here = dirname(fileURLToPath(import.meta.url));
 
 describe('PermutohedralLattice', () => {
   const rnd = random(3);
@@ -278,11 +257,11 @@ describe('DenseCrf', () => {
     expect(Array.from(fromImage)).toEqual(Array.from(fromArrays));
   });
 
-  it('a compatibility matrix w I equals the Potts weight w; any normalisation keeps rows summing to 1', () => {
+  it('a compatibility matrix -w I equals the Potts weight w (pydensecrf); any normalisation keeps rows summing to 1', () => {
     const make = () => new DenseCrf(24, 16, 5).setUnaryEnergy(unary);
     const potts = make().addPairwiseBilateral({ sxy: 20, srgb: 13, compat: 4, image }).inferenceSync(3);
     const identity = Array.from({ length: 5 }, (_, a) =>
-      Array.from({ length: 5 }, (_, b) => (a === b ? 4 : 0)),
+      Array.from({ length: 5 }, (_, b) => (a === b ? -4 : 0)),
     );
     const matrix = make()
       .addPairwiseBilateral({ sxy: 20, srgb: 13, compat: identity, image })
@@ -398,6 +377,87 @@ describe('work shares of the mean-field threads', () => {
   });
 });
 
+describe('matrix compatibilities and normalisations against pydensecrf (test/fixtures)', () => {
+  // Made by test/fixtures/make_pydensecrf_fixtures.py with pydensecrf 2723c7f: 37 x 23 x 6 labels, 5 iterations
+  const dir = join(here, 'fixtures');
+  const spec = JSON.parse(readFileSync(join(dir, 'pydensecrf_cases.json'), 'utf8'));
+  const floats = (name: string) => {
+    const bytes = readFileSync(join(dir, name));
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  };
+  const { width, height, labels, iterations } = spec;
+  const image = { width, height, data: new Uint8Array(readFileSync(join(dir, 'pydensecrf_rgb.u8'))) };
+  const unary = floats('pydensecrf_unary.f32');
+
+  it.each(spec.cases.map((c: { name: string }) => [c.name]))(
+    '%s: marginals within 1e-5 of pydensecrf on 1 and 2 threads',
+    async (name) => {
+      const c = spec.cases.find((x: { name: string }) => x.name === name);
+      const reference = floats(`pydensecrf_${name}_q.f32`);
+      const crf = new DenseCrf(width, height, labels)
+        .setUnaryEnergy(unary)
+        .addPairwiseGaussian({
+          sxy: spec.gaussian.sxy,
+          compat: c.gaussian.compat,
+          normalization: c.normalization,
+        })
+        .addPairwiseBilateral({
+          ...spec.bilateral,
+          image,
+          compat: c.bilateral.compat,
+          normalization: c.normalization,
+        });
+      for (const q of [crf.inferenceSync(iterations), await crf.inference(iterations, { threads: 2 })]) {
+        let worst = 0;
+        for (let i = 0; i < q.length; i++) worst = Math.max(worst, Math.abs(q[i] - reference[i]));
+        // measured <= 3e-7; the matrix sign flipped or 'none' scaled by pixels / sum(K 1) gives > 0.1
+        expect(worst).toBeLessThan(1e-5);
+      }
+    },
+  );
+});
+
+describe('lattices whose hash tables grow', () => {
+  // A narrow Gaussian term (many lattice points: its first hash table fills up and is rebuilt larger) before another
+  // term used to overwrite the later term's point count with a stale value: out-of-bounds memory in a fresh process,
+  // silently wrong marginals in one that had run a larger CRF before.
+  const sizes: [number, number][] = [
+    [320, 240],
+    [200, 150],
+    [96, 64],
+    [240, 180],
+  ];
+
+  it.each([1, 2])(
+    'give the same marginals in either term order, larger and smaller in turn (%i threads)',
+    async (threads) => {
+      for (const [width, height] of sizes) {
+        expect(await termOrderDifference(DenseCrf, width, height, threads)).toBeLessThan(1e-5);
+      }
+    },
+  );
+
+  it.each([1, 2])(
+    'give the same marginals in either term order in a fresh process (%i threads)',
+    (threads) => {
+      const root = join(here, '../../..');
+      const out = execFileSync(
+        process.execPath,
+        [
+          join(root, 'node_modules/tsx/dist/cli.mjs'),
+          join(here, 'term_order_child.ts'),
+          String(threads),
+          '200x150',
+          '320x240',
+        ],
+        { cwd: root, encoding: 'utf8', timeout: 120000 },
+      );
+      for (const difference of JSON.parse(out.trim().split('\n').pop() ?? '[]') as number[])
+        expect(difference).toBeLessThan(1e-5);
+    },
+  );
+});
+
 describe('mean-field engine against a reference built on PermutohedralLattice.filter', () => {
   type Term = {
     features: Float32Array;
@@ -412,7 +472,6 @@ describe('mean-field engine against a reference built on PermutohedralLattice.fi
     const filters = terms.map(({ features, dims, normalization }) => {
       const lattice = PermutohedralLattice.build(features, pixels, dims);
       const norm = lattice.filter(new Float32Array(pixels).fill(1), 1);
-      const total = norm.reduce((a, b) => a + b, 0);
       const pre = (i: number) =>
         normalization === 'symmetric'
           ? 1 / Math.sqrt(norm[i] + 1e-20)
@@ -425,7 +484,7 @@ describe('mean-field engine against a reference built on PermutohedralLattice.fi
           : normalization === 'after'
             ? 1 / (norm[i] + 1e-20)
             : normalization === 'none'
-              ? pixels / total
+              ? lattice.magnitudeCorrection // pydensecrf's alpha, which only NO_NORMALIZATION keeps
               : 1;
       return (q: Float64Array) => {
         const input = new Float32Array(pixels * labels);
@@ -454,7 +513,8 @@ describe('mean-field engine against a reference built on PermutohedralLattice.fi
         let v = -unary[l * pixels + i];
         terms.forEach(({ compat }, k) => {
           if (typeof compat === 'number') v += compat * filtered[k](i, l);
-          else for (let b = 0; b < labels; b++) v += 0.5 * (compat[l][b] + compat[b][l]) * filtered[k](i, b);
+          // pydensecrf: Potts adds w K Q, a matrix subtracts its symmetrised mu K Q
+          else for (let b = 0; b < labels; b++) v -= 0.5 * (compat[l][b] + compat[b][l]) * filtered[k](i, b);
         });
         return v;
       });

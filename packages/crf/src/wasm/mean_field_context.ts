@@ -17,7 +17,8 @@ function contextLayout(arena: KernelArena): Layout {
 
 /**
  * The i32 slots of one dense-CRF inference (see assembly/mean_field_context.ts), kept in JavaScript and copied into
- * the arena with {@link MeanFieldContext.write} before the kernels read them. Slots are named as the assembly
+ * the arena with {@link MeanFieldContext.write} before the kernels read them and back with {@link MeanFieldContext.read}
+ * after they ran. Slots are named as the assembly
  * exports them: `CTX_*` for the whole inference, `TERM_*` per pairwise term.
  */
 export class MeanFieldContext {
@@ -77,19 +78,12 @@ export class MeanFieldContext {
     this.arena.i32(this.at, this.slots.length).set(this.slots);
   }
 
-  /** Reads slot `name` back from the arena (where the kernels wrote it). */
-  read(name: `CTX_${string}`): number {
-    return this.readSlot(this.index(name));
-  }
-
-  /** Reads slot `name` of `term` back from the arena (where the kernels wrote it). */
-  readTerm(term: number, name: `TERM_${string}`): number {
-    return this.readSlot(this.index(name, term));
-  }
-
-  private readSlot(index: number): number {
-    const value = this.arena.i32(this.at, this.slots.length)[index];
-    this.slots[index] = value;
-    return value;
+  /**
+   * Copies every slot back from the arena, where the kernels wrote some of them (points per term, the NaN flag):
+   * call it after every kernel run, before the next {@link MeanFieldContext.write}, which would otherwise put stale
+   * values back over what the kernels wrote.
+   */
+  read(): void {
+    this.slots.set(this.arena.i32(this.at, this.slots.length));
   }
 }
