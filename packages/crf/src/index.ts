@@ -7,7 +7,14 @@ export {
   type InferenceOptions,
   type PairwiseOptions,
 } from './dense_crf';
-export { type CrfInput, type CrfResult, crfOnScores, denseCrf, saliencyCrf } from './dense_crf_inference';
+export {
+  type CrfInput,
+  type CrfResult,
+  type CrfScores,
+  crfOnScores,
+  denseCrf,
+  saliencyCrf,
+} from './dense_crf_inference';
 export { denseCrfOp } from './dense_crf_op';
 export {
   DENSE_CRF,

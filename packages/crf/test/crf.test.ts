@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tf } from '@wsss/core';
+import { crfScores } from '@wsss/cam';
+import { readImage, tf } from '@wsss/core';
 import { expectNoLeaks, sharedPath } from '@wsss/core/testing';
 import {
   argmaxLabels,
@@ -623,20 +624,31 @@ describe('mean-field engine against a reference built on PermutohedralLattice.fi
 describe('CRF variants', () => {
   it('crfOnScores runs over bg + present classes and scatters back to numClasses channels', async () => {
     const { image, probabilities } = syntheticCase(20, 12, 3, 11);
-    const { q, labels } = await crfOnScores(image, probabilities, [0, 8, 15], { numClasses: 21 });
+    const classValues = [0, 8, 15];
+    const { q, labels } = await crfOnScores(image, { labelMajor: probabilities, classValues });
     const pixels = 240;
     const compact = await denseCrf(image, { probabilities }, 'psa');
     expect(Array.from(q.subarray(8 * pixels, 9 * pixels))).toEqual(
       Array.from(compact.q.subarray(pixels, 2 * pixels)),
     );
     expect(q.subarray(1 * pixels, 2 * pixels).every((v) => v === 0)).toBe(true);
-    expect(Array.from(labels)).toEqual(Array.from(compact.labels, (k) => [0, 8, 15][k]));
-    await expect(crfOnScores(image, probabilities, [0, 8, 21])).rejects.toThrow(
+    expect(Array.from(labels)).toEqual(Array.from(compact.labels, (k) => classValues[k]));
+    await expect(crfOnScores(image, { labelMajor: probabilities, classValues: [0, 8, 21] })).rejects.toThrow(
       /class value 21 is not in 0..20/,
     );
-    await expect(crfOnScores(image, probabilities, [0, 8])).rejects.toThrow(
-      /scores must be \[classValues.length x H x W\]/,
+    await expect(crfOnScores(image, { labelMajor: probabilities, classValues: [0, 8] })).rejects.toThrow(
+      /labelMajor must hold classValues.length x H x W = 2 x 12 x 20/,
     );
+    // a bare array (the layout of @wsss/cam's tensors is pixel-major, pydensecrf's label-major) is refused
+    await expect(crfOnScores(image, probabilities as never)).rejects.toThrow(
+      /a bare array or tensor has no known layout/,
+    );
+    const tensor = tf.zeros([12, 20, 3]) as tf.Tensor3D;
+    await expect(crfOnScores(image, tensor as never)).rejects.toThrow(/no known layout/);
+    await expect(crfOnScores(image, { scores: tensor, classValues: [0, 8] })).rejects.toThrow(
+      /scores must be \[H, W, classValues.length\] = \[12, 20, 2\], got \[12,20,3\]/,
+    );
+    tensor.dispose();
   });
 
   it('saliencyCrf returns a foreground marginal that follows the saliency', async () => {
@@ -646,6 +658,52 @@ describe('CRF variants', () => {
     expect(fg.length).toBe(240);
     expect(fg[0]).toBeGreaterThan(0.9);
     expect(fg[19]).toBeLessThan(0.1);
+  });
+});
+
+const photo = sharedPath('images/cat.bmp', 'cam -> crf hand-off on a real photo');
+(photo ? describe : describe.skip)('cam -> crf hand-off on a real photo (images/cat.bmp)', () => {
+  it("crfOnScores takes @wsss/cam's crfScores as they come and equals the CRF on hand-transposed scores", async () => {
+    const image = await readImage(photo ?? '');
+    const { width, height } = image;
+    // two present classes as Gaussian blobs over the left and right halves of the photo, one absent class
+    const blob = (cx: number, cy: number, s: number) =>
+      Float32Array.from({ length: width * height }, (_, i) =>
+        Math.exp(-(((i % width) - cx) ** 2 + (Math.floor(i / width) - cy) ** 2) / (2 * s * s)),
+      );
+    const planes = [
+      blob(width * 0.3, height * 0.5, 60),
+      blob(width * 0.75, height * 0.4, 50),
+      blob(0, 0, 30),
+    ];
+    const cams = tf.tidy(() =>
+      tf.stack(
+        planes.map((p) => tf.tensor2d(p, [height, width])),
+        2,
+      ),
+    ) as tf.Tensor3D;
+    const input = crfScores(cams, [1, 1, 0], [12, 8, 15], 4); // VOC dog, cat; absent chair
+    const before = tf.memory().numTensors;
+    const chained = await crfOnScores(image, input, { threads: 1 });
+    expect(tf.memory().numTensors).toBe(before);
+    // the same CRF on scores transposed by hand to label-major [3 x H*W]
+    const pixelMajor = await input.scores.data();
+    const pixels = width * height;
+    const labelMajor = new Float32Array(3 * pixels);
+    for (let i = 0; i < pixels; i++)
+      for (let k = 0; k < 3; k++) labelMajor[k * pixels + i] = pixelMajor[i * 3 + k];
+    expect(input.classValues).toEqual([0, 12, 8]);
+    const expected = await denseCrf(image, { probabilities: labelMajor }, 'psa', { threads: 1 });
+    expect(Array.from(chained.labels)).toEqual(Array.from(expected.labels, (k) => [0, 12, 8][k]));
+    const counts = [0, 8, 12].map((v) => chained.labels.filter((l) => l === v).length);
+    expect(Math.min(...counts)).toBeGreaterThan(pixels / 20); // every channel wins somewhere on the photo
+    // the defect this replaces: pixel-major data read as label-major puts a third of the labels wrong
+    const misread = await denseCrf(image, { probabilities: Float32Array.from(pixelMajor) }, 'psa', {
+      threads: 1,
+    });
+    const wrong = misread.labels.reduce((n, k, i) => n + ([0, 12, 8][k] !== chained.labels[i] ? 1 : 0), 0);
+    expect(wrong / pixels).toBeGreaterThan(0.1);
+    tf.dispose([cams, input.scores]);
   });
 });
 
