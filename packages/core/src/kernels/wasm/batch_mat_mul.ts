@@ -1,17 +1,11 @@
 import { tf } from '../../tf';
+import { originalKernel } from './original_kernels';
 
 type Attrs = tf.BatchMatMulAttrs;
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
 
 /** Below this many multiply-adds the original kernel is faster than setting up convolutions. */
 const SMALL = 1 << 16;
-
-let original: tf.KernelFunc | undefined;
-
-/** Keeps tfjs-backend-wasm's own `BatchMatMul` for small products (call before registering the replacement). */
-export function rememberOriginalBatchMatMul(kernel: tf.KernelFunc | undefined): void {
-  original = kernel;
-}
 
 /**
  * `BatchMatMul` for wasm through XNNPACK: each product `A_i B_i` is a 1x1 convolution of A_i (as a 1 x M image with
@@ -29,6 +23,7 @@ export function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const n = b.shape[b.rank - (transposeB ? 2 : 1)];
   const batchA = a.size / (m * k);
   const batchB = b.size / (k * n);
+  const original = originalKernel(tf.BatchMatMul);
   if (original && m * n * k * Math.max(batchA, batchB) < SMALL)
     return original(args as never) as tf.TensorInfo;
   const outer = (batchA > batchB || (batchA === batchB && a.rank >= b.rank) ? a : b).shape.slice(0, -2);

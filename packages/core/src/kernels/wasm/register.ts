@@ -1,11 +1,12 @@
 import { tf } from '../../tf';
-import { batchMatMul, rememberOriginalBatchMatMul } from './batch_mat_mul';
+import { batchMatMul } from './batch_mat_mul';
 import { conv2dBackpropFilter } from './conv2d_backprop_filter';
 import { conv2dBackpropInput } from './conv2d_backprop_input';
 import { depthwiseConv2dBackpropFilter } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dBackpropInput } from './depthwise_conv2d_backprop_input';
 import { maxPoolGrad } from './max_pool_grad';
-import { rememberOriginalSlice, slice } from './slice';
+import { markReplacement, rememberOriginalKernel } from './original_kernels';
+import { slice } from './slice';
 
 /** The kernels tfjs-backend-wasm 4.22 lacks for training convolutional networks, built from kernels it has. */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
@@ -44,7 +45,8 @@ export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [
 
 /**
  * Registers `WASM_TRAINING_KERNELS` for the wasm backend (kernels the installed tfjs-backend-wasm already has are
- * left alone) and replaces the kernels in `WASM_KERNEL_REPLACEMENTS`. Idempotent; importing `@wsss/core` calls it.
+ * left alone) and replaces the kernels in `WASM_KERNEL_REPLACEMENTS`. Idempotent, also across several copies of
+ * @wsss/core in one process (the backend's own kernels are kept process-wide); importing `@wsss/core` calls it.
  */
 export function registerWasmTrainingKernels(): void {
   for (const config of WASM_TRAINING_KERNELS) {
@@ -53,10 +55,10 @@ export function registerWasmTrainingKernels(): void {
   for (const config of WASM_KERNEL_REPLACEMENTS) {
     const current = tf.getKernel(config.kernelName, 'wasm');
     if (current?.kernelFunc === config.kernelFunc) continue;
-    if (config.kernelName === tf.BatchMatMul) rememberOriginalBatchMatMul(current?.kernelFunc);
-    if (config.kernelName === tf.Slice) rememberOriginalSlice(current?.kernelFunc);
+    const original = rememberOriginalKernel(config.kernelName, current);
+    markReplacement(config.kernelFunc);
     if (current !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
     // keep the original's setup (it binds the wasm functions the original kernel calls for the cases we pass on)
-    tf.registerKernel(current?.setupFunc ? { ...config, setupFunc: current.setupFunc } : config);
+    tf.registerKernel(original?.setupFunc ? { ...config, setupFunc: original.setupFunc } : config);
   }
 }

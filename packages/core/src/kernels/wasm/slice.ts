@@ -1,17 +1,11 @@
 import { tf } from '../../tf';
+import { originalKernel } from './original_kernels';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
 
 interface WasmHeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-let original: tf.KernelFunc | undefined;
-
-/** Keeps tfjs-backend-wasm's own `Slice` for the strided cases (call before registering the replacement). */
-export function rememberOriginalSlice(kernel: tf.KernelFunc | undefined): void {
-  original = kernel;
 }
 
 /**
@@ -24,7 +18,8 @@ export function slice(args: KernelArgs): tf.TensorInfo {
   const { begin, size } = args.attrs as unknown as tf.SliceAttrs;
   const [begin_, size_] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
   if (x.dtype === 'string' || !tf.slice_util.isSliceContinous(x.shape, begin_, size_)) {
-    if (!original) throw new Error('Slice (wasm): the original kernel is missing');
+    const original = originalKernel(tf.Slice);
+    if (!original) throw new Error("Slice (wasm): tfjs-backend-wasm's own kernel is missing");
     return original(args as never) as tf.TensorInfo;
   }
   const backend = args.backend as WasmHeapBackend;
