@@ -13,6 +13,12 @@ export interface LabelReassignOptions {
    */
   assignment?: 'reassign' | 'label';
   /**
+   * Include j = i, the pixel's own centroid, in the sum over j = 1..N of eqs. 14-15 (default true, as the equations
+   * write it): its hinge is the constant n, weighted by alpha_i, so with gamma > 0 it adds n alpha_i per pixel and
+   * changes the gradient. false sums over j != i only (the triplet-center prototype's form).
+   */
+  includeAssignedCentroid?: boolean;
+  /**
    * Average background and foreground pixels separately and add the two means (eqs. 14, 15, 17; default), or
    * average all labelled pixels together. A pixel counts as background when its centroid c_i is the background's.
    */
@@ -32,13 +38,17 @@ export interface LabelReassignOptions {
  *
  *   c_k     = sum_{x in I_k} beta_x F_x / sum_{x in I_k} beta_x           (beta_x: predicted probability of x's label)
  *   c_i     = argmax_k D(x, c_k)  (reassignment),  c_j the second most similar centroid
- *   alpha_x = (1 - (D(x, c_i) - D(x, c_j)) / (D(x, c_i) + D(x, c_j)))^gamma
- *   l_x     = alpha_x sum_{k != i} max(0, n + D(x, c_k) - D(x, c_i))
+ *   alpha_x = clip(1 - (D(x, c_i) - D(x, c_j)) / (D(x, c_i) + D(x, c_j)), 0, 1)^gamma
+ *   l_x     = alpha_x sum_{k = 1..N} max(0, n + D(x, c_k) - D(x, c_i))      (k = i adds n)
  *   L_LR    = mean_{x in E_bg} l_x + mean_{x in E_fg} l_x
  *
  * averaged over the images with at least two classes. Choices the paper leaves open, as options: the split of
- * E_bg/E_fg (by the assigned centroid), beta (the prediction's probability, not differentiated), the sum over k != i
- * (the k = i term is the constant n). alpha's denominator is clamped at 1e-6 and its base at 0.
+ * E_bg/E_fg (by the assigned centroid), beta (the prediction's probability, not differentiated), whether the sum
+ * includes k = i (`includeAssignedCentroid`, default as written). alpha is bounded to [0, 1]: with reassignment and
+ * positive similarities eq. 16 stays there anyway; where c_i is not the nearest centroid (`assignment: 'label'`) or
+ * D(x, c_i) + D(x, c_j) <= 0 (cosines can be negative) eq. 16 is unbounded (a denominator near 0 gave losses of 1e10),
+ * so the base is clipped (its denominator clamped at 1e-6): such a pixel gets the full weight 1 when its label's
+ * centroid is not the nearest, and 0 when it is dissimilar to both centroids.
  *
  * Shape: embeddings [B, H, W, D], labels [B, H, W] int32 (255 ignored), probabilities [B, H, W, C] -> scalar.
  *
@@ -58,6 +68,7 @@ export function labelReassignLoss(
     margin = 1,
     gamma = 2,
     assignment = 'reassign',
+    includeAssignedCentroid = true,
     balance = true,
     confidence = 'probability',
     backgroundIndex = 0,
@@ -114,7 +125,7 @@ export function labelReassignLoss(
         for (let c = 0; c < k; c++) if (c !== i && s[row + c] > s[row + j]) j = c;
         own[row + i] = 1;
         second[row + j] = 1;
-        for (let c = 0; c < k; c++) if (c !== i) others[row + c] = 1;
+        for (let c = 0; c < k; c++) if (c !== i || includeAssignedCentroid) others[row + c] = 1;
         return i;
       });
       // per image: mean over E_bg + mean over E_fg (or one mean), then the mean over images
@@ -137,7 +148,10 @@ export function labelReassignLoss(
       gamma === 0
         ? tf.onesLike(hinge)
         : tf
-            .pow(tf.relu(tf.sub(1, tf.div(tf.sub(si, sj), tf.maximum(tf.add(si, sj), 1e-6)))), gamma)
+            .pow(
+              tf.clipByValue(tf.sub(1, tf.div(tf.sub(si, sj), tf.maximum(tf.add(si, sj), 1e-6))), 0, 1),
+              gamma,
+            )
             .reshape([b * n]);
     return tf.sum(tf.mul(tf.mul(alpha, hinge), tf.tensor1d(rowWeight))) as tf.Scalar;
   });

@@ -39,25 +39,31 @@ describe('labelReassignLoss', () => {
     ];
     const s = pts.map((p) => [cos(p, c0), cos(p, [0, 1])]);
     // reassignment: pixel 1 (labelled 0) is nearer c_1 (0.8 > 0.894?) -> compute generally
-    let bg = 0;
-    let bgCount = 0;
-    let fg = 0;
-    let fgCount = 0;
-    for (const [a, b] of s) {
-      const [si, sj, i] = a >= b ? [a, b, 0] : [b, a, 1];
-      const alpha = (1 - (si - sj) / (si + sj)) ** 2;
-      const l = alpha * Math.max(0, 1 + sj - si);
-      if (i === 0) {
-        bg += l;
-        bgCount++;
-      } else {
-        fg += l;
-        fgCount++;
+    const expected = (ownTerm: number) => {
+      let bg = 0;
+      let bgCount = 0;
+      let fg = 0;
+      let fgCount = 0;
+      for (const [a, b] of s) {
+        const [si, sj, i] = a >= b ? [a, b, 0] : [b, a, 1];
+        const alpha = (1 - (si - sj) / (si + sj)) ** 2;
+        // the sum over j = 1..N of eqs. 14-15: the other centroid, and j = i (hinge n = 1)
+        const l = alpha * (Math.max(0, 1 + sj - si) + ownTerm);
+        if (i === 0) {
+          bg += l;
+          bgCount++;
+        } else {
+          fg += l;
+          fgCount++;
+        }
       }
-    }
-    const expected = bg / bgCount + fg / fgCount;
-    const loss = labelReassignLoss(embeddings, labels, undefined, { confidence: 'uniform' }).dataSync()[0];
-    expect(loss).toBeCloseTo(expected, 5);
+      return bg / bgCount + fg / fgCount;
+    };
+    const loss = (options: { includeAssignedCentroid?: boolean }) =>
+      labelReassignLoss(embeddings, labels, undefined, { confidence: 'uniform', ...options }).dataSync()[0];
+    expect(loss({})).toBeCloseTo(expected(1), 5);
+    expect(loss({ includeAssignedCentroid: false })).toBeCloseTo(expected(0), 5);
+    expect(expected(1) - expected(0)).toBeGreaterThan(0.1); // the two forms differ here
   });
 
   it('with gamma = 0 and label assignment equals the triplet-center loss summed over other centres', () => {
@@ -71,16 +77,67 @@ describe('labelReassignLoss', () => {
       [1, 5, 6],
       'int32',
     );
-    const lr = labelReassignLoss(e, l, undefined, {
-      gamma: 0,
-      assignment: 'label',
-      balance: false,
-      confidence: 'uniform',
-      margin: 0.4,
+    const lr = (includeAssignedCentroid: boolean) =>
+      labelReassignLoss(e, l, undefined, {
+        gamma: 0,
+        assignment: 'label',
+        balance: false,
+        confidence: 'uniform',
+        margin: 0.4,
+        includeAssignedCentroid,
+      }).dataSync()[0];
+    const tc = tripletCenterLoss(e, l, { negatives: 'all', margin: 0.4 }).dataSync()[0];
+    expect(lr(false)).toBeCloseTo(tc, 5);
+    expect(lr(false)).toBeGreaterThan(0);
+    // with j = i in the sum (eqs. 14-15 as written), every pixel adds the margin: one mean over the pixels, + 0.4
+    expect(lr(true)).toBeCloseTo(tc + 0.4, 5);
+  });
+
+  it("bounds alpha to [0, 1]: 'label' assignment with gamma > 0 stays below gamma = 0 (was 1e10 on normal input)", () => {
+    const rng = new Rng(21);
+    const e = tf.tensor4d(
+      Float32Array.from({ length: 2 * 8 * 8 * 16 }, () => rng.normal()),
+      [2, 8, 8, 16],
+    );
+    const l = tf.tensor3d(
+      Int32Array.from({ length: 128 }, () => [0, 5, 9][Math.floor(rng.uniform() * 3)]),
+      [2, 8, 8],
+      'int32',
+    );
+    for (const includeAssignedCentroid of [true, false]) {
+      const loss = (gamma: number) =>
+        labelReassignLoss(e, l, undefined, {
+          gamma,
+          assignment: 'label',
+          confidence: 'uniform',
+          includeAssignedCentroid,
+        }).dataSync()[0];
+      const modulated = loss(2);
+      expect(Number.isFinite(modulated)).toBe(true);
+      expect(modulated).toBeGreaterThan(0);
+      expect(modulated).toBeLessThanOrEqual(loss(0) + 1e-6); // alpha <= 1 pixel by pixel
+    }
+    // by hand: pixel 1 (labelled 1) is nearer c_0, so eq. 16's base exceeds 1 and is clipped to alpha = 1
+    const x = tf.tensor4d([1, 0, 0.9, 0.1, 0, 1], [1, 1, 3, 2]);
+    const y = tf.tensor3d([0, 1, 1], [1, 1, 3], 'int32');
+    const options = { assignment: 'label', confidence: 'uniform', balance: false } as const;
+    const c0 = [1, 0];
+    const c1 = [0.45 / Math.hypot(0.45, 0.55), 0.55 / Math.hypot(0.45, 0.55)];
+    const cos = (a: number[], b: number[]) => (a[0] * b[0] + a[1] * b[1]) / Math.hypot(a[0], a[1]);
+    const terms = [
+      [1, 0],
+      [0.9, 0.1],
+      [0, 1],
+    ].map((p, i) => {
+      const [own, other] = i === 0 ? [cos(p, c0), cos(p, c1)] : [cos(p, c1), cos(p, c0)];
+      const base = Math.min(1, Math.max(0, 1 - (own - other) / (own + other)));
+      return base ** 2 * (Math.max(0, 1 + other - own) + 1);
     });
-    const tc = tripletCenterLoss(e, l, { negatives: 'all', margin: 0.4 });
-    expect(lr.dataSync()[0]).toBeCloseTo(tc.dataSync()[0], 5);
-    expect(lr.dataSync()[0]).toBeGreaterThan(0);
+    expect(labelReassignLoss(x, y, undefined, options).dataSync()[0]).toBeCloseTo(
+      (terms[0] + terms[1] + terms[2]) / 3,
+      5,
+    );
+    tf.dispose([e, l, x, y]);
   });
 
   it('weights centroids by the predicted probability of the label', () => {
@@ -129,6 +186,8 @@ describe('gradients and leaks', () => {
   const losses: [string, (x: tf.Tensor4D) => tf.Scalar][] = [
     ['LR', (x) => new LabelReassignLoss({ margin: 0.5 }).call(x, l, p)],
     ['LR gamma 0', (x) => labelReassignLoss(x, l, p, { gamma: 0 })],
+    ['LR without j = i', (x) => labelReassignLoss(x, l, p, { includeAssignedCentroid: false })],
+    ["LR 'label' assignment", (x) => labelReassignLoss(x, l, p, { assignment: 'label' })],
     ['triplet-center hardest', (x) => tripletCenterLoss(x, l, { margin: 0.5 })],
     ['triplet-center all', (x) => tripletCenterLoss(x, l, { negatives: 'all' })],
     ['BCD', (x) => bcdCentreLoss(x, l)],
