@@ -10,8 +10,9 @@ export function packageConfig(entry: Record<string, string>): ReturnType<typeof 
     entry,
     format: ['esm', 'cjs'],
     dts: {
-      banner:
-        '/// <reference types="@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops" />',
+      // an import with the file's extension, not `/// <reference types>`: under node16/nodenext ESM resolution the
+      // reference (a package subpath without extension, tfjs-core has no exports map) is not found (TS2688)
+      banner: "import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';",
     },
     sourcemap: true,
     clean: true,

@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+/**
+ * The packages as a user installs them: `pnpm pack` every library package, install the tarballs into a fresh npm
+ * project outside the workspace, and there run an ESM and a CommonJS smoke test (package_smoke/), both builds of
+ * @wsss/core in one process, and type-check consumers under TypeScript node16 (ESM and CJS), nodenext and bundler
+ * resolution. Checks that each tarball holds its LICENSE, README and both builds. Needs `pnpm build` first.
+ *
+ *   node scripts/package_smoke.mjs [--keep]      (--keep leaves the temporary project for a look)
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const LIBRARIES = ['core', 'datasets', 'models', 'cam', 'crf', 'affinity', 'label-reassign'];
+const REQUIRED_FILES = [
+  'LICENSE',
+  'README.md',
+  'dist/index.js',
+  'dist/index.cjs',
+  'dist/index.d.ts',
+  'dist/index.d.cts',
+];
+const keep = process.argv.includes('--keep');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const pnpm = process.platform === 'win32' ? 'pnpm.cmd' : 'pnpm';
+
+const run = (command, args, cwd) =>
+  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const step = (name, fn) => {
+  const start = Date.now();
+  try {
+    const out = fn();
+    console.log(
+      `ok   ${name} (${((Date.now() - start) / 1000).toFixed(1)} s)${out ? `: ${out.trim().split('\n').pop()}` : ''}`,
+    );
+  } catch (err) {
+    console.error(
+      `FAIL ${name}\n${err.stdout ?? ''}${err.stderr ?? ''}${err.stdout || err.stderr ? '' : err.stack}`,
+    );
+    process.exitCode = 1;
+  }
+};
+
+for (const name of LIBRARIES) {
+  if (!existsSync(join(root, 'packages', name, 'dist', 'index.js'))) {
+    console.error(`package_smoke: packages/${name}/dist is missing; run pnpm build first`);
+    process.exit(2);
+  }
+}
+const work = mkdtempSync(join(tmpdir(), 'wsss-package-smoke-'));
+const packs = join(work, 'packs');
+const project = join(work, 'project');
+mkdirSync(packs);
+mkdirSync(project);
+console.log(`package_smoke: packing into ${packs}, consumer project ${project}`);
+
+const tarballs = [];
+for (const name of LIBRARIES) {
+  step(`pack @wsss/${name}`, () => {
+    const before = new Set(readdirSync(packs));
+    run(pnpm, ['pack', '--pack-destination', packs], join(root, 'packages', name));
+    const tarball = readdirSync(packs).find((f) => !before.has(f));
+    tarballs.push(join(packs, tarball));
+    const listing = run('tar', ['tzf', join(packs, tarball)])
+      .split('\n')
+      .map((f) => f.replace(/^package\//, ''));
+    const missing = REQUIRED_FILES.filter((f) => !listing.includes(f));
+    if (missing.length) throw new Error(`${tarball} lacks ${missing.join(', ')}`);
+    return `${tarball} holds ${REQUIRED_FILES.join(', ')}`;
+  });
+}
+
+const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+writeFileSync(
+  join(project, 'package.json'),
+  JSON.stringify({ name: 'wsss-package-smoke', private: true }, null, 2),
+);
+cpSync(join(root, 'scripts', 'package_smoke'), project, { recursive: true });
+step('npm install the tarballs in a fresh project', () =>
+  run(
+    npm,
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      ...tarballs,
+      `typescript@${rootPackage.devDependencies.typescript}`,
+      `@types/node@${rootPackage.devDependencies['@types/node']}`,
+    ],
+    project,
+  ),
+);
+step('ESM: import every package and run it', () => run(process.execPath, ['esm.mjs'], project));
+step('CJS: require every package and run it', () => run(process.execPath, ['cjs.cjs'], project));
+step('ESM + CJS builds in one process', () => run(process.execPath, ['both_builds.mjs'], project));
+
+const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
+const configs = [
+  ['node16', 'node16', 'types.mts'],
+  ['node16', 'node16', 'types.cts'],
+  ['nodenext', 'nodenext', 'types.mts'],
+  ['esnext', 'bundler', 'types.mts'],
+];
+for (const [module, resolution, file] of configs) {
+  for (const skipLibCheck of [false, true]) {
+    // one file per program: a CJS file in the same program would load the chained-op typings for the ESM one
+    const config = `tsconfig.${resolution}.${file}.${skipLibCheck ? 'skip' : 'full'}.json`;
+    const compilerOptions = {
+      module,
+      moduleResolution: resolution,
+      target: 'es2022',
+      strict: true,
+      noEmit: true,
+      skipLibCheck,
+    };
+    writeFileSync(join(project, config), JSON.stringify({ compilerOptions, files: [file] }, null, 2));
+    step(`TypeScript ${resolution} ${file}${skipLibCheck ? ' (skipLibCheck)' : ''}`, () =>
+      run(process.execPath, [tsc, '-p', config], project),
+    );
+  }
+}
+
+if (keep || process.exitCode) console.log(`package_smoke: left ${work}`);
+else rmSync(work, { recursive: true, force: true });
+console.log(process.exitCode ? 'package_smoke: FAILED' : 'package_smoke: every check passed');

@@ -1,0 +1,3 @@
+import type { CrfResult } from '@wsss/crf';
+
+export type MeanFieldLabels = CrfResult;
