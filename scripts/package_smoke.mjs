@@ -76,9 +76,10 @@ for (const name of LIBRARIES) {
     const listing = run('tar', ['tzf', join(packs, tarball)])
       .split('\n')
       .map((f) => f.replace(/^package\//, ''));
-    const missing = REQUIRED_FILES.filter((f) => !listing.includes(f));
+    const required = name === 'models' ? [...REQUIRED_FILES, 'scripts/torch_to_manifest.py'] : REQUIRED_FILES;
+    const missing = required.filter((f) => !listing.includes(f));
     if (missing.length) throw new Error(`${tarball} lacks ${missing.join(', ')}`);
-    return `${tarball} holds ${REQUIRED_FILES.join(', ')}`;
+    return `${tarball} holds ${required.join(', ')}`;
   });
 }
 
