@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { camLabels, camOverlay, multiScaleCam, resizeBicubic } from '@wsss/cam';
 import {
   ConfusionMatrix,
+  MOBILENET_NORMALIZATION,
+  normalizeImages,
   type RgbImage,
   readImage,
   selectBackend,
@@ -30,7 +32,6 @@ function arg(name: string, fallback: string): string {
 const dataRoot = resolve(arg('data', sharedDataRoot() ?? '../shared'));
 const outDir = resolve(arg('out', 'out/imagenet-cam'));
 const outputStride = Number(arg('os', '16')) as 8 | 16 | 32;
-const MOBILENET = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 
 await selectBackend();
 const weights = join(dataRoot, 'weights/mobilenet_v2_1.0_224');
@@ -45,7 +46,7 @@ function imagenetLogits(image: RgbImage): Float32Array {
     const x = tf.tensor4d(Float32Array.from(image.data), [1, image.height, image.width, 3]);
     const resized = tf.image.resizeBilinear(x, [224, 224], false, true);
     return classifier
-      .forward(tf.sub(tf.div(resized, 127.5), 1) as tf.Tensor4D)
+      .forward(normalizeImages(resized, MOBILENET_NORMALIZATION))
       .logits!.dataSync() as Float32Array;
   });
 }
@@ -59,7 +60,7 @@ function vocCams(image: RgbImage, labels: Uint8Array, logits: Float32Array): tf.
     const mask = tf.tensor1d(Array.from(best, (k) => (k < 0 ? 0 : 1)));
     const network = (x: tf.Tensor4D) =>
       tf.mul(tf.conv2d(net.forward(x).features, weights as tf.Tensor4D, 1, 'valid'), mask) as tf.Tensor4D;
-    return multiScaleCam(image, labels, network, { normalization: MOBILENET });
+    return multiScaleCam(image, labels, network, { normalization: MOBILENET_NORMALIZATION });
   });
 }
 

@@ -15,6 +15,8 @@ import { join, resolve } from 'node:path';
 import { camLabels, camOverlay, multiScaleCam, resizeBicubic } from '@wsss/cam';
 import {
   ConfusionMatrix,
+  imageToInput,
+  MOBILENET_NORMALIZATION,
   Progress,
   type RgbImage,
   selectBackend,
@@ -28,7 +30,6 @@ import {
   BatchLoader,
   createSyntheticDataset,
   loadCamVid,
-  MOBILENET_NORMALIZATION,
   type SegmentationDataset,
 } from '@wsss/datasets';
 import { ClassifierHead, MobileNetV2, trainClassifier } from '@wsss/models';
@@ -128,6 +129,7 @@ const result = await trainClassifier(
       : { kind: 'adam', learningRate: Number(arg('lr', '0.001')), weightDecay: 1e-5, headLrMultiplier: 1 },
     checkpointDir,
     checkpointEvery: 40,
+    progress: { label: 'train' },
   },
 );
 if (result.resumedFrom) console.log(`resumed from step ${result.resumedFrom}`);
@@ -161,13 +163,9 @@ for (let i = 0; i < test.ids.length; i++) {
   sweep.forEach((threshold, k) => {
     sweepCms[k].update(sample.mask!.data, camLabels(cams, classValues, { threshold }).data);
   });
-  const logits = tf.tidy(() => {
-    const x = tf.tensor4d(
-      Float32Array.from(small.data, (v) => v / 127.5 - 1),
-      [1, small.height, small.width, 3],
-    );
-    return head.forward(backbone.forward(x).features).dataSync();
-  });
+  const logits = tf.tidy(() =>
+    head.forward(backbone.forward(imageToInput(small, MOBILENET_NORMALIZATION)).features).dataSync(),
+  );
   if (logits.every((l, c) => (l > 0 ? 1 : 0) === sample.labels[c])) exact++;
   if (i < 6) {
     const top = tf.tidy(() => tf.max(cams, 2).dataSync());

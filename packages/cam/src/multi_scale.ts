@@ -1,4 +1,4 @@
-import { type RgbImage, tf } from '@wsss/core';
+import { IMAGENET_NORMALIZATION, type Normalization, normalizeImages, type RgbImage, tf } from '@wsss/core';
 import { maskAbsentClasses, normalizeCams } from './activation_maps';
 import { resizeBicubic } from './resize';
 
@@ -12,17 +12,14 @@ export interface MultiScaleOptions {
   flip?: boolean;
   /** How the scaled inputs are made: PIL-exact 'bicubic' (psa, IRN; default) or tf 'bilinear'. */
   resize?: 'bicubic' | 'bilinear';
-  /** `(x/255 - mean) / std` applied to the scaled image. Default ImageNet. */
-  normalization?: { mean: readonly number[]; std: readonly number[] };
+  /** `(x/255 - mean) / std` applied to the scaled image (the backbone's `normalization`). Default ImageNet. */
+  normalization?: Normalization;
 }
-
-const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 /** The image at one scale, normalised, with its horizontal flip: [2, h, w, 3] (or [1, ...] without flip). */
 function scaledInput(image: RgbImage, scale: number, options: MultiScaleOptions): tf.Tensor4D {
   const w = Math.max(1, Math.round(image.width * scale));
   const h = Math.max(1, Math.round(image.height * scale));
-  const { mean, std } = options.normalization ?? IMAGENET;
   return tf.tidy(() => {
     let x: tf.Tensor4D;
     if ((options.resize ?? 'bicubic') === 'bicubic') {
@@ -32,10 +29,7 @@ function scaledInput(image: RgbImage, scale: number, options: MultiScaleOptions)
       const full = tf.tensor4d(Float32Array.from(image.data), [1, image.height, image.width, 3]);
       x = tf.image.resizeBilinear(full, [h, w], false, true);
     }
-    x = tf.div(
-      tf.sub(tf.div(x, 255), tf.tensor1d(mean as number[])),
-      tf.tensor1d(std as number[]),
-    ) as tf.Tensor4D;
+    x = normalizeImages(x, options.normalization ?? IMAGENET_NORMALIZATION);
     return (options.flip ?? true) ? tf.concat([x, tf.reverse(x, 2)]) : x;
   });
 }

@@ -21,6 +21,14 @@ export {
   registerDilatedConvGradients,
 } from './gradients/dilated_conv_gradients';
 export { decodeLabelPng, encodeLabelPng, readLabelPng, writeLabelPng } from './image/label_io';
+export {
+  IMAGENET_NORMALIZATION,
+  imageToInput,
+  MOBILENET_NORMALIZATION,
+  type Normalization,
+  normalizeImages,
+  normalizePixels,
+} from './image/normalization';
 export { vocPalette } from './image/palette';
 export { decodeImage, encodePng, readImage, writePng } from './image/rgb_io';
 export { imageToTensor, labelMapToTensor, tensorToImage } from './image/tensor_convert';

@@ -1,20 +1,6 @@
-import { Rng, tf } from '@wsss/core';
+import { IMAGENET_NORMALIZATION, type Normalization, normalizePixels, Rng, tf } from '@wsss/core';
 import { type AugmentOptions, augment } from './augment';
 import type { Sample, SegmentationDataset } from './types';
-
-/** Per-channel normalisation of 0..255 RGB: `(x / 255 - mean) / std`. */
-export interface Normalization {
-  mean: [number, number, number];
-  std: [number, number, number];
-}
-
-/** ResNet-38 / ResNet-50 (psa, IRN, RRM, AuxSegNet): ImageNet statistics. */
-export const IMAGENET_NORMALIZATION: Normalization = {
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
-};
-/** MobileNetV2 (Keras / TF.js weights): x / 127.5 - 1. */
-export const MOBILENET_NORMALIZATION: Normalization = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 
 export interface BatchOptions {
   batchSize: number;
@@ -142,15 +128,11 @@ export class BatchLoader {
           `${bad.image.width}x${bad.image.height}); set augment.cropSize or use batchSize 1`,
       );
     }
-    const { mean, std } = this.options.normalization ?? IMAGENET_NORMALIZATION;
+    const normalization = this.options.normalization ?? IMAGENET_NORMALIZATION;
     const pixels = width * height;
     const images = new Float32Array(samples.length * pixels * 3);
     samples.forEach((s, b) => {
-      const offset = b * pixels * 3;
-      for (let i = 0; i < pixels * 3; i++) {
-        const c = i % 3;
-        images[offset + i] = (s.image.data[i] / 255 - mean[c]) / std[c];
-      }
+      normalizePixels(s.image.data, normalization, images, b * pixels * 3);
     });
     const withMasks = samples.every((s) => s.mask);
     let masks: tf.Tensor3D | undefined;

@@ -1,5 +1,7 @@
 /** @wsss/datasets: VOC 2012 (+SBD), COCO, CamVid and a synthetic WSSS dataset behind one interface. */
 
+/** Re-exported from @wsss/core, where input normalisation is defined once. */
+export { IMAGENET_NORMALIZATION, MOBILENET_NORMALIZATION, type Normalization } from '@wsss/core';
 export {
   type Augmentable,
   type AugmentOptions,
@@ -10,14 +12,7 @@ export {
   IMAGENET_MEAN_RGB,
   sampleGeometry,
 } from './augment';
-export {
-  type Batch,
-  BatchLoader,
-  type BatchOptions,
-  IMAGENET_NORMALIZATION,
-  MOBILENET_NORMALIZATION,
-  type Normalization,
-} from './batches';
+export { type Batch, BatchLoader, type BatchOptions } from './batches';
 export { CAMVID_CLASSES, type CamVidOptions, type CamVidSplit, loadCamVid } from './camvid';
 export { type CocoOptions, type CocoSplit, cocoSemanticMask, loadCoco } from './coco';
 export {

@@ -1,5 +1,7 @@
 /** @wsss/models: backbones and heads for WSSS on TensorFlow.js. */
 
+export type { Backbone, BackboneForwardOptions, BackboneOutput } from './backbone';
+
 export { ClassifierHead, DilatedConvHead, type DilatedHeadOptions, multilabelSoftMarginLoss } from './heads';
 export {
   bestImageNetClassPerVocClass,
@@ -14,7 +16,7 @@ export {
 } from './mobilenet_v2';
 export { Parameters } from './parameters';
 export { ResNet38, type ResNet38Output } from './resnet38';
-export { type BackboneOutput, ResNet50, type ResNetOptions } from './resnet50';
+export { ResNet50, type ResNetOptions } from './resnet50';
 export { Optimizer, type OptimizerOptions, type ParamGroup } from './training/optimizer';
 export {
   type CamClassifier,
@@ -23,6 +25,15 @@ export {
   type TrainClassifierResult,
   trainClassifier,
 } from './training/train_classifier';
+export {
+  readCheckpointMetadata,
+  TRAIN_CHECKPOINT_KIND,
+  type TrainedParameters,
+  type TrainLoopOptions,
+  type TrainLoopResult,
+  type TrainStepInfo,
+  trainLoop,
+} from './training/train_loop';
 export {
   type LoadedWeights,
   loadWeights,

@@ -1,4 +1,5 @@
-import { Rng, tf } from '@wsss/core';
+import { MOBILENET_NORMALIZATION, Rng, tf } from '@wsss/core';
+import type { Backbone, BackboneForwardOptions, BackboneOutput } from './backbone';
 import { Parameters } from './parameters';
 import { loadParameters } from './weights_io';
 
@@ -35,13 +36,9 @@ export interface MobileNetV2Options {
   randomInit?: boolean;
 }
 
-export interface MobileNetV2Output {
-  /** `Conv_1` features (1280 channels after ReLU6), stride `outputStride`: the CAM features. */
-  features: tf.Tensor4D;
+export interface MobileNetV2Output extends BackboneOutput {
   /** [B, 1001] ImageNet logits (index 0 = background) when built with `includeTop`. */
   logits?: tf.Tensor2D;
-  /** Intermediate outputs when requested: `stem`, `block_0` ... `block_16`. */
-  taps: Record<string, tf.Tensor4D>;
 }
 
 interface BlockPlan {
@@ -62,7 +59,10 @@ interface BlockPlan {
  * const { logits, features } = net.forward(images); // features [B, H/32, W/32, 1280]
  * ```
  */
-export class MobileNetV2 {
+export class MobileNetV2 implements Backbone {
+  readonly name = 'mobilenet_v2';
+  /** Inputs in [-1, 1]: `x / 127.5 - 1`. */
+  readonly normalization = MOBILENET_NORMALIZATION;
   readonly params = new Parameters();
   readonly outputStride: OutputStride;
   readonly includeTop: boolean;
@@ -111,9 +111,10 @@ export class MobileNetV2 {
 
   /**
    * Runs the network on `images` [B, H, W, 3] (already scaled to [-1, 1]). `taps` names intermediate outputs to
-   * return (they are not disposed by the network).
+   * return (they are not disposed by the network): `stem`, `block_0` ... `block_16`. `training` changes nothing
+   * (batch norm is folded into the convolutions, there is no dropout).
    */
-  forward(images: tf.Tensor4D, options: { taps?: readonly string[] } = {}): MobileNetV2Output {
+  forward(images: tf.Tensor4D, options: BackboneForwardOptions = {}): MobileNetV2Output {
     if (images.rank !== 4 || images.shape[3] !== 3) {
       throw new Error(`MobileNetV2.forward: images must be [B, H, W, 3], got [${images.shape.join(',')}]`);
     }

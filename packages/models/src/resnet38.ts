@@ -1,6 +1,6 @@
-import { Rng, tf } from '@wsss/core';
+import { IMAGENET_NORMALIZATION, Rng, tf } from '@wsss/core';
+import type { Backbone, BackboneForwardOptions, BackboneOutput } from './backbone';
 import { Parameters } from './parameters';
-import type { BackboneOutput } from './resnet50';
 import {
   type BatchNormMode,
   createBatchNorm,
@@ -93,7 +93,9 @@ export interface ResNet38Output extends BackboneOutput {
  * (`conv1a.weight`, `b2.bn_branch2a.weight`, `b2.conv_branch1.weight`, ...), so converted psa/RRM/AuxSegNet
  * checkpoints load as they are. Input: ImageNet-normalised RGB; a 321x321 input gives 41x41 features.
  */
-export class ResNet38 {
+export class ResNet38 implements Backbone {
+  readonly name = 'resnet38';
+  readonly normalization = IMAGENET_NORMALIZATION;
   readonly params = new Parameters();
   readonly featureChannels = 4096;
   readonly outputStride = 8;
@@ -134,7 +136,11 @@ export class ResNet38 {
     return net;
   }
 
-  forward(images: tf.Tensor4D, options: { training?: boolean; seed?: number } = {}): ResNet38Output {
+  /**
+   * Features of ImageNet-normalised images; `taps` always holds every block's output (`b2` ... `b7`) and AffinityNet's
+   * `conv4` and `conv5`. `seed` makes training-mode dropout repeatable.
+   */
+  forward(images: tf.Tensor4D, options: BackboneForwardOptions & { seed?: number } = {}): ResNet38Output {
     if (images.rank !== 4 || images.shape[3] !== 3) {
       throw new Error(`ResNet38.forward: images must be [B, H, W, 3], got [${images.shape.join(',')}]`);
     }
@@ -145,7 +151,7 @@ export class ResNet38 {
     let x = torchConv(images, p, 'conv1a');
     let conv4: tf.Tensor4D | undefined;
     let conv5: tf.Tensor4D | undefined;
-    const stages: Record<string, tf.Tensor4D> = {};
+    const taps: Record<string, tf.Tensor4D> = {};
     for (const b of BLOCKS) {
       const input = x;
       const [out, preActivation] = tf.tidy(() => {
@@ -170,10 +176,12 @@ export class ResNet38 {
       else if (b.name === 'b6') conv5 = preActivation;
       else preActivation.dispose();
       x = out;
-      stages[b.name] = x;
+      taps[b.name] = x;
     }
     const features = bnRelu(x, 'bn7');
-    return { features, conv4: conv4!, conv5: conv5!, stages };
+    taps.conv4 = conv4!;
+    taps.conv5 = conv5!;
+    return { features, conv4: conv4!, conv5: conv5!, taps };
   }
 
   dispose(): void {

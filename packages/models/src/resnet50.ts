@@ -1,4 +1,5 @@
-import { Rng, tf } from '@wsss/core';
+import { IMAGENET_NORMALIZATION, Rng, tf } from '@wsss/core';
+import type { Backbone, BackboneForwardOptions, BackboneOutput } from './backbone';
 import type { OutputStride } from './mobilenet_v2';
 import { Parameters } from './parameters';
 import {
@@ -21,13 +22,6 @@ export interface ResNetOptions {
   randomInit?: boolean;
 }
 
-export interface BackboneOutput {
-  /** Last-stage features (the CAM features). */
-  features: tf.Tensor4D;
-  /** Intermediate stage outputs by name. */
-  stages: Record<string, tf.Tensor4D>;
-}
-
 const LAYERS: readonly [number, number][] = [
   [64, 3],
   [128, 4],
@@ -45,7 +39,9 @@ const LAYERS: readonly [number, number][] = [
  * const { features } = net.forward(images, { training: false });
  * ```
  */
-export class ResNet50 {
+export class ResNet50 implements Backbone {
+  readonly name = 'resnet50';
+  readonly normalization = IMAGENET_NORMALIZATION;
   readonly params = new Parameters();
   readonly featureChannels = 2048;
   readonly outputStride: OutputStride;
@@ -107,7 +103,8 @@ export class ResNet50 {
     return net;
   }
 
-  forward(images: tf.Tensor4D, options: { training?: boolean } = {}): BackboneOutput {
+  /** Features of ImageNet-normalised images; `taps` always holds every stage: `layer1` ... `layer4`. */
+  forward(images: tf.Tensor4D, options: BackboneForwardOptions = {}): BackboneOutput {
     if (images.rank !== 4 || images.shape[3] !== 3) {
       throw new Error(`ResNet50.forward: images must be [B, H, W, 3], got [${images.shape.join(',')}]`);
     }
@@ -116,7 +113,7 @@ export class ResNet50 {
     const bn = (x: tf.Tensor4D, name: string) => torchBatchNorm(x, p, name, mode);
     let x = tf.relu(bn(torchConv(images, p, 'conv1', 2), 'bn1'));
     x = tf.maxPool(x, 3, 2, 1) as tf.Tensor4D;
-    const stages: Record<string, tf.Tensor4D> = {};
+    const taps: Record<string, tf.Tensor4D> = {};
     for (const block of this.blocks) {
       const input = x;
       x = tf.tidy(() => {
@@ -130,9 +127,9 @@ export class ResNet50 {
           : input;
         return tf.relu(tf.add(h, shortcut)) as tf.Tensor4D;
       });
-      stages[block.name.split('.')[0]] = x;
+      taps[block.name.split('.')[0]] = x;
     }
-    return { features: x, stages };
+    return { features: x, taps };
   }
 
   dispose(): void {
