@@ -1,15 +1,9 @@
 import type { LabelMap, RgbImage, Rng } from '@wsss/core';
 import { hsvToRgb, rgbToHsv } from './colour';
+import type { FloatMap } from './types';
 
 // Math functions hoisted to module constants: global lookups are ~10x slower inside vm contexts (jest).
 const { floor, max, min, round } = Math;
-
-/** A single-channel float map that travels with the image (saliency, CAM, confidence). */
-export interface FloatMap {
-  width: number;
-  height: number;
-  data: Float32Array;
-}
 
 /** What `augment` transforms: one image and any label maps and float maps of the same size. */
 export interface Augmentable {

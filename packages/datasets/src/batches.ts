@@ -22,7 +22,10 @@ export interface BatchOptions {
   ids?: readonly string[];
 }
 
-/** One batch; the caller owns the tensors (dispose them, or use `tf.tidy`). */
+/** The key the mask travels under through augmentation, next to the side maps. */
+const MASK = '\u0000mask';
+
+/** One batch; the caller owns the tensors (dispose them with {@link disposeBatch}, or use `tf.tidy`). */
 export interface Batch {
   ids: string[];
   /** [B, H, W, 3] float32, normalised. */
@@ -31,6 +34,10 @@ export interface Batch {
   masks?: tf.Tensor3D;
   /** [B, L] float32 multi-hot image-level labels. */
   labels: tf.Tensor2D;
+  /** [B, H, W] int32 per name of the samples' `labelMaps` (those every sample of the batch has). */
+  labelMaps: Record<string, tf.Tensor3D>;
+  /** [B, H, W] float32 per name of the samples' `floatMaps` (those every sample of the batch has). */
+  floatMaps: Record<string, tf.Tensor3D>;
   /** The raw (augmented) samples, for CRFs and visualisation that need 0..255 pixels. */
   samples: Sample[];
 }
@@ -109,13 +116,22 @@ export class BatchLoader {
     const range = aug.scaleRange === undefined ? [0.7, 1.3] : aug.scaleRange;
     const batchScale = this.options.scalePerBatch && range ? root.uniform(range[0], range[1]) : undefined;
     return samples.map((s, k) => {
+      // the mask under a key no side map can take
+      const labelMaps = { ...s.labelMaps, ...(s.mask ? { [MASK]: s.mask } : {}) };
       const out = augment(
-        { image: s.image, labelMaps: s.mask ? { mask: s.mask } : undefined },
+        { image: s.image, labelMaps, floatMaps: s.floatMaps },
         root.fork(k),
         aug,
         batchScale,
       );
-      return { ...s, image: out.image, mask: out.labelMaps?.mask };
+      const { [MASK]: mask, ...rest } = out.labelMaps ?? {};
+      return {
+        ...s,
+        image: out.image,
+        mask,
+        labelMaps: s.labelMaps ? rest : undefined,
+        floatMaps: out.floatMaps,
+      };
     });
   }
 
@@ -148,12 +164,49 @@ export class BatchLoader {
     samples.forEach((s, b) => {
       labels.set(s.labels, b * numLabels);
     });
+    const stack = <T extends Int32Array | Float32Array>(
+      kind: 'labelMaps' | 'floatMaps',
+      Out: new (n: number) => T,
+      dtype: 'int32' | 'float32',
+    ) => {
+      const names = Object.keys(samples[0][kind] ?? {}).filter((name) =>
+        samples.every((s) => s[kind]?.[name]),
+      );
+      return Object.fromEntries(
+        names.map((name) => {
+          const data = new Out(samples.length * pixels);
+          samples.forEach((s, b) => {
+            const map = s[kind]![name];
+            if (map.width !== width || map.height !== height) {
+              throw new Error(
+                `BatchLoader: ${kind}.${name} of ${s.id} is ${map.width}x${map.height}, its image ${width}x${height}`,
+              );
+            }
+            data.set(map.data, b * pixels);
+          });
+          return [name, tf.tensor3d(data, [samples.length, height, width], dtype)];
+        }),
+      );
+    };
     return {
       ids: samples.map((s) => s.id),
       images: tf.tensor4d(images, [samples.length, height, width, 3]),
       masks,
       labels: tf.tensor2d(labels, [samples.length, numLabels]),
+      labelMaps: stack('labelMaps', Int32Array, 'int32'),
+      floatMaps: stack('floatMaps', Float32Array, 'float32'),
       samples,
     };
   }
+}
+
+/** Disposes every tensor of a batch: images, masks, labels and the side maps. */
+export function disposeBatch(batch: Batch): void {
+  tf.dispose([
+    batch.images,
+    batch.labels,
+    ...(batch.masks ? [batch.masks] : []),
+    ...Object.values(batch.labelMaps),
+    ...Object.values(batch.floatMaps),
+  ]);
 }

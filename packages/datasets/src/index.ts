@@ -7,12 +7,11 @@ export {
   type AugmentOptions,
   augment,
   type ColorJitter,
-  type FloatMap,
   type Geometry,
   IMAGENET_MEAN_RGB,
   sampleGeometry,
 } from './augment';
-export { type Batch, BatchLoader, type BatchOptions } from './batches';
+export { type Batch, BatchLoader, type BatchOptions, disposeBatch } from './batches';
 export { CAMVID_CLASSES, type CamVidOptions, type CamVidSplit, loadCamVid } from './camvid';
 export { type CocoOptions, type CocoSplit, cocoSemanticMask, loadCoco } from './coco';
 export {
@@ -22,9 +21,10 @@ export {
   rasterizeSegmentation,
   type Segmentation,
 } from './coco_masks';
+export { type MapFolders, resizeFloatMap, withMapFolders } from './map_folders';
 export { type NpyArray, type NpyValue, parseNpy } from './npy';
 export { createSyntheticDataset, SYNTHETIC_SHAPES, type SyntheticOptions } from './synthetic';
-export type { Sample, SegmentationDataset } from './types';
+export type { FloatMap, Sample, SegmentationDataset } from './types';
 export { labelsFromMask } from './types';
 export {
   loadVoc,

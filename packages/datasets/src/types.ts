@@ -1,5 +1,12 @@
 import type { LabelMap, RgbImage } from '@wsss/core';
 
+/** A single-channel float map that travels with the image (saliency, CAM, confidence). */
+export interface FloatMap {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
 /** One image of a dataset, with its image-level labels and, when the split has them, its pixel labels. */
 export interface Sample {
   id: string;
@@ -8,6 +15,13 @@ export interface Sample {
   mask?: LabelMap;
   /** Multi-hot image-level labels over `labelClasses` (VOC: 20 values in aeroplane..tvmonitor order). */
   labels: Uint8Array;
+  /**
+   * Further per-pixel label maps of the image's size by name (e.g. `pseudo`: pseudo labels of an earlier stage),
+   * resampled like the mask (nearest) by augmentation and stacked by `BatchLoader` into `batch.labelMaps`.
+   */
+  labelMaps?: Record<string, LabelMap>;
+  /** Per-pixel float maps of the image's size by name (e.g. `saliency`), resampled bilinearly; `batch.floatMaps`. */
+  floatMaps?: Record<string, FloatMap>;
 }
 
 /**

@@ -29,7 +29,10 @@ export interface TrainLoopOptions<B> {
    * (`backbone.forward(x, { training: true })`).
    */
   loss: (batch: B, info: { step: number; epoch: number }) => tf.Scalar;
-  /** Batches of epoch `epoch` from batch `from` on (e.g. `(e, from) => loader.epoch(e, from)`); their tensors are disposed after the step. */
+  /**
+   * Batches of epoch `epoch` from batch `from` on (e.g. `(e, from) => loader.epoch(e, from)`); their tensors (fields,
+   * and values of record fields such as `labelMaps`) are disposed after the step.
+   */
   batches: (epoch: number, from: number) => AsyncIterable<B>;
   batchesPerEpoch: number;
   epochs: number;
@@ -152,11 +155,18 @@ export async function trainLoop<B>(options: TrainLoopOptions<B>): Promise<TrainL
   return { steps: step, resumedFrom, epochLosses };
 }
 
-/** Disposes the tensors among a batch's fields (one level deep). */
-function disposeTensorsOf(batch: unknown): void {
-  if (batch instanceof tf.Tensor) batch.dispose();
-  else if (batch && typeof batch === 'object')
-    tf.dispose(Object.values(batch).filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+/** Disposes the tensors in a batch: its fields and the values of records among them (e.g. `labelMaps`). */
+function disposeTensorsOf(value: unknown, depth = 0): void {
+  if (value instanceof tf.Tensor) value.dispose();
+  else if (
+    depth < 2 &&
+    value &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !ArrayBuffer.isView(value)
+  ) {
+    for (const field of Object.values(value)) disposeTensorsOf(field, depth + 1);
+  }
 }
 
 /** Metadata of the checkpoint in `dir` without loading its weights, or undefined when there is none. */
