@@ -3,9 +3,11 @@
  * convolutions) and chained ops on tfjs-core, so training works without further setup.
  */
 import { registerDilatedConvGradients } from './gradients/dilated_conv_gradients';
+import { registerResizeBilinearGradient } from './gradients/resize_bilinear_gradient';
 import { registerWasmTrainingKernels } from './kernels/wasm/register';
 
 registerDilatedConvGradients();
+registerResizeBilinearGradient();
 registerWasmTrainingKernels();
 
 export {
@@ -20,6 +22,11 @@ export {
   dilatedDepthwiseConv2dGradConfig,
   registerDilatedConvGradients,
 } from './gradients/dilated_conv_gradients';
+export {
+  interpolationMatrix,
+  registerResizeBilinearGradient,
+  resizeBilinearGradConfig,
+} from './gradients/resize_bilinear_gradient';
 export { decodeLabelPng, encodeLabelPng, readLabelPng, writeLabelPng } from './image/label_io';
 export {
   IMAGENET_NORMALIZATION,

@@ -17,6 +17,13 @@ export {
 export { Parameters } from './parameters';
 export { ResNet38, type ResNet38Output } from './resnet38';
 export { ResNet50, type ResNetOptions } from './resnet50';
+export {
+  AsppHead,
+  type AsppHeadOptions,
+  SegmentationNetwork,
+  type SegmentationPredictOptions,
+  segmentationCrossEntropy,
+} from './segmentation';
 export { Optimizer, type OptimizerOptions, type ParamGroup } from './training/optimizer';
 export {
   type CamClassifier,
