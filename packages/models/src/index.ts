@@ -33,6 +33,7 @@ export {
   trainClassifier,
 } from './training/train_classifier';
 export {
+  loadCheckpointParameters,
   readCheckpointMetadata,
   TRAIN_CHECKPOINT_KIND,
   type TrainedParameters,

@@ -193,19 +193,47 @@ async function restoreCheckpoint(
     // 'wsss-classifier-checkpoint': trainClassifier's checkpoints before trainLoop, same layout
     if (metadata.kind !== TRAIN_CHECKPOINT_KIND && metadata.kind !== 'wsss-classifier-checkpoint')
       throw new Error(`trainLoop: ${dir} holds no training checkpoint (kind '${metadata.kind}')`);
-    for (const set of sets) {
-      const prefix = `${set.name}/`;
-      set.params.load(
-        Object.fromEntries(
-          Object.entries(tensors)
-            .filter(([n]) => n.startsWith(prefix))
-            .map(([n, t]) => [n.slice(prefix.length), t]),
-        ),
-      );
-    }
+    loadSets(tensors, sets);
     const step = Number(metadata.step);
     optimizer.restore(tensors, step, nameOf);
     return step;
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+}
+
+function loadSets(
+  tensors: tf.NamedTensorMap,
+  sets: readonly Pick<TrainedParameters, 'name' | 'params'>[],
+): void {
+  for (const set of sets) {
+    const prefix = `${set.name}/`;
+    set.params.load(
+      Object.fromEntries(
+        Object.entries(tensors)
+          .filter(([n]) => n.startsWith(prefix))
+          .map(([n, t]) => [n.slice(prefix.length), t]),
+      ),
+    );
+  }
+}
+
+/**
+ * Loads the weights of a {@link trainLoop} checkpoint into parameter sets of the same names (e.g. a trained network
+ * for inference in a later stage); the optimiser state is left out.
+ */
+export async function loadCheckpointParameters(
+  dir: string,
+  sets: readonly Pick<TrainedParameters, 'name' | 'params'>[],
+): Promise<Record<string, unknown>> {
+  const { tensors, metadata } = await loadWeights(dir);
+  try {
+    if (metadata.kind !== TRAIN_CHECKPOINT_KIND && metadata.kind !== 'wsss-classifier-checkpoint')
+      throw new Error(
+        `loadCheckpointParameters: ${dir} holds no training checkpoint (kind '${metadata.kind}')`,
+      );
+    loadSets(tensors, sets);
+    return metadata;
   } finally {
     tf.dispose(Object.values(tensors));
   }

@@ -1,0 +1,38 @@
+/**
+ * @wsss/pipelines: weakly supervised segmentation pipelines (Node): stages with one contract, resumable run folders,
+ * configs with presets and overrides, evaluation at every stage that produces labels, and reports.
+ */
+export { BASELINE_DEFAULTS, BASELINE_PRESETS, type BaselineConfig } from './baseline/config';
+export { baselinePipeline } from './baseline/pipeline';
+export { type CamFile, readCamFile, writeCamFile } from './cam_files';
+export {
+  type ConfigObject,
+  type ConfigOverrides,
+  type ConfigSources,
+  type ConfigValue,
+  mergeConfig,
+  parseOverride,
+  resolveConfig,
+} from './config';
+export { type DatasetConfig, openDataset } from './data';
+export {
+  type ClassScores,
+  type ConfusionJson,
+  confusionFromJson,
+  confusionToJson,
+  type SegmentationScores,
+  segmentationScores,
+} from './evaluation';
+export {
+  type Pipeline,
+  type PresetName,
+  type RunOptions,
+  type RunRecord,
+  type RunSummary,
+  readRunRecord,
+  runPipeline,
+  stageFolder,
+} from './pipeline';
+export { getPipeline, listPipelines, registerPipeline } from './registry';
+export { buildReport, type ReportRow, type RunReport, reportMarkdown, writeReport } from './report';
+export type { Stage, StageContext, StageProgress, StageResult } from './stage';

@@ -1,0 +1,53 @@
+import type { Rng } from '@wsss/core';
+import type { SegmentationScores } from './evaluation';
+
+/** What a stage reports while it runs: `done` of `total` units of `label` (steps, images). */
+export interface StageProgress {
+  stage: string;
+  label: string;
+  done: number;
+  total: number;
+  /** Extra values to show (loss, learning rate). */
+  info?: Record<string, number | string>;
+}
+
+/** Everything a stage gets: where to write, the run's config, randomness, and how to report. */
+export interface StageContext<C = unknown> {
+  /** This stage's folder, `<run>/<NN-name>/`: it writes its artefacts here (atomically). */
+  dir: string;
+  /** The run's folder. */
+  runDir: string;
+  /** The run's resolved config. */
+  config: C;
+  /** Randomness of this stage, derived from the run's seed and the stage's name. */
+  rng: Rng;
+  /** Results of the stages before this one, by name (from this run or read back when resuming). */
+  previous: Readonly<Record<string, StageResult>>;
+  /** Progress of long work (the CLI draws a bar; library code never prints). */
+  progress: (update: Omit<StageProgress, 'stage'>) => void;
+  /** One line of information for the run's log. */
+  log: (line: string) => void;
+}
+
+/** What a finished stage records in its `done.json`. */
+export interface StageResult {
+  /** Scores of the labels it produced, by what was scored (e.g. 'seeds (train)'). */
+  scores?: Record<string, SegmentationScores>;
+  /** Other numbers worth a report line (losses, counts, the best threshold of a sweep). */
+  values?: Record<string, number | string | number[]>;
+  /** Paths of its artefacts, relative to its folder. */
+  outputs?: Record<string, string>;
+}
+
+/**
+ * One step of a pipeline. `run` writes everything under `ctx.dir` and returns what it measured; the runner marks the
+ * stage complete only after `run` returns, so a stage killed half-way runs again (and a training stage resumes from
+ * its last checkpoint in its folder).
+ */
+export interface Stage<C = unknown> {
+  /** Short kebab-case name, e.g. 'train-classifier'; the folder is `NN-<name>`. */
+  name: string;
+  /** One line for reports and `--help`. */
+  description: string;
+  run(ctx: StageContext<C>): Promise<StageResult>;
+}
