@@ -23,7 +23,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const LIBRARIES = ['core', 'datasets', 'models', 'cam', 'crf', 'affinity', 'label-reassign'];
+const LIBRARIES = [
+  'core',
+  'datasets',
+  'models',
+  'cam',
+  'crf',
+  'affinity',
+  'label-reassign',
+  'pipelines',
+  'cli',
+];
 const REQUIRED_FILES = [
   'LICENSE',
   'README.md',
@@ -106,6 +116,28 @@ step('npm install the tarballs in a fresh project', () =>
 step('ESM: import every package and run it', () => run(process.execPath, ['esm.mjs'], project));
 step('CJS: require every package and run it', () => run(process.execPath, ['cjs.cjs'], project));
 step('ESM + CJS builds in one process', () => run(process.execPath, ['both_builds.mjs'], project));
+step('the wsss binary: wsss pipelines', () =>
+  run(
+    process.execPath,
+    [join(project, 'node_modules', '@wsss', 'cli', 'dist', 'bin.js'), 'pipelines'],
+    project,
+  ),
+);
+step('wsss run baseline --preset smoke in the fresh project', () =>
+  run(
+    process.execPath,
+    [
+      join(project, 'node_modules', '@wsss', 'cli', 'dist', 'bin.js'),
+      'run',
+      'baseline',
+      '--preset',
+      'smoke',
+      '--backend',
+      'wasm',
+    ],
+    project,
+  ),
+);
 
 const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
 const configs = [

@@ -1,0 +1,203 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfusionMatrix, readLabelPng, selectBackend } from '@wsss/core';
+import {
+  type ConfigSources,
+  getPipeline,
+  listPipelines,
+  type RunReport,
+  readRunRecord,
+  reportMarkdown,
+  resolveConfig,
+  runPipeline,
+  segmentationScores,
+} from '@wsss/pipelines';
+import { progressPrinter } from './progress';
+
+/** Where a command writes: injected so that tests read it. */
+export interface Io {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+}
+
+/** A user error: printed as one line `wsss: <message>`; exit code 1, or 2 for a malformed command line. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export interface RunArgs {
+  pipeline: string;
+  preset?: string;
+  config?: string;
+  dataset?: string;
+  dataRoot?: string;
+  weights?: string;
+  out: string;
+  name?: string;
+  sets: string[];
+  seed: number;
+  until?: string;
+  backend?: string;
+}
+
+function configSources(args: RunArgs): ConfigSources {
+  const sets = [...args.sets];
+  if (args.dataset) sets.unshift(`dataset.name=${args.dataset}`);
+  if (args.dataRoot) {
+    if (!existsSync(args.dataRoot)) throw new UsageError(`--data-root: ${args.dataRoot} does not exist`);
+    sets.unshift(`dataset.root=${resolve(args.dataRoot)}`);
+  }
+  if (args.weights) {
+    if (!existsSync(args.weights)) throw new UsageError(`--weights: ${args.weights} does not exist`);
+    sets.unshift(`backbone.weights=${resolve(args.weights)}`);
+  }
+  let file: ConfigSources['file'];
+  if (args.config) {
+    if (!existsSync(args.config)) throw new UsageError(`--config: ${args.config} does not exist`);
+    try {
+      file = { path: args.config, contents: JSON.parse(readFileSync(args.config, 'utf8')) };
+    } catch (err) {
+      throw new UsageError(`--config: ${args.config} is not valid JSON (${(err as Error).message})`);
+    }
+  }
+  return { preset: args.preset, file, sets };
+}
+
+function printSummary(io: Io, runDir: string): void {
+  const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as RunReport;
+  const markdown = reportMarkdown(report);
+  io.stdout.write(
+    `${markdown.slice(0, markdown.indexOf('\n## ') > 0 ? markdown.indexOf('\n## ') : undefined).trimEnd()}\n`,
+  );
+  io.stdout.write(`\nrun folder: ${runDir} (report.md holds per-class scores)\n`);
+}
+
+/** `wsss run <pipeline>`: resolves the config, then runs (or resumes) it in `<out>/<name>`. */
+export async function runCommand(args: RunArgs, io: Io): Promise<void> {
+  let pipeline: ReturnType<typeof getPipeline>;
+  let config: object;
+  try {
+    pipeline = getPipeline(args.pipeline);
+    config = resolveConfig(pipeline.defaults, pipeline.presets, configSources(args));
+  } catch (err) {
+    throw err instanceof UsageError ? err : new UsageError((err as Error).message);
+  }
+  const runDir = resolve(args.out, args.name ?? `${pipeline.name}-${args.preset ?? 'quick'}`);
+  await startBackend(args.backend, io);
+  await runPipeline(pipeline, config, {
+    runDir,
+    preset: args.preset,
+    seed: args.seed,
+    until: args.until,
+    onProgress: progressPrinter(io.stderr),
+    log: (line) => io.stderr.write(`${line}\n`),
+  });
+  printSummary(io, runDir);
+}
+
+/** `wsss resume <run-dir>`: runs a recorded run again from its first incomplete stage. */
+export async function resumeCommand(runDir: string, backend: string | undefined, io: Io): Promise<void> {
+  let record: ReturnType<typeof readRunRecord>;
+  try {
+    record = readRunRecord(runDir);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const pipeline = getPipeline(record.pipeline);
+  await startBackend(backend, io);
+  await runPipeline(pipeline, record.config, {
+    runDir: resolve(runDir),
+    preset: record.preset ?? undefined,
+    seed: record.seed,
+    onProgress: progressPrinter(io.stderr),
+    log: (line) => io.stderr.write(`${line}\n`),
+  });
+  printSummary(io, resolve(runDir));
+}
+
+async function startBackend(backend: string | undefined, io: Io): Promise<void> {
+  await selectBackend({
+    preference: backend ? (backend.split(',') as never) : undefined,
+    log: (line) => io.stderr.write(`${line}\n`),
+  });
+}
+
+export interface EvalArgs {
+  pred: string;
+  gt: string;
+  classes?: string;
+  ignore: number;
+  background: number | null;
+}
+
+/**
+ * `wsss eval --pred <dir> --gt <dir>`: scores every label PNG of `pred` against the PNG of the same name in `gt`
+ * (palette or grey indices): mIoU with and without background, per-class IoU, precision and recall.
+ */
+export async function evalCommand(args: EvalArgs, io: Io): Promise<void> {
+  for (const [flag, dir] of [
+    ['--pred', args.pred],
+    ['--gt', args.gt],
+  ] as const) {
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new UsageError(`${flag}: ${dir} is not a folder`);
+  }
+  const files = readdirSync(args.pred)
+    .filter((f) => f.endsWith('.png'))
+    .sort();
+  if (files.length === 0) throw new UsageError(`--pred: ${args.pred} holds no .png label maps`);
+  const names = classNames(args.classes);
+  const pairs: { gt: Uint8Array; pred: Uint8Array }[] = [];
+  let maxLabel = 0;
+  for (const file of files) {
+    const gtPath = join(args.gt, file);
+    if (!existsSync(gtPath))
+      throw new UsageError(`--gt: no ${file} in ${args.gt} (every prediction needs its ground truth)`);
+    const [pred, gt] = [await readLabelPng(join(args.pred, file)), await readLabelPng(gtPath)];
+    if (pred.width !== gt.width || pred.height !== gt.height) {
+      throw new UsageError(
+        `${file}: the prediction is ${pred.width}x${pred.height}, the ground truth ${gt.width}x${gt.height}`,
+      );
+    }
+    for (const v of gt.data) if (v !== args.ignore && v > maxLabel) maxLabel = v;
+    pairs.push({ gt: gt.data, pred: pred.data });
+  }
+  const numClasses = names?.length ?? maxLabel + 1;
+  const cm = new ConfusionMatrix(numClasses, { ignoreIndex: args.ignore });
+  for (const { gt, pred } of pairs) cm.update(gt, pred);
+  const scores = segmentationScores(
+    cm,
+    names ?? Array.from({ length: numClasses }, (_, k) => String(k)),
+    args.background,
+  );
+  const pct = (v: number | null) => (v === null ? '   -' : (100 * v).toFixed(1).padStart(5));
+  io.stdout.write(`${files.length} label maps, ${numClasses} classes\n`);
+  io.stdout.write(
+    `mIoU ${pct(scores.mIoU)}   mIoU without background ${pct(scores.mIoUWithoutBackground)}   pixel accuracy ${pct(scores.pixelAccuracy)}\n`,
+  );
+  io.stdout.write('class                  IoU  precision  recall\n');
+  for (const c of scores.classes) {
+    io.stdout.write(`${c.name.padEnd(20)} ${pct(c.iou)}      ${pct(c.precision)}   ${pct(c.recall)}\n`);
+  }
+}
+
+/** `--classes`: a number of classes, a comma-separated list of names, or a file with one name per line. */
+function classNames(classes: string | undefined): string[] | undefined {
+  if (classes === undefined) return undefined;
+  if (/^\d+$/.test(classes)) return Array.from({ length: Number(classes) }, (_, k) => String(k));
+  if (existsSync(classes))
+    return readFileSync(classes, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
+  return classes.split(',').map((s) => s.trim());
+}
+
+export function pipelinesCommand(io: Io): void {
+  for (const { name, description } of listPipelines()) io.stdout.write(`${name.padEnd(12)} ${description}\n`);
+}

@@ -1,0 +1,170 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { evalCommand, type Io, pipelinesCommand, resumeCommand, runCommand, UsageError } from './commands';
+
+const HELP: Record<string, string> = {
+  wsss: `wsss: weakly supervised semantic segmentation on TensorFlow.js
+
+usage: wsss <command> [options]      (wsss <command> --help for its options)
+
+commands:
+  run <pipeline>      run a pipeline (see 'wsss pipelines'), resuming its run folder when it exists
+  resume <run-dir>    run a recorded run again from its first incomplete stage
+  eval                score a folder of label PNGs against ground truth
+  pipelines           list the pipelines
+`,
+  run: `usage: wsss run <pipeline> [options]
+
+  --preset <name>       smoke (tiny, seconds), quick (default: minutes on a laptop), paper (the papers', for a GPU)
+  --config <file.json>  config overrides (unknown keys are errors)
+  --set <key=value>     one override, e.g. --set classifier.steps=300 (repeatable; applied last)
+  --dataset <name>      synthetic (built in), voc or camvid
+  --data-root <dir>     the dataset's folder (VOC2012, CamVid)
+  --weights <dir>       MobileNetV2 ImageNet weights (TF.js manifest folder)
+  --out <dir>           where run folders go (default runs)
+  --name <name>         the run folder's name (default <pipeline>-<preset>)
+  --seed <n>            seed of every stage (default 0)
+  --until <stage>       stop after this stage
+  --backend <list>      tensorflow, webgpu, wasm or cpu (default: the fastest available)
+`,
+  resume: `usage: wsss resume <run-dir> [--backend <list>]
+
+  Runs the run recorded in <run-dir>/run.json again: complete stages are skipped, a stopped training stage continues
+  from its last checkpoint.
+`,
+  eval: `usage: wsss eval --pred <dir> --gt <dir> [options]
+
+  --pred <dir>          label PNGs to score (palette or grey indices), one per image
+  --gt <dir>            ground-truth PNGs of the same names
+  --classes <n|names|file>  number of classes, comma-separated names, or a file of names (default: from the labels)
+  --ignore <value>      ground-truth value to skip (default 255)
+  --background <value>  the background class, left out of "mIoU without background" (default 0; 'none')
+`,
+  pipelines: 'usage: wsss pipelines\n\n  Lists the registered pipelines.\n',
+};
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+function parse(
+  args: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  command: string,
+): { values: Values; positionals: string[] } {
+  try {
+    return parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    }) as { values: Values; positionals: string[] };
+  } catch (err) {
+    throw new UsageError(
+      `${command}: ${(err as Error).message.split('\n')[0]} (see wsss ${command} --help)`,
+      2,
+    );
+  }
+}
+
+const integer = (text: string | undefined, flag: string, fallback: number) => {
+  if (text === undefined) return fallback;
+  if (!/^-?\d+$/.test(text)) throw new UsageError(`${flag} must be an integer, got '${text}'`);
+  return Number(text);
+};
+
+/**
+ * The `wsss` command: runs one command and returns its exit code (0 success, 1 a user error printed as one line,
+ * 2 unknown command or option). Output goes to `io` (the terminal by default).
+ */
+export async function main(
+  argv: string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      io.stdout.write(HELP.wsss);
+      return command === undefined ? 2 : 0;
+    }
+    if (!(command in HELP) || command === 'wsss') {
+      io.stderr.write(`wsss: unknown command '${command}'\n\n${HELP.wsss}`);
+      return 2;
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(HELP[command]);
+      return 0;
+    }
+    if (command === 'run') {
+      const { values, positionals } = parse(
+        rest,
+        {
+          preset: { type: 'string' },
+          config: { type: 'string' },
+          set: { type: 'string', multiple: true },
+          dataset: { type: 'string' },
+          'data-root': { type: 'string' },
+          weights: { type: 'string' },
+          out: { type: 'string' },
+          name: { type: 'string' },
+          seed: { type: 'string' },
+          until: { type: 'string' },
+          backend: { type: 'string' },
+        },
+        'run',
+      );
+      if (positionals.length !== 1)
+        throw new UsageError('run: name one pipeline (wsss pipelines lists them)');
+      await runCommand(
+        {
+          pipeline: positionals[0],
+          preset: values.preset as string | undefined,
+          config: values.config as string | undefined,
+          dataset: values.dataset as string | undefined,
+          dataRoot: values['data-root'] as string | undefined,
+          weights: values.weights as string | undefined,
+          out: (values.out as string | undefined) ?? 'runs',
+          name: values.name as string | undefined,
+          sets: (values.set as string[] | undefined) ?? [],
+          seed: integer(values.seed as string | undefined, '--seed', 0),
+          until: values.until as string | undefined,
+          backend: values.backend as string | undefined,
+        },
+        io,
+      );
+    } else if (command === 'resume') {
+      const { values, positionals } = parse(rest, { backend: { type: 'string' } }, 'resume');
+      if (positionals.length !== 1) throw new UsageError('resume: name one run folder');
+      await resumeCommand(positionals[0], values.backend as string | undefined, io);
+    } else if (command === 'eval') {
+      const { values, positionals } = parse(
+        rest,
+        {
+          pred: { type: 'string' },
+          gt: { type: 'string' },
+          classes: { type: 'string' },
+          ignore: { type: 'string' },
+          background: { type: 'string' },
+        },
+        'eval',
+      );
+      if (positionals.length) throw new UsageError(`eval: unexpected argument '${positionals[0]}'`);
+      if (!values.pred || !values.gt) throw new UsageError('eval: --pred <dir> and --gt <dir> are required');
+      const background = values.background as string | undefined;
+      await evalCommand(
+        {
+          pred: values.pred as string,
+          gt: values.gt as string,
+          classes: values.classes as string | undefined,
+          ignore: integer(values.ignore as string | undefined, '--ignore', 255),
+          background: background === 'none' ? null : integer(background, '--background', 0),
+        },
+        io,
+      );
+    } else if (command === 'pipelines') {
+      pipelinesCommand(io);
+    }
+    return 0;
+  } catch (err) {
+    io.stderr.write(`wsss: ${(err as Error).message.split('\n')[0]}\n`);
+    if (!(err instanceof UsageError) && process.env.WSSS_DEBUG) io.stderr.write(`${(err as Error).stack}\n`);
+    return err instanceof UsageError ? err.exitCode : 1;
+  }
+}

@@ -1,0 +1,167 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '@wsss/cli';
+import { selectBackend, writeLabelPng } from '@wsss/core';
+import type { RunReport } from '@wsss/pipelines';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '../../..');
+
+/** Runs `wsss <args>` in this process; returns the exit code and what it wrote. */
+async function wsss(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+  });
+  return { code, stdout, stderr };
+}
+
+describe('wsss', () => {
+  afterAll(() => selectBackend({ preference: 'cpu', log: null }));
+
+  it('prints help for every command and refuses unknown commands and options with exit code 2', async () => {
+    expect((await wsss('--help')).stdout).toMatch(/usage: wsss <command>/);
+    for (const command of ['run', 'resume', 'eval', 'pipelines']) {
+      const { code, stdout } = await wsss(command, '--help');
+      expect(code).toBe(0);
+      expect(stdout).toMatch(new RegExp(`usage: wsss ${command}`));
+    }
+    expect(await wsss('train')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/unknown command 'train'/),
+    });
+    expect(await wsss('run', 'baseline', '--bogus')).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/Unknown option '--bogus'/),
+    });
+    expect((await wsss('pipelines')).stdout).toMatch(/^baseline +classifier -> CAM seeds/);
+  });
+
+  it('names bad input in one line with exit code 1 and writes nothing', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'wsss-cli-'));
+    const cases: [string[], RegExp][] = [
+      [['run', 'nope', '--out', out], /^wsss: unknown pipeline 'nope'; known: baseline\n$/],
+      [
+        ['run', 'baseline', '--preset', 'fast', '--out', out],
+        /^wsss: unknown preset 'fast'; expected one of smoke, quick, paper\n$/,
+      ],
+      [['run', 'baseline', '--set', 'classifier.stepz=1', '--out', out], /unknown key 'classifier.stepz'/],
+      [
+        ['run', 'baseline', '--dataset', 'voc', '--data-root', join(out, 'missing'), '--out', out],
+        /--data-root: .*missing does not exist/,
+      ],
+      [
+        ['run', 'baseline', '--config', join(out, 'none.json'), '--out', out],
+        /--config: .*none.json does not exist/,
+      ],
+      [['resume', join(out, 'nothing')], /is not a run folder \(no run.json\)/],
+      [['eval', '--pred', out], /--pred <dir> and --gt <dir> are required/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = await wsss(...args);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(message);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(existsSync(join(out, 'baseline-quick'))).toBe(false);
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('eval scores a folder of label PNGs by hand, and names a missing or mis-sized one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsss-eval-'));
+    const map = (data: number[]) => ({ width: 4, height: 2, data: Uint8Array.from(data) });
+    await writeLabelPng(join(dir, 'gt', 'a.png'), map([0, 0, 0, 1, 1, 2, 2, 255]));
+    await writeLabelPng(join(dir, 'pred', 'a.png'), map([0, 0, 1, 1, 1, 2, 0, 2]));
+    const { code, stdout } = await wsss(
+      'eval',
+      '--pred',
+      join(dir, 'pred'),
+      '--gt',
+      join(dir, 'gt'),
+      '--classes',
+      'bg,cat,dog',
+    );
+    expect(code).toBe(0);
+    // bg: TP 2, FP 1, FN 1 -> 50.0; cat: TP 2, FP 1 -> 66.7; dog: TP 1, FN 1 -> 50.0; mean 55.6, without bg 58.3
+    expect(stdout).toMatch(/mIoU {2}55.6 {3}mIoU without background {2}58.3/);
+    expect(stdout).toMatch(/cat +66.7/);
+    await writeLabelPng(join(dir, 'pred', 'b.png'), map([0, 0, 0, 0, 0, 0, 0, 0]));
+    expect((await wsss('eval', '--pred', join(dir, 'pred'), '--gt', join(dir, 'gt'))).stderr).toMatch(
+      /no b.png in/,
+    );
+    await writeLabelPng(join(dir, 'gt', 'b.png'), { width: 2, height: 2, data: new Uint8Array(4) });
+    expect((await wsss('eval', '--pred', join(dir, 'pred'), '--gt', join(dir, 'gt'))).stderr).toMatch(
+      /b.png: the prediction is 4x2, the ground truth 2x2/,
+    );
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('resumes a run killed mid-stage (SIGKILL) to the report of an uninterrupted run', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'wsss-kill-'));
+    const args = [
+      'run',
+      'baseline',
+      '--preset',
+      'smoke',
+      '--set',
+      'segmentation.steps=30',
+      '--backend',
+      'wasm',
+      '--out',
+      out,
+    ];
+    const spawnCli = (name: string) =>
+      spawn(
+        process.execPath,
+        [
+          join(root, 'node_modules/tsx/dist/cli.mjs'),
+          join(root, 'packages/cli/src/bin.ts'),
+          ...args,
+          '--name',
+          name,
+        ],
+        {
+          cwd: root,
+          env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+    const finished = (child: ChildProcess) =>
+      new Promise<number | null>((done) => {
+        child.on('exit', (code) => done(code));
+      });
+    // uninterrupted
+    const whole = spawnCli('whole');
+    expect(await finished(whole)).toBe(0);
+    // killed once the segmentation network has written a checkpoint, then resumed
+    const killed = spawnCli('killed');
+    const checkpoint = join(out, 'killed', '04-train-segmentation', 'checkpoint', 'model.json');
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (existsSync(checkpoint)) {
+          clearInterval(poll);
+          killed.kill('SIGKILL');
+          resolve();
+        }
+      }, 20);
+    });
+    expect(await finished(killed)).toBeNull(); // killed by the signal
+    expect(existsSync(join(out, 'killed', '04-train-segmentation', 'done.json'))).toBe(false);
+    const resumed = await wsss('resume', join(out, 'killed'), '--backend', 'wasm');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/01-train-classifier: complete .* skipped/);
+    const report = (name: string) =>
+      JSON.parse(readFileSync(join(out, name, 'report.json'), 'utf8')) as RunReport;
+    expect(report('killed').rows).toEqual(report('whole').rows);
+    // exact resume: the segmentation network ends with the uninterrupted run's weights, bit for bit
+    const weights = (name: string) =>
+      readFileSync(join(out, name, '04-train-segmentation', 'checkpoint', 'weights.bin'));
+    expect(weights('killed').equals(weights('whole'))).toBe(true);
+    rmSync(out, { recursive: true, force: true });
+  }, 240000);
+});
