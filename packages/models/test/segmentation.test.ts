@@ -120,7 +120,9 @@ describe('SegmentationNetwork', () => {
     const p = net.predict(image, { scales: [0.75, 1], flip: true });
     expect(p.shape).toEqual([S, S, 3]);
     const sums = tf.sum(p, 2).dataSync();
-    sums.forEach((s) => expect(s).toBeCloseTo(1, 4));
+    sums.forEach((s) => {
+      expect(s).toBeCloseTo(1, 4);
+    });
     const labels = tf.argMax(p, 2).dataSync();
     const right = labels.filter((l, i) => l === classAt(i)).length;
     expect(right / (S * S)).toBeGreaterThan(0.8);

@@ -38,7 +38,8 @@ export function buildReport(
         mIoUWithoutBackground: s.mIoUWithoutBackground,
         pixelAccuracy: s.pixelAccuracy,
       });
-      (scores[stage] ??= {})[scored] = s;
+      scores[stage] ??= {};
+      scores[stage][scored] = s;
     }
   }
   return {
