@@ -39,8 +39,17 @@ export interface BaselineConfig {
   segmentation: {
     steps: number;
     batchSize: number;
+    /** Adam's learning rate of the backbone; the head's is `headLrMultiplier` times it. */
     learningRate: number;
+    headLrMultiplier: number;
+    /** Train the backbone too; false trains the head on the (ImageNet) features as they are. */
+    finetune: boolean;
     outputStride: 8 | 16;
+    /**
+     * Scale of the network's input relative to the images, in training (rescale range 0.8-1.2 times it) and at
+     * evaluation (times `evaluation.scales`): small images segment better enlarged, as their CAMs do.
+     */
+    inputScale: number;
     cropSize: number;
     checkpointEvery: number;
     /** ASPP head: channels of its branches, and the dilations of its 3x3 branches ([] for DeepLab's mobile head: 1x1 + image pooling). */
@@ -78,11 +87,14 @@ export const BASELINE_DEFAULTS: BaselineConfig = {
   cams: { scales: [2, 2.5], flip: true, backgroundThreshold: 0.25, sweep: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6] },
   pseudoLabels: { method: 'crf', alpha: 4 },
   segmentation: {
-    steps: 200,
+    steps: 300,
     batchSize: 8,
-    learningRate: 0.001,
+    learningRate: 0.0001,
+    headLrMultiplier: 10,
+    finetune: false,
     outputStride: 16,
-    cropSize: 96,
+    inputScale: 2,
+    cropSize: 160,
     checkpointEvery: 50,
     head: { channels: 128, rates: [] },
   },
@@ -113,8 +125,10 @@ export const BASELINE_PRESETS: Record<PresetName, ConfigOverrides<BaselineConfig
     segmentation: {
       steps: 20000,
       batchSize: 16,
-      learningRate: 0.007,
+      learningRate: 0.0001,
+      finetune: true,
       outputStride: 16,
+      inputScale: 1,
       cropSize: 321,
       checkpointEvery: 1000,
       head: { channels: 256, rates: [6, 12, 18] },

@@ -241,16 +241,20 @@ const trainSegmentationStage: Stage<BaselineConfig> = {
     const labelsDir = join(stageDir(ctx, 'pseudo-labels'), 'labels');
     const data = withMapFolders(base, { labelMaps: { pseudo: labelsDir } });
     const net = await segmentationNetwork(config, base.classNames.length, true);
-    const { steps, batchSize, cropSize } = config.segmentation;
+    const { steps, batchSize, cropSize, finetune, headLrMultiplier, inputScale } = config.segmentation;
+    // without ImageNet weights the backbone always trains
+    if (!finetune && config.backbone.weights) {
+      for (const name of net.backbone.params.variables.keys()) net.backbone.params.frozen.add(name);
+    }
     const loader = new BatchLoader(data, {
       batchSize,
       seed: 3,
-      augment: { scaleRange: [0.7, 1.3], cropSize },
+      augment: { scaleRange: [0.8 * inputScale, 1.2 * inputScale], cropSize },
       normalization: net.backbone.normalization,
     });
     const perEpoch = Math.min(loader.length, steps);
     const result = await trainLoop({
-      parameters: net.parameterSets(),
+      parameters: net.parameterSets(headLrMultiplier),
       loss: (batch: Batch) =>
         segmentationCrossEntropy(net.forward(batch.images, { training: true }), batch.labelMaps.pseudo),
       batches: (epoch, from) => loader.epoch(epoch, from),
@@ -290,10 +294,8 @@ const evaluateStage: Stage<BaselineConfig> = {
     const cm = new ConfusionMatrix(numClasses);
     for (const [i, id] of data.ids.entries()) {
       const sample = await data.get(id);
-      const probabilities = net.predict(sample.image, {
-        scales: config.evaluation.scales,
-        flip: config.evaluation.flip,
-      });
+      const scales = config.evaluation.scales.map((scale) => scale * config.segmentation.inputScale);
+      const probabilities = net.predict(sample.image, { scales, flip: config.evaluation.flip });
       let labels: Uint8Array;
       if (config.evaluation.crf) {
         const pixels = sample.image.width * sample.image.height;
