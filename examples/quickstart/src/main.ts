@@ -3,9 +3,9 @@
  * image-level labels only, turn its multi-scale class activation maps into pseudo labels, and score them against
  * masks the network never saw.
  *
- *   pnpm demo                                   # built-in synthetic dataset, no download
- *   pnpm demo --dataset camvid                  # CamVid from the shared data folder (val split scored)
- *   pnpm demo --steps 300 --lr 0.002 --os 16 --finetune --scales 2,3 --out out/quickstart --weights <dir> --fresh
+ *   pnpm quickstart                             # built-in synthetic dataset, no download
+ *   pnpm quickstart --dataset camvid            # CamVid from the shared data folder (val split scored)
+ *   pnpm quickstart --steps 300 --lr 0.002 --os 16 --finetune --scales 2,3 --out out/quickstart --weights <dir> --fresh
  *
  * ImageNet weights are used when found (../shared or --weights), else training starts from random weights.
  * Checkpoints go to <out>/checkpoint; running again resumes (pass --fresh to start over).

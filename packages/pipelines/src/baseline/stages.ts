@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { camLabels, crfScores, multiScaleCam } from '@wsss/cam';
 import {
   ConfusionMatrix,
@@ -18,16 +18,39 @@ import {
   MobileNetV2,
   SegmentationNetwork,
   segmentationCrossEntropy,
+  type TrainLoopResult,
+  type TrainStepInfo,
   trainClassifier,
   trainLoop,
 } from '@wsss/models';
 import { readCamFile, writeCamFile } from '../cam_files';
 import { openDataset } from '../data';
 import { segmentationScores } from '../evaluation';
-import type { Stage, StageContext } from '../stage';
+import type { Stage, StageContext, StageResult } from '../stage';
 import type { BaselineConfig } from './config';
 
 type Ctx = StageContext<BaselineConfig>;
+
+/** The stage's folder relative to the run folder (what later stages find it by). */
+function ownDir(ctx: Ctx): string {
+  return relative(ctx.runDir, ctx.dir);
+}
+
+/** A training stage's progress callback and result: its checkpoint, steps and first / last epoch loss. */
+function trainingReport(ctx: Ctx, label: string) {
+  return {
+    onStep: (s: TrainStepInfo) =>
+      ctx.progress({ label, done: s.step, total: s.totalSteps, info: { loss: s.loss } }),
+    result: (r: TrainLoopResult): StageResult => ({
+      outputs: { dir: ownDir(ctx), checkpoint: 'checkpoint' },
+      values: {
+        steps: r.steps,
+        'first epoch loss': r.epochLosses[0] ?? Number.NaN,
+        'last epoch loss': r.epochLosses[r.epochLosses.length - 1] ?? Number.NaN,
+      },
+    }),
+  };
+}
 
 /** The run folder's stage folder of `name` (stages find their predecessors' artefacts through it). */
 function stageDir(ctx: Ctx, name: string): string {
@@ -93,6 +116,7 @@ const trainClassifierStage: Stage<BaselineConfig> = {
     });
     const { steps } = config.classifier;
     const perEpoch = Math.min(loader.length, steps);
+    const report = trainingReport(ctx, 'classifier');
     const result = await trainClassifier(
       { backbone, head },
       {
@@ -109,20 +133,13 @@ const trainClassifierStage: Stage<BaselineConfig> = {
             },
         checkpointDir: join(ctx.dir, 'checkpoint'),
         checkpointEvery: config.classifier.checkpointEvery,
-        onStep: (s) =>
-          ctx.progress({ label: 'classifier', done: s.step, total: s.totalSteps, info: { loss: s.loss } }),
+        metadata: { config },
+        onStep: report.onStep,
       },
     );
     backbone.dispose();
     head.dispose();
-    return {
-      outputs: { dir: ctx.dir.slice(ctx.runDir.length + 1), checkpoint: 'checkpoint' },
-      values: {
-        steps: result.steps,
-        'first epoch loss': result.epochLosses[0] ?? Number.NaN,
-        'last epoch loss': result.epochLosses[result.epochLosses.length - 1] ?? Number.NaN,
-      },
-    };
+    return report.result(result);
   },
 };
 
@@ -179,7 +196,7 @@ const camsStage: Stage<BaselineConfig> = {
     const swept = sweep.map((cm) => segmentationScores(cm, data.classNames, data.backgroundIndex).mIoU);
     const best = swept.indexOf(Math.max(...swept));
     return {
-      outputs: { dir: ctx.dir.slice(ctx.runDir.length + 1), cams: 'cams', seeds: 'seeds' },
+      outputs: { dir: ownDir(ctx), cams: 'cams', seeds: 'seeds' },
       scores: data.hasMasks
         ? { 'seeds (train)': segmentationScores(seeds, data.classNames, data.backgroundIndex) }
         : undefined,
@@ -224,7 +241,7 @@ const pseudoLabelsStage: Stage<BaselineConfig> = {
       ctx.progress({ label: 'pseudo labels', done: i + 1, total: data.ids.length });
     }
     return {
-      outputs: { dir: ctx.dir.slice(ctx.runDir.length + 1), labels: 'labels' },
+      outputs: { dir: ownDir(ctx), labels: 'labels' },
       scores: data.hasMasks
         ? { 'pseudo labels (train)': segmentationScores(cm, data.classNames, data.backgroundIndex) }
         : undefined,
@@ -253,6 +270,7 @@ const trainSegmentationStage: Stage<BaselineConfig> = {
       normalization: net.backbone.normalization,
     });
     const perEpoch = Math.min(loader.length, steps);
+    const report = trainingReport(ctx, 'segmentation');
     const result = await trainLoop({
       parameters: net.parameterSets(headLrMultiplier),
       loss: (batch: Batch) =>
@@ -264,18 +282,10 @@ const trainSegmentationStage: Stage<BaselineConfig> = {
       checkpointDir: join(ctx.dir, 'checkpoint'),
       checkpointEvery: config.segmentation.checkpointEvery,
       metadata: { config },
-      onStep: (s) =>
-        ctx.progress({ label: 'segmentation', done: s.step, total: s.totalSteps, info: { loss: s.loss } }),
+      onStep: report.onStep,
     });
     net.dispose();
-    return {
-      outputs: { dir: ctx.dir.slice(ctx.runDir.length + 1), checkpoint: 'checkpoint' },
-      values: {
-        steps: result.steps,
-        'first epoch loss': result.epochLosses[0] ?? Number.NaN,
-        'last epoch loss': result.epochLosses[result.epochLosses.length - 1] ?? Number.NaN,
-      },
-    };
+    return report.result(result);
   },
 };
 
@@ -321,7 +331,7 @@ const evaluateStage: Stage<BaselineConfig> = {
     net.dispose();
     return {
       outputs: {
-        dir: ctx.dir.slice(ctx.runDir.length + 1),
+        dir: ownDir(ctx),
         predictions: 'predictions',
         overlays: 'overlays',
       },
