@@ -105,7 +105,22 @@ export function augment(
       );
     }
   }
-  const g = sampleGeometry(rng, height, width, options, scale);
+  const out = applyGeometry(input, sampleGeometry(rng, height, width, options, scale), options);
+  if (options.colorJitter) jitterColours(out.image.data, options.colorJitter, rng);
+  return out;
+}
+
+/**
+ * One given geometry (rescale, flip, crop window) applied to an image and its maps: bilinear for the image and float
+ * maps, nearest for label maps, padding as `options` say. What {@link augment} does after drawing the geometry, and
+ * what deterministic crops use.
+ */
+export function applyGeometry(
+  input: Augmentable,
+  g: Geometry,
+  options: Pick<AugmentOptions, 'imagePadValue' | 'labelPadValue'> = {},
+): Augmentable {
+  const { width, height } = input.image;
   const pad = options.imagePadValue ?? IMAGENET_MEAN_RGB;
   const image: RgbImage = {
     width: g.outWidth,
@@ -113,7 +128,6 @@ export function augment(
     channels: 3,
     data: transform(input.image.data, 3, height, width, g, 'bilinear', pad, Uint8Array),
   };
-  if (options.colorJitter) jitterColours(image.data, options.colorJitter, rng);
   const labelPad = options.labelPadValue ?? 255;
   const labelMaps = mapValues(input.labelMaps, (m) => ({
     width: g.outWidth,

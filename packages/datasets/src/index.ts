@@ -5,6 +5,7 @@ export { IMAGENET_NORMALIZATION, MOBILENET_NORMALIZATION, type Normalization } f
 export {
   type Augmentable,
   type AugmentOptions,
+  applyGeometry,
   augment,
   type ColorJitter,
   type Geometry,
@@ -21,6 +22,7 @@ export {
   rasterizeSegmentation,
   type Segmentation,
 } from './coco_masks';
+export { type CropOptions, cropDataset } from './crops';
 export { type MapFolders, resizeFloatMap, withMapFolders } from './map_folders';
 export { type NpyArray, type NpyValue, parseNpy } from './npy';
 export { createSyntheticDataset, SYNTHETIC_SHAPES, type SyntheticOptions } from './synthetic';

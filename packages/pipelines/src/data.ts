@@ -1,9 +1,19 @@
-import { createSyntheticDataset, loadCamVid, loadVoc, type SegmentationDataset } from '@wsss/datasets';
+import {
+  createSyntheticDataset,
+  cropDataset,
+  loadCamVid,
+  loadVoc,
+  type SegmentationDataset,
+} from '@wsss/datasets';
 
 /** Which data a pipeline runs on (the `dataset` section of every pipeline config). */
 export interface DatasetConfig {
-  /** 'synthetic' (built in, no download), 'voc' (PASCAL VOC 2012 layout) or 'camvid' (SegNet layout). */
-  name: 'synthetic' | 'voc' | 'camvid';
+  /**
+   * 'synthetic' (built in, no download), 'voc' (PASCAL VOC 2012 layout), 'camvid' (SegNet layout) or 'camvid-crops'
+   * (CamVid at half resolution cut into square crops of `imageSize` whose labels come from their masks, so classes
+   * come and go; see @wsss/datasets cropDataset).
+   */
+  name: 'synthetic' | 'voc' | 'camvid' | 'camvid-crops';
   /** Folder of VOC2012 / CamVid; unused for synthetic. */
   root: string | null;
   /** Split the weak labels train on (synthetic: ignored). VOC: 'train_aug'; CamVid: 'train'. */
@@ -14,7 +24,7 @@ export interface DatasetConfig {
   trainSize: number;
   /** Score at most this many held-out images (0: all; synthetic: how many to generate). */
   evalSize: number;
-  /** Side of the synthetic images. */
+  /** Side of the synthetic images and of the CamVid crops. */
   imageSize: number;
 }
 
