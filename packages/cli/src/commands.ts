@@ -5,6 +5,7 @@ import {
   type ConfigSources,
   getPipeline,
   listPipelines,
+  mergeShards,
   type RunReport,
   readRunRecord,
   reportMarkdown,
@@ -43,6 +44,18 @@ export interface RunArgs {
   seed: number;
   until?: string;
   backend?: string;
+  shard?: string;
+}
+
+/** `--shard k/n` (k from 0). */
+function parseShard(text: string | undefined): { index: number; count: number } | undefined {
+  if (text === undefined) return undefined;
+  const match = text.match(/^(\d+)\/(\d+)$/);
+  const [index, count] = match ? [Number(match[1]), Number(match[2])] : [Number.NaN, Number.NaN];
+  if (!match || count < 1 || index >= count) {
+    throw new UsageError(`--shard: expected k/n with 0 <= k < n (e.g. 0/4), got '${text}'`);
+  }
+  return { index, count };
 }
 
 function configSources(args: RunArgs): ConfigSources {
@@ -88,16 +101,19 @@ export async function runCommand(args: RunArgs, io: Io): Promise<void> {
     throw err instanceof UsageError ? err : new UsageError((err as Error).message);
   }
   const runDir = resolve(args.out, args.name ?? `${pipeline.name}-${args.preset ?? 'quick'}`);
+  const shard = parseShard(args.shard);
   await startBackend(args.backend, io);
   await runPipeline(pipeline, config, {
     runDir,
     preset: args.preset,
     seed: args.seed,
     until: args.until,
+    shard,
     onProgress: progressPrinter(io.stderr),
     log: (line) => io.stderr.write(`${line}\n`),
   });
-  printSummary(io, runDir);
+  if (shard) io.stdout.write(`shard ${shard.index}/${shard.count} done in ${runDir}\n`);
+  else printSummary(io, runDir);
 }
 
 /** `wsss resume <run-dir>`: runs a recorded run again from its first incomplete stage. */
@@ -200,4 +216,18 @@ function classNames(classes: string | undefined): string[] | undefined {
 
 export function pipelinesCommand(io: Io): void {
   for (const { name, description } of listPipelines()) io.stdout.write(`${name.padEnd(12)} ${description}\n`);
+}
+
+/** `wsss merge <run-dir>`: completes the per-image stages whose shards have all finished. */
+export async function mergeCommand(runDir: string, io: Io): Promise<void> {
+  let record: ReturnType<typeof readRunRecord>;
+  try {
+    record = readRunRecord(runDir);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const merged = await mergeShards(getPipeline(record.pipeline), resolve(runDir));
+  io.stdout.write(
+    merged.length ? `merged the shards of ${merged.join(', ')}\n` : 'no stage had shards to merge\n',
+  );
 }

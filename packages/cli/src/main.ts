@@ -1,5 +1,13 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { evalCommand, type Io, pipelinesCommand, resumeCommand, runCommand, UsageError } from './commands';
+import {
+  evalCommand,
+  type Io,
+  mergeCommand,
+  pipelinesCommand,
+  resumeCommand,
+  runCommand,
+  UsageError,
+} from './commands';
 
 const HELP: Record<string, string> = {
   wsss: `wsss: weakly supervised semantic segmentation on TensorFlow.js
@@ -9,6 +17,7 @@ usage: wsss <command> [options]      (wsss <command> --help for its options)
 commands:
   run <pipeline>      run a pipeline (see 'wsss pipelines'), resuming its run folder when it exists
   resume <run-dir>    run a recorded run again from its first incomplete stage
+  merge <run-dir>     complete the per-image stages that shards (run --shard k/n) have finished
   eval                score a folder of label PNGs against ground truth
   pipelines           list the pipelines
 `,
@@ -25,6 +34,7 @@ commands:
   --seed <n>            seed of every stage (default 0)
   --until <stage>       stop after this stage
   --backend <list>      tensorflow, webgpu, wasm or cpu (default: the fastest available)
+  --shard <k/n>         run only share k (from 0) of n of the per-image stages, then stop (see wsss merge)
 `,
   resume: `usage: wsss resume <run-dir> [--backend <list>]
 
@@ -38,6 +48,11 @@ commands:
   --classes <n|names|file>  number of classes, comma-separated names, or a file of names (default: from the labels)
   --ignore <value>      ground-truth value to skip (default 255)
   --background <value>  the background class, left out of "mIoU without background" (default 0; 'none')
+`,
+  merge: `usage: wsss merge <run-dir>
+
+  Completes every per-image stage (CAMs, pseudo labels, evaluation) whose shards have all finished: scores are
+  recomputed from the shards' summed confusion matrices. Then 'wsss resume <run-dir>' continues the run.
 `,
   pipelines: 'usage: wsss pipelines\n\n  Lists the registered pipelines.\n',
 };
@@ -107,6 +122,7 @@ export async function main(
           seed: { type: 'string' },
           until: { type: 'string' },
           backend: { type: 'string' },
+          shard: { type: 'string' },
         },
         'run',
       );
@@ -126,6 +142,7 @@ export async function main(
           seed: integer(values.seed as string | undefined, '--seed', 0),
           until: values.until as string | undefined,
           backend: values.backend as string | undefined,
+          shard: values.shard as string | undefined,
         },
         io,
       );
@@ -133,6 +150,10 @@ export async function main(
       const { values, positionals } = parse(rest, { backend: { type: 'string' } }, 'resume');
       if (positionals.length !== 1) throw new UsageError('resume: name one run folder');
       await resumeCommand(positionals[0], values.backend as string | undefined, io);
+    } else if (command === 'merge') {
+      const { positionals } = parse(rest, {}, 'merge');
+      if (positionals.length !== 1) throw new UsageError('merge: name one run folder');
+      await mergeCommand(positionals[0], io);
     } else if (command === 'eval') {
       const { values, positionals } = parse(
         rest,

@@ -49,6 +49,8 @@ export interface SegmentationScores {
   mIoUWithoutBackground: number | null;
   pixelAccuracy: number;
   classes: ClassScores[];
+  /** The background class (left out of `mIoUWithoutBackground`), or null. */
+  backgroundIndex: number | null;
   confusion: ConfusionJson;
 }
 
@@ -89,6 +91,19 @@ export function segmentationScores(
         : mean(classes.filter((_, k) => k !== backgroundIndex).map((k) => k.iou)),
     pixelAccuracy: orNull(cm.pixelAccuracy()) ?? 0,
     classes,
+    backgroundIndex,
     confusion: confusionToJson(cm),
   };
+}
+
+/** The scores of several shards' label sets as one: their confusion counts summed, everything recomputed. */
+export function mergeScores(parts: readonly SegmentationScores[]): SegmentationScores {
+  const [first, ...rest] = parts;
+  const cm = confusionFromJson(first.confusion);
+  for (const part of rest) cm.merge(confusionFromJson(part.confusion));
+  return segmentationScores(
+    cm,
+    first.classes.map((c) => c.name),
+    first.backgroundIndex,
+  );
 }

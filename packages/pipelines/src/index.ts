@@ -20,10 +20,12 @@ export {
   type ConfusionJson,
   confusionFromJson,
   confusionToJson,
+  mergeScores,
   type SegmentationScores,
   segmentationScores,
 } from './evaluation';
 export {
+  mergeShards,
   type Pipeline,
   type PresetName,
   type RunOptions,
@@ -35,4 +37,11 @@ export {
 } from './pipeline';
 export { getPipeline, listPipelines, registerPipeline } from './registry';
 export { buildReport, type ReportRow, type RunReport, reportMarkdown, writeReport } from './report';
-export type { Stage, StageContext, StageProgress, StageResult } from './stage';
+export {
+  type Shard,
+  type Stage,
+  type StageContext,
+  type StageProgress,
+  type StageResult,
+  shardIds,
+} from './stage';

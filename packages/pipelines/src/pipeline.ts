@@ -1,9 +1,16 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng, writeFileAtomic } from '@wsss/core';
 import type { ConfigOverrides } from './config';
+import {
+  type ConfusionJson,
+  confusionFromJson,
+  confusionToJson,
+  mergeScores,
+  type SegmentationScores,
+} from './evaluation';
 import { writeReport } from './report';
-import type { Stage, StageProgress, StageResult } from './stage';
+import type { Shard, Stage, StageProgress, StageResult } from './stage';
 
 /** The presets every pipeline has: tiny for tests, this 2-core machine, the papers' settings for a GPU. */
 export type PresetName = 'smoke' | 'quick' | 'paper';
@@ -38,6 +45,12 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Stop after this stage (by name), e.g. to look at pseudo labels before training on them. */
   until?: string;
+  /**
+   * Run only this process's share of the per-image stages (see {@link Stage.perImage}): each writes its images'
+   * files and `done.shard-<index>-of-<count>.json`; the run stops at the first stage that needs every image. Merge
+   * the shards with {@link mergeShards}, then run again without a shard.
+   */
+  shard?: Shard;
 }
 
 export interface RunSummary {
@@ -108,13 +121,42 @@ export async function runPipeline<C extends object>(
   if (options.until && !names.has(options.until)) {
     throw new Error(`--until: no stage '${options.until}'; stages: ${[...names].join(', ')}`);
   }
+  const { shard } = options;
+  if (
+    shard &&
+    !(
+      Number.isInteger(shard.count) &&
+      shard.count >= 1 &&
+      Number.isInteger(shard.index) &&
+      shard.index >= 0 &&
+      shard.index < shard.count
+    )
+  ) {
+    throw new Error(`shard: expected index/count with 0 <= index < count, got ${shard.index}/${shard.count}`);
+  }
   const summary: RunSummary = { runDir, results: [] };
   const previous: Record<string, StageResult> = {};
   for (const [index, stage] of stages.entries()) {
     const folder = stageFolder(index, stage);
     const dir = join(runDir, folder);
     const donePath = join(dir, 'done.json');
-    if (existsSync(donePath)) {
+    const shardPath = shard ? join(dir, shardFile(shard)) : undefined;
+    if (shard && !existsSync(donePath) && !stage.perImage) {
+      log(`${folder}: needs every image; merge the shards (wsss merge) and run again without --shard`);
+      break;
+    }
+    if (shardPath && !existsSync(donePath) && existsSync(shardPath)) {
+      const done = JSON.parse(readFileSync(shardPath, 'utf8')) as DoneRecord;
+      previous[stage.name] = done.result;
+      summary.results.push({
+        stage: stage.name,
+        dir,
+        result: done.result,
+        seconds: done.seconds,
+        resumed: true,
+      });
+      log(`${folder}: shard ${shard!.index}/${shard!.count} complete, skipped`);
+    } else if (existsSync(donePath)) {
       const done = JSON.parse(readFileSync(donePath, 'utf8')) as DoneRecord;
       previous[stage.name] = done.result;
       summary.results.push({
@@ -137,15 +179,17 @@ export async function runPipeline<C extends object>(
         previous,
         progress: (update) => options.onProgress?.({ stage: stage.name, ...update }),
         log: (line) => log(`${folder}: ${line}`),
+        shard,
       });
       const seconds = (performance.now() - start) / 1000;
       const done: DoneRecord = { stage: stage.name, seconds, finishedAt: new Date().toISOString(), result };
-      await writeFileAtomic(donePath, `${JSON.stringify(done, null, 2)}\n`);
+      await writeFileAtomic(shardPath ?? donePath, `${JSON.stringify(done, null, 2)}\n`);
       previous[stage.name] = result;
       summary.results.push({ stage: stage.name, dir, result, seconds, resumed: false });
       log(`${folder}: done in ${seconds.toFixed(1)} s`);
     }
-    await writeReport(runDir, pipeline.name, summary.results);
+    // shards run side by side: only a whole run writes the report
+    if (!shard) await writeReport(runDir, pipeline.name, summary.results);
     if (stage.name === options.until) break;
   }
   return summary;
@@ -156,4 +200,79 @@ export function readRunRecord(runDir: string): RunRecord {
   const path = join(runDir, 'run.json');
   if (!existsSync(path)) throw new Error(`${runDir} is not a run folder (no run.json)`);
   return JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
+}
+
+/** The file a shard of a per-image stage marks its part complete with. */
+function shardFile(shard: Shard): string {
+  return `done.shard-${shard.index}-of-${shard.count}.json`;
+}
+
+/**
+ * Completes every per-image stage of a run whose shards have all finished: their scores and confusion counts are
+ * summed (metrics from merged confusion matrices, equal to one process's), `done.json` is written, and the report is
+ * rewritten. A stage with some shards missing is an error that names them. Returns the names of the merged stages.
+ */
+export async function mergeShards<C extends object>(
+  pipeline: Pipeline<C>,
+  runDir: string,
+): Promise<string[]> {
+  const record = readRunRecord(runDir) as RunRecord<C>;
+  if (record.pipeline !== pipeline.name)
+    throw new Error(`${runDir} holds a ${record.pipeline} run, not ${pipeline.name}`);
+  const merged: string[] = [];
+  const results: RunSummary['results'] = [];
+  for (const [index, stage] of pipeline.stages(record.config).entries()) {
+    const dir = join(runDir, stageFolder(index, stage));
+    const donePath = join(dir, 'done.json');
+    if (!existsSync(donePath) && stage.perImage && existsSync(dir)) {
+      const files = readdirSync(dir).filter((f) => /^done\.shard-\d+-of-\d+\.json$/.test(f));
+      if (files.length) {
+        const count = Number(files[0].match(/-of-(\d+)/)![1]);
+        const missing = Array.from({ length: count }, (_, k) => k).filter(
+          (k) => !existsSync(join(dir, shardFile({ index: k, count }))),
+        );
+        if (missing.length) {
+          throw new Error(
+            `${stageFolder(index, stage)}: shards ${missing.join(', ')} of ${count} have not finished`,
+          );
+        }
+        const parts = Array.from(
+          { length: count },
+          (_, k) => JSON.parse(readFileSync(join(dir, shardFile({ index: k, count })), 'utf8')) as DoneRecord,
+        );
+        const result = mergeResults(parts.map((p) => p.result));
+        const done: DoneRecord = {
+          stage: stage.name,
+          seconds: Math.max(...parts.map((p) => p.seconds)),
+          finishedAt: new Date().toISOString(),
+          result: stage.finishMerge ? stage.finishMerge(result, record.config) : result,
+        };
+        await writeFileAtomic(donePath, `${JSON.stringify(done, null, 2)}\n`);
+        merged.push(stage.name);
+      }
+    }
+    if (!existsSync(donePath)) break;
+    const done = JSON.parse(readFileSync(donePath, 'utf8')) as DoneRecord;
+    results.push({ stage: stage.name, dir, result: done.result, seconds: done.seconds, resumed: true });
+  }
+  await writeReport(runDir, pipeline.name, results);
+  return merged;
+}
+
+/** Shards' results as one: scores and confusions summed by name, values and outputs of the first shard. */
+function mergeResults(parts: readonly StageResult[]): StageResult {
+  const scores: Record<string, SegmentationScores> = {};
+  for (const name of Object.keys(parts[0].scores ?? {}))
+    scores[name] = mergeScores(parts.map((p) => p.scores![name]));
+  const confusions: Record<string, ConfusionJson> = {};
+  for (const name of Object.keys(parts[0].confusions ?? {})) {
+    const cm = confusionFromJson(parts[0].confusions![name]);
+    for (const part of parts.slice(1)) cm.merge(confusionFromJson(part.confusions![name]));
+    confusions[name] = confusionToJson(cm);
+  }
+  return {
+    ...parts[0],
+    ...(parts[0].scores ? { scores } : {}),
+    ...(parts[0].confusions ? { confusions } : {}),
+  };
 }

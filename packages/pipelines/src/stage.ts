@@ -1,5 +1,5 @@
 import type { Rng } from '@wsss/core';
-import type { SegmentationScores } from './evaluation';
+import type { ConfusionJson, SegmentationScores } from './evaluation';
 
 /** What a stage reports while it runs: `done` of `total` units of `label` (steps, images). */
 export interface StageProgress {
@@ -27,6 +27,22 @@ export interface StageContext<C = unknown> {
   progress: (update: Omit<StageProgress, 'stage'>) => void;
   /** One line of information for the run's log. */
   log: (line: string) => void;
+  /**
+   * This process's share of a per-image stage: the ids it handles are those whose position i in the dataset has
+   * i % count === index (see {@link shardIds}); undefined when one process does everything.
+   */
+  shard?: Shard;
+}
+
+/** One of `count` processes that split a per-image stage between them (`--shard index/count`, index from 0). */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** The ids of `shard` (all of them without one): every `count`-th, starting at `index`. */
+export function shardIds<T>(ids: readonly T[], shard: Shard | undefined): T[] {
+  return shard ? ids.filter((_, i) => i % shard.count === shard.index) : [...ids];
 }
 
 /** What a finished stage records in its `done.json`. */
@@ -37,6 +53,8 @@ export interface StageResult {
   values?: Record<string, number | string | number[]>;
   /** Paths of its artefacts, relative to its folder. */
   outputs?: Record<string, string>;
+  /** Confusion counts of further label sets (e.g. a threshold sweep), which merge across shards like `scores`. */
+  confusions?: Record<string, ConfusionJson>;
 }
 
 /**
@@ -49,5 +67,15 @@ export interface Stage<C = unknown> {
   name: string;
   /** One line for reports and `--help`. */
   description: string;
+  /**
+   * The stage treats images independently (CAMs, CRF, random walk, inference, evaluation): it can be split over
+   * processes with shards, each writing its own images' files, and the shards' results merge.
+   */
+  perImage?: boolean;
   run(ctx: StageContext<C>): Promise<StageResult>;
+  /**
+   * Turns the merged result of shards into the stage's result (e.g. recomputes a sweep's values from its merged
+   * `confusions`). The runner has already summed every `scores` and `confusions` entry. Default: as merged.
+   */
+  finishMerge?(merged: StageResult, config: C): StageResult;
 }

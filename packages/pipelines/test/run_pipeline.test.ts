@@ -6,6 +6,7 @@ import {
   BASELINE_DEFAULTS,
   BASELINE_PRESETS,
   baselinePipeline,
+  mergeShards,
   type Pipeline,
   type RunReport,
   resolveConfig,
@@ -107,5 +108,37 @@ describe('runPipeline', () => {
     expect(again.results.every((r) => r.resumed)).toBe(true);
     await selectBackend({ preference: 'cpu', log: null });
     rmSync(runDir, { recursive: true, force: true });
+  });
+
+  it('splits the per-image stages over shards whose merged scores equal one process', async () => {
+    await selectBackend({ preference: 'wasm', log: null });
+    const config = resolveConfig(BASELINE_DEFAULTS, BASELINE_PRESETS, { preset: 'smoke' });
+    const whole = mkdtempSync(join(tmpdir(), 'wsss-whole-'));
+    await runPipeline(baselinePipeline, config, { runDir: whole });
+    const sharded = mkdtempSync(join(tmpdir(), 'wsss-shards-'));
+    const logs: string[] = [];
+    const log = (line: string) => logs.push(line);
+    await runPipeline(baselinePipeline, config, { runDir: sharded, until: 'train-classifier' });
+    // CAMs and pseudo labels in 3 shards; each stops where every image is needed
+    for (const index of [2, 0, 1])
+      await runPipeline(baselinePipeline, config, { runDir: sharded, shard: { index, count: 3 }, log });
+    expect(logs.filter((l) => /04-train-segmentation: needs every image/.test(l))).toHaveLength(3);
+    expect(existsSync(join(sharded, '02-cams', 'done.shard-1-of-3.json'))).toBe(true);
+    expect(existsSync(join(sharded, '02-cams', 'done.json'))).toBe(false);
+    await expect(mergeShards(baselinePipeline, join(sharded, 'missing'))).rejects.toThrow(/not a run folder/);
+    expect(await mergeShards(baselinePipeline, sharded)).toEqual(['cams', 'pseudo-labels']);
+    // train on one process, evaluate in 2 shards, merge, finish
+    await runPipeline(baselinePipeline, config, { runDir: sharded, until: 'train-segmentation' });
+    for (const index of [0, 1])
+      await runPipeline(baselinePipeline, config, { runDir: sharded, shard: { index, count: 2 } });
+    expect(await mergeShards(baselinePipeline, sharded)).toEqual(['evaluate']);
+    const last = await runPipeline(baselinePipeline, config, { runDir: sharded });
+    expect(last.results.every((r) => r.resumed)).toBe(true);
+    const report = (dir: string) => JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as RunReport;
+    expect(report(sharded).rows).toEqual(report(whole).rows);
+    expect(report(sharded).stages[1].values).toEqual(report(whole).stages[1].values); // the seed sweep
+    await selectBackend({ preference: 'cpu', log: null });
+    rmSync(whole, { recursive: true, force: true });
+    rmSync(sharded, { recursive: true, force: true });
   });
 });

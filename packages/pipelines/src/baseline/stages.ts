@@ -25,8 +25,8 @@ import {
 } from '@wsss/models';
 import { readCamFile, writeCamFile } from '../cam_files';
 import { openDataset } from '../data';
-import { segmentationScores } from '../evaluation';
-import type { Stage, StageContext, StageResult } from '../stage';
+import { confusionFromJson, confusionToJson, segmentationScores } from '../evaluation';
+import { type Stage, type StageContext, type StageResult, shardIds } from '../stage';
 import type { BaselineConfig } from './config';
 
 type Ctx = StageContext<BaselineConfig>;
@@ -145,6 +145,7 @@ const trainClassifierStage: Stage<BaselineConfig> = {
 
 const camsStage: Stage<BaselineConfig> = {
   name: 'cams',
+  perImage: true,
   description:
     'multi-scale + flip CAMs of the training images and their seed labels, scored with a threshold sweep',
   async run(ctx) {
@@ -160,7 +161,8 @@ const camsStage: Stage<BaselineConfig> = {
     const background = data.backgroundIndex === null ? null : { threshold: config.cams.backgroundThreshold };
     const seeds = new ConfusionMatrix(numClasses);
     const sweep = config.cams.sweep.map(() => new ConfusionMatrix(numClasses));
-    for (const [i, id] of data.ids.entries()) {
+    const ids = shardIds(data.ids, ctx.shard);
+    for (const [i, id] of ids.entries()) {
       const sample = await data.get(id);
       const cams = multiScaleCam(sample.image, sample.labels, network, {
         scales: config.cams.scales,
@@ -189,31 +191,44 @@ const camsStage: Stage<BaselineConfig> = {
         }
       }
       cams.dispose();
-      ctx.progress({ label: 'CAMs', done: i + 1, total: data.ids.length });
+      ctx.progress({ label: 'CAMs', done: i + 1, total: ids.length });
     }
     backbone.dispose();
     head.dispose();
-    const swept = sweep.map((cm) => segmentationScores(cm, data.classNames, data.backgroundIndex).mIoU);
-    const best = swept.indexOf(Math.max(...swept));
-    return {
+    const result: StageResult = {
       outputs: { dir: ownDir(ctx), cams: 'cams', seeds: 'seeds' },
       scores: data.hasMasks
         ? { 'seeds (train)': segmentationScores(seeds, data.classNames, data.backgroundIndex) }
         : undefined,
-      values:
+      confusions:
         background && data.hasMasks
-          ? {
-              'sweep thresholds': config.cams.sweep,
-              'sweep mIoU': swept.map((v) => Number((100 * v).toFixed(2))),
-              'best threshold': config.cams.sweep[best],
-            }
+          ? Object.fromEntries(config.cams.sweep.map((t, k) => [`threshold ${t}`, confusionToJson(sweep[k])]))
           : undefined,
     };
+    return sweepValues(result, config);
   },
+  finishMerge: (merged, config) => sweepValues(merged, config),
 };
+
+/** The seed sweep's mIoU per threshold and the best threshold, from its confusion counts (merged or not). */
+function sweepValues(result: StageResult, config: BaselineConfig): StageResult {
+  if (!result.confusions) return result;
+  const swept = config.cams.sweep.map((t) =>
+    confusionFromJson(result.confusions![`threshold ${t}`]).meanIoU(),
+  );
+  return {
+    ...result,
+    values: {
+      'sweep thresholds': config.cams.sweep,
+      'sweep mIoU': swept.map((v) => Number((100 * v).toFixed(2))),
+      'best threshold': config.cams.sweep[swept.indexOf(Math.max(...swept))],
+    },
+  };
+}
 
 const pseudoLabelsStage: Stage<BaselineConfig> = {
   name: 'pseudo-labels',
+  perImage: true,
   description: 'pseudo labels of the training images: dense CRF over background + present-class CAM scores',
   async run(ctx) {
     const { config } = ctx;
@@ -222,7 +237,8 @@ const pseudoLabelsStage: Stage<BaselineConfig> = {
     const camsDir = join(stageDir(ctx, 'cams'), 'cams');
     const seedsDir = join(stageDir(ctx, 'cams'), 'seeds');
     const cm = new ConfusionMatrix(numClasses);
-    for (const [i, id] of data.ids.entries()) {
+    const ids = shardIds(data.ids, ctx.shard);
+    for (const [i, id] of ids.entries()) {
       const sample = await data.get(id);
       let labels: LabelMap;
       if (config.pseudoLabels.method === 'threshold' || data.backgroundIndex === null) {
@@ -238,7 +254,7 @@ const pseudoLabelsStage: Stage<BaselineConfig> = {
       }
       await writeLabelPng(join(ctx.dir, 'labels', `${id}.png`), labels, data.palette);
       if (sample.mask) cm.update(sample.mask.data, labels.data);
-      ctx.progress({ label: 'pseudo labels', done: i + 1, total: data.ids.length });
+      ctx.progress({ label: 'pseudo labels', done: i + 1, total: ids.length });
     }
     return {
       outputs: { dir: ownDir(ctx), labels: 'labels' },
@@ -291,6 +307,7 @@ const trainSegmentationStage: Stage<BaselineConfig> = {
 
 const evaluateStage: Stage<BaselineConfig> = {
   name: 'evaluate',
+  perImage: true,
   description: 'predict the held-out images with the segmentation network and score them',
   async run(ctx) {
     const { config } = ctx;
@@ -302,7 +319,8 @@ const evaluateStage: Stage<BaselineConfig> = {
       { name: 'head', params: net.head.params },
     ]);
     const cm = new ConfusionMatrix(numClasses);
-    for (const [i, id] of data.ids.entries()) {
+    const ids = shardIds(data.ids, ctx.shard);
+    for (const [i, id] of ids.entries()) {
       const sample = await data.get(id);
       const scales = config.evaluation.scales.map((scale) => scale * config.segmentation.inputScale);
       const probabilities = net.predict(sample.image, { scales, flip: config.evaluation.flip });
@@ -326,7 +344,7 @@ const evaluateStage: Stage<BaselineConfig> = {
       if (sample.mask) cm.update(sample.mask.data, labels);
       if (i < config.evaluation.overlays)
         await writeOverlay(ctx, id, sample.image, prediction, sample.mask, data.palette);
-      ctx.progress({ label: 'evaluate', done: i + 1, total: data.ids.length });
+      ctx.progress({ label: 'evaluate', done: i + 1, total: ids.length });
     }
     net.dispose();
     return {
