@@ -18,7 +18,7 @@ import {
 } from '@wsss/affinity';
 import { Rng, selectBackend, tf } from '@wsss/core';
 import { labelReassignLoss, tripletCenterLoss } from '@wsss/label-reassign';
-import { argValue, markdownTable, ms, type Timing, time } from './timing';
+import { benchmarkOption, markdownTable, ms, type Timing, time } from './timing';
 
 const PEERS_MS = {
   affinity: 128,
@@ -162,7 +162,7 @@ async function randomWalkTimings(runs: number): Promise<{ rows: (string | number
 }
 
 async function main(): Promise<void> {
-  const runs = argValue('--runs', 5);
+  const runs = benchmarkOption('runs', 5);
   await selectBackend({ preference: 'wasm', log: null });
   const rows = await lossTimings(runs);
   const walk = await randomWalkTimings(runs);

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { multiScaleCam } from '@wsss/cam';
 import { Rng, selectBackend, tf } from '@wsss/core';
 import { ClassifierHead, MobileNetV2, multilabelSoftMarginLoss, Optimizer } from '@wsss/models';
-import { argValue, markdownTable, ms, settle, type Timing, time } from './timing';
+import { benchmarkArguments, benchmarkOption, markdownTable, ms, settle, type Timing, time } from './timing';
 
 type Operation = 'cam' | 'step';
 
@@ -65,9 +65,9 @@ function measureWithLimit(
 }
 
 export async function benchCam(): Promise<string> {
-  const runs = argValue('--runs', 5);
-  const cpuRuns = argValue('--cpu-runs', 1);
-  const limit = argValue('--limit', 300);
+  const runs = benchmarkOption('runs', 5);
+  const cpuRuns = benchmarkOption('cpu-runs', 1);
+  const limit = benchmarkOption('limit', 300);
   const rows: (string | number)[][] = [];
   for (const [op, label, perStep] of [
     ['cam', 'MobileNetV2 OS16 forward + multi-scale CAM (8 passes), 321x321', 1],
@@ -99,9 +99,9 @@ export async function benchCam(): Promise<string> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const at = process.argv.indexOf('--measure');
-  if (at >= 0) {
-    const [op, backend, runs] = process.argv.slice(at + 1);
+  const { values, positionals } = benchmarkArguments();
+  if (values.measure) {
+    const [op, backend, runs] = positionals;
     console.log(JSON.stringify(await measure(op as Operation, backend as 'wasm' | 'cpu', Number(runs))));
   } else {
     console.log(await benchCam());

@@ -9,7 +9,7 @@
 import { type RgbImage, Rng, readImage } from '@wsss/core';
 import { sharedPath } from '@wsss/core/testing';
 import { CRF_PRESETS, DenseCrf } from '@wsss/crf';
-import { argValue, markdownTable, ms, type Timing, time } from './timing';
+import { benchmarkOption, markdownTable, ms, type Timing, time } from './timing';
 
 /** pydensecrf end to end, median ms (peer-anchors.md, rows "end-to-end: unary+build+inference(10)+argmax", run B). */
 const PYDENSECRF_MS: Record<string, number> = { '321x321': 300, '500x375': 653, '1000x750': 3314 };
@@ -88,7 +88,7 @@ async function endToEnd(image: RgbImage, softmax: Float32Array, threads: number)
 }
 
 async function main(): Promise<void> {
-  const runs = argValue('--runs', 7);
+  const runs = benchmarkOption('runs', 7);
   const photo = await sourceImage();
   const rows: (string | number)[][] = [];
   const perMegapixel: number[] = [];

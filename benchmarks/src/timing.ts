@@ -1,3 +1,4 @@
+import { type CommandLine, numberOption, parseCommandLine } from '@wsss/cli';
 import { tf } from '@wsss/core';
 
 export interface Timing {
@@ -38,8 +39,24 @@ export function ms(t: Timing): string {
     : t.medianMs.toFixed(0);
 }
 
-/** The number after a command-line flag (`--runs 5`), or `fallback`. */
-export function argValue(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+/**
+ * The benchmarks' command line, parsed by the project's one parser (unknown options are errors): `--runs`,
+ * `--cpu-runs`, `--limit`, and `--measure <op> <backend> <runs>` (cam_inference's child processes).
+ */
+export function benchmarkArguments(): CommandLine {
+  return parseCommandLine(
+    process.argv.slice(2),
+    {
+      runs: { type: 'string' },
+      'cpu-runs': { type: 'string' },
+      limit: { type: 'string' },
+      measure: { type: 'boolean' },
+    },
+    'bench',
+  );
+}
+
+/** The number of a benchmark option (`--runs 5`), or `fallback`. */
+export function benchmarkOption(name: 'runs' | 'cpu-runs' | 'limit', fallback: number): number {
+  return numberOption(benchmarkArguments().values, name, fallback);
 }

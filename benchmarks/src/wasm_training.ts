@@ -4,7 +4,7 @@
  * Run: pnpm --filter @wsss/benchmarks bench:wasm-training [--cpu-runs N] [--runs N]
  */
 import { selectBackend, tf } from '@wsss/core';
-import { argValue, markdownTable, ms, settle, type Timing, time } from './timing';
+import { benchmarkOption, markdownTable, ms, settle, type Timing, time } from './timing';
 
 interface Case {
   name: string;
@@ -71,8 +71,8 @@ function mobileNetBlockCase(): Case['setup'] {
 }
 
 export async function benchWasmTraining(): Promise<string> {
-  const runs = argValue('--runs', 5);
-  const cpuRuns = argValue('--cpu-runs', 1);
+  const runs = benchmarkOption('runs', 5);
+  const cpuRuns = benchmarkOption('cpu-runs', 1);
   const cases: Case[] = [
     { name: 'conv 3x3, 1x128x128x64 -> 64', gflop: 3 * 1.21, setup: convCase() },
     { name: 'MobileNetV2 block, 1x64x64x32, t=6, dw dilation 2', gflop: 0, setup: mobileNetBlockCase() },

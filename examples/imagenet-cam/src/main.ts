@@ -9,6 +9,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { camLabels, camOverlay, multiScaleCam, resizeBicubic } from '@wsss/cam';
+import { numberOption, parseCommandLine, stringOption } from '@wsss/cli';
 import {
   ConfusionMatrix,
   MOBILENET_NORMALIZATION,
@@ -24,14 +25,14 @@ import { sharedDataRoot } from '@wsss/core/testing';
 import { loadVoc, VOC_CLASSES } from '@wsss/datasets';
 import { bestImageNetClassPerVocClass, MobileNetV2, vocProbabilitiesFromImageNet } from '@wsss/models';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-const dataRoot = resolve(arg('data', sharedDataRoot() ?? '../shared'));
-const outDir = resolve(arg('out', 'out/imagenet-cam'));
-const outputStride = Number(arg('os', '16')) as 8 | 16 | 32;
+const { values: args } = parseCommandLine(
+  process.argv.slice(2),
+  { data: { type: 'string' }, out: { type: 'string' }, os: { type: 'string' } },
+  'imagenet-cam',
+);
+const dataRoot = resolve(stringOption(args, 'data', sharedDataRoot() ?? '../shared'));
+const outDir = resolve(stringOption(args, 'out', 'out/imagenet-cam'));
+const outputStride = numberOption(args, 'os', 16) as 8 | 16 | 32;
 
 await selectBackend();
 const weights = join(dataRoot, 'weights/mobilenet_v2_1.0_224');

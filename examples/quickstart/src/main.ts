@@ -13,6 +13,7 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { camLabels, camOverlay, multiScaleCam, resizeBicubic } from '@wsss/cam';
+import { numberOption, parseCommandLine, stringOption } from '@wsss/cli';
 import {
   ConfusionMatrix,
   imageToInput,
@@ -34,10 +35,31 @@ import {
 } from '@wsss/datasets';
 import { ClassifierHead, MobileNetV2, trainClassifier } from '@wsss/models';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
-}
+const { values: args } = parseCommandLine(
+  process.argv.slice(2),
+  Object.fromEntries(
+    [
+      [
+        'dataset',
+        'size',
+        'eval',
+        'bg',
+        'camvid',
+        'out',
+        'steps',
+        'batch',
+        'weights',
+        'os',
+        'lr',
+        'scales',
+      ].map((name) => [name, { type: 'string' as const }]),
+      ['finetune', 'fresh'].map((name) => [name, { type: 'boolean' as const }]),
+    ].flat(),
+  ),
+  'quickstart',
+);
+const arg = (name: string, fallback: string) => stringOption(args, name, fallback);
+const numberArg = (name: string, fallback: number) => numberOption(args, name, fallback);
 
 interface Setup {
   train: SegmentationDataset;
@@ -56,14 +78,14 @@ interface Setup {
 
 async function setup(dataset: string): Promise<Setup> {
   if (dataset === 'synthetic') {
-    const size = Number(arg('size', '96'));
+    const size = numberArg('size', 96);
     const options = { numClasses: 6, height: size, width: size };
     return {
       train: createSyntheticDataset({ ...options, size: 2000, seed: 1 }),
-      test: createSyntheticDataset({ ...options, size: Number(arg('eval', '100')), seed: 2 }),
+      test: createSyntheticDataset({ ...options, size: numberArg('eval', 100), seed: 2 }),
       augment: { scaleRange: [0.9, 1.1], cropSize: size },
       evalScale: 1,
-      background: { threshold: Number(arg('bg', '0.25')) },
+      background: { threshold: numberArg('bg', 0.25) },
       scales: '2,2.5,3',
     };
   }
@@ -71,7 +93,7 @@ async function setup(dataset: string): Promise<Setup> {
     const root = arg('camvid', sharedPath('data/camvid') ?? '');
     if (!root) throw new Error('--dataset camvid: CamVid not found; pass --camvid <folder> or set WSSS_DATA');
     const test = await loadCamVid({ root, split: 'val' });
-    const n = Number(arg('eval', String(test.ids.length)));
+    const n = numberArg('eval', test.ids.length);
     return {
       train: await loadCamVid({ root, split: 'train' }),
       test: { ...test, ids: test.ids.slice(0, n) },
@@ -87,10 +109,10 @@ async function setup(dataset: string): Promise<Setup> {
 
 const dataset = arg('dataset', 'synthetic');
 const outDir = resolve(arg('out', `out/quickstart-${dataset}`));
-const steps = Number(arg('steps', '240'));
-const batchSize = Number(arg('batch', '8'));
+const steps = numberArg('steps', 240);
+const batchSize = numberArg('batch', 8);
 const weightsDir = arg('weights', sharedPath('weights/mobilenet_v2_1.0_224') ?? '');
-const outputStride = Number(arg('os', '8')) as 8 | 16 | 32;
+const outputStride = numberArg('os', 8) as 8 | 16 | 32;
 
 await selectBackend();
 const { train, test, augment, evalScale, background, scales: defaultScales } = await setup(dataset);
@@ -101,7 +123,7 @@ const backbone = weightsDir
 const head = new ClassifierHead(backbone.featureChannels, numClasses, { seed: 1 });
 // With ImageNet weights only the classifier trains unless --finetune is given: CAMs then come from the ImageNet
 // features as they are, which localise better on these small images than fine-tuned ones (and train 6x faster).
-const finetune = !weightsDir || process.argv.includes('--finetune');
+const finetune = !weightsDir || args.finetune === true;
 if (!finetune) for (const name of backbone.params.variables.keys()) backbone.params.frozen.add(name);
 console.log(
   `${train.name}: MobileNetV2 (output stride ${outputStride}) ${weightsDir ? 'from ImageNet weights' : 'from random weights'}, ` +
@@ -116,7 +138,7 @@ const loader = new BatchLoader(train, {
   normalization: MOBILENET_NORMALIZATION,
 });
 const checkpointDir = join(outDir, 'checkpoint');
-if (process.argv.includes('--fresh')) await rm(checkpointDir, { recursive: true, force: true });
+if (args.fresh === true) await rm(checkpointDir, { recursive: true, force: true });
 const perEpoch = Math.min(loader.length, steps);
 const result = await trainClassifier(
   { backbone, head },
@@ -125,8 +147,8 @@ const result = await trainClassifier(
     batchesPerEpoch: perEpoch,
     epochs: Math.ceil(steps / perEpoch),
     optimizer: weightsDir
-      ? { kind: 'sgd', learningRate: Number(arg('lr', '0.002')), momentum: 0.9, weightDecay: 1e-4 }
-      : { kind: 'adam', learningRate: Number(arg('lr', '0.001')), weightDecay: 1e-5, headLrMultiplier: 1 },
+      ? { kind: 'sgd', learningRate: numberArg('lr', 0.002), momentum: 0.9, weightDecay: 1e-4 }
+      : { kind: 'adam', learningRate: numberArg('lr', 0.001), weightDecay: 1e-5, headLrMultiplier: 1 },
     checkpointDir,
     checkpointEvery: 40,
     progress: { label: 'train' },

@@ -1,4 +1,5 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { type CommandLine, parseCommandLine } from './arguments';
 import {
   evalCommand,
   type Io,
@@ -57,25 +58,16 @@ commands:
   pipelines: 'usage: wsss pipelines\n\n  Lists the registered pipelines.\n',
 };
 
-type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
-
+/** Parses a verb's options; a malformed command line is a usage error with exit code 2. */
 function parse(
   args: string[],
   options: NonNullable<ParseArgsConfig['options']>,
   command: string,
-): { values: Values; positionals: string[] } {
+): CommandLine {
   try {
-    return parseArgs({
-      args,
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    }) as { values: Values; positionals: string[] };
+    return parseCommandLine(args, options, `wsss ${command}`);
   } catch (err) {
-    throw new UsageError(
-      `${command}: ${(err as Error).message.split('\n')[0]} (see wsss ${command} --help)`,
-      2,
-    );
+    throw new UsageError((err as Error).message, 2);
   }
 }
 
