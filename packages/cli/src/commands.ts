@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ConfusionMatrix, readLabelPng, selectBackend } from '@wsss/core';
+import { basename, join, resolve } from 'node:path';
+import { ConfusionMatrix, readImage, readLabelPng, selectBackend, writeLabelPng } from '@wsss/core';
 import {
   type ConfigSources,
   getPipeline,
@@ -230,4 +230,56 @@ export async function mergeCommand(runDir: string, io: Io): Promise<void> {
   io.stdout.write(
     merged.length ? `merged the shards of ${merged.join(', ')}\n` : 'no stage had shards to merge\n',
   );
+}
+
+/**
+ * `wsss infer --run <run-dir> <images...>`: segments images with the network a finished run trained and writes one
+ * palette PNG of labels per image (same name, `.png`) into `out` (default `<run-dir>/infer`).
+ */
+export async function inferCommand(
+  args: { run: string; images: string[]; out?: string; backend?: string },
+  io: Io,
+): Promise<void> {
+  let record: ReturnType<typeof readRunRecord>;
+  try {
+    record = readRunRecord(args.run);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (args.images.length === 0) throw new UsageError('infer: name at least one image');
+  for (const image of args.images)
+    if (!existsSync(image)) throw new UsageError(`infer: ${image} does not exist`);
+  const pipeline = getPipeline(record.pipeline);
+  if (!pipeline.predictor)
+    throw new UsageError(`infer: the ${pipeline.name} pipeline trains no network to infer with`);
+  await startBackend(args.backend, io);
+  let predictor: Awaited<ReturnType<NonNullable<typeof pipeline.predictor>>>;
+  try {
+    predictor = await pipeline.predictor(resolve(args.run), record.config);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const out = resolve(args.out ?? join(args.run, 'infer'));
+  try {
+    for (const path of args.images) {
+      let image: Awaited<ReturnType<typeof readImage>>;
+      try {
+        image = await readImage(path);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      const labels = await predictor.predict(image);
+      const target = join(out, `${basename(path).replace(/\.[^.]+$/, '')}.png`);
+      await writeLabelPng(target, labels, predictor.palette);
+      const counts = new Map<number, number>();
+      for (const v of labels.data) counts.set(v, (counts.get(v) ?? 0) + 1);
+      const top = [...counts.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 4)
+        .map(([v, n]) => `${predictor.classNames[v] ?? v} ${((100 * n) / labels.data.length).toFixed(0)}%`);
+      io.stdout.write(`${target}: ${top.join(', ')}\n`);
+    }
+  } finally {
+    predictor.dispose();
+  }
 }

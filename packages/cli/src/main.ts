@@ -3,6 +3,7 @@ import { type CommandLine, parseCommandLine } from './arguments';
 import {
   evalCommand,
   type Io,
+  inferCommand,
   mergeCommand,
   pipelinesCommand,
   resumeCommand,
@@ -19,6 +20,7 @@ commands:
   run <pipeline>      run a pipeline (see 'wsss pipelines'), resuming its run folder when it exists
   resume <run-dir>    run a recorded run again from its first incomplete stage
   merge <run-dir>     complete the per-image stages that shards (run --shard k/n) have finished
+  infer               segment images with the network a run trained
   eval                score a folder of label PNGs against ground truth
   pipelines           list the pipelines
 `,
@@ -54,6 +56,11 @@ commands:
 
   Completes every per-image stage (CAMs, pseudo labels, evaluation) whose shards have all finished: scores are
   recomputed from the shards' summed confusion matrices. Then 'wsss resume <run-dir>' continues the run.
+`,
+  infer: `usage: wsss infer --run <run-dir> <image>... [--out <dir>] [--backend <list>]
+
+  Segments the images (JPEG, PNG, BMP, ...) with the network the run trained (its configured scales, flips and CRF)
+  and writes one palette PNG of labels per image into --out (default <run-dir>/infer).
 `,
   pipelines: 'usage: wsss pipelines\n\n  Lists the registered pipelines.\n',
 };
@@ -146,6 +153,22 @@ export async function main(
       const { positionals } = parse(rest, {}, 'merge');
       if (positionals.length !== 1) throw new UsageError('merge: name one run folder');
       await mergeCommand(positionals[0], io);
+    } else if (command === 'infer') {
+      const { values, positionals } = parse(
+        rest,
+        { run: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } },
+        'infer',
+      );
+      if (!values.run) throw new UsageError('infer: --run <run-dir> is required');
+      await inferCommand(
+        {
+          run: values.run as string,
+          images: positionals,
+          out: values.out as string | undefined,
+          backend: values.backend as string | undefined,
+        },
+        io,
+      );
     } else if (command === 'eval') {
       const { values, positionals } = parse(
         rest,

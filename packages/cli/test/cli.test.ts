@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '@wsss/cli';
-import { selectBackend, writeLabelPng } from '@wsss/core';
+import { readLabelPng, selectBackend, writeLabelPng, writePng } from '@wsss/core';
 import type { RunReport } from '@wsss/pipelines';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,7 +26,7 @@ describe('wsss', () => {
 
   it('prints help for every command and refuses unknown commands and options with exit code 2', async () => {
     expect((await wsss('--help')).stdout).toMatch(/usage: wsss <command>/);
-    for (const command of ['run', 'resume', 'eval', 'pipelines']) {
+    for (const command of ['run', 'resume', 'merge', 'infer', 'eval', 'pipelines']) {
       const { code, stdout } = await wsss(command, '--help');
       expect(code).toBe(0);
       expect(stdout).toMatch(new RegExp(`usage: wsss ${command}`));
@@ -100,6 +100,45 @@ describe('wsss', () => {
     );
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('infers with the network of a finished run; a corrupt image or an untrained run is one line, exit 1', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'wsss-infer-'));
+    expect(
+      (
+        await wsss(
+          'run',
+          'baseline',
+          '--preset',
+          'smoke',
+          '--backend',
+          'wasm',
+          '--out',
+          out,
+          '--until',
+          'cams',
+        )
+      ).code,
+    ).toBe(0);
+    const run = join(out, 'baseline-smoke');
+    const image = join(out, 'photo.png');
+    await writePng(image, { width: 40, height: 30, channels: 3, data: new Uint8Array(40 * 30 * 3).fill(90) });
+    expect(await wsss('infer', '--run', run, image)).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/has not been trained yet/),
+    });
+    expect((await wsss('resume', run, '--backend', 'wasm')).code).toBe(0);
+    const done = await wsss('infer', '--run', run, image, '--out', join(out, 'labels'));
+    expect(done.code).toBe(0);
+    expect(done.stdout).toMatch(/labels\/photo.png: /);
+    const labels = await readLabelPng(join(out, 'labels', 'photo.png'));
+    expect([labels.width, labels.height]).toEqual([40, 30]);
+    writeFileSync(join(out, 'corrupt.jpg'), 'not an image');
+    const corrupt = await wsss('infer', '--run', run, join(out, 'corrupt.jpg'));
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stderr).toMatch(/^wsss: decodeImage: cannot decode .*corrupt.jpg/m);
+    expect(existsSync(join(run, 'infer', 'corrupt.png'))).toBe(false);
+    rmSync(out, { recursive: true, force: true });
+  }, 120000);
 
   it('resumes a run killed mid-stage (SIGKILL) to the report of an uninterrupted run', async () => {
     const out = mkdtempSync(join(tmpdir(), 'wsss-kill-'));

@@ -27,6 +27,7 @@ export {
 export {
   mergeShards,
   type Pipeline,
+  type Predictor,
   type PresetName,
   type RunOptions,
   type RunRecord,

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng, writeFileAtomic } from '@wsss/core';
+import { type LabelMap, type RgbImage, Rng, writeFileAtomic } from '@wsss/core';
 import type { ConfigOverrides } from './config';
 import {
   type ConfusionJson,
@@ -23,6 +23,17 @@ export interface Pipeline<C extends object = object> {
   defaults: C;
   presets: Record<PresetName, ConfigOverrides<C>>;
   stages(config: C): Stage<C>[];
+  /** The trained network of a finished run, for `wsss infer` (pipelines whose last network segments images). */
+  predictor?(runDir: string, config: C): Promise<Predictor>;
+}
+
+/** Segments new images with the network a run trained. */
+export interface Predictor {
+  classNames: readonly string[];
+  /** Colours of the label values, for PNGs. */
+  palette: Uint8Array;
+  predict(image: RgbImage): Promise<LabelMap>;
+  dispose(): void;
 }
 
 /** What a run records in `<run>/run.json`: enough to resume it with `wsss resume <run>`. */

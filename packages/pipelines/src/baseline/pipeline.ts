@@ -1,6 +1,6 @@
 import type { Pipeline } from '../pipeline';
 import { BASELINE_DEFAULTS, BASELINE_PRESETS, type BaselineConfig } from './config';
-import { baselineStages } from './stages';
+import { baselinePredictor, baselineStages } from './stages';
 
 /**
  * The baseline every method is compared against: a multi-label classifier from image-level labels, its multi-scale
@@ -12,4 +12,5 @@ export const baselinePipeline: Pipeline<BaselineConfig> = {
   defaults: BASELINE_DEFAULTS,
   presets: BASELINE_PRESETS,
   stages: () => baselineStages(),
+  predictor: baselinePredictor,
 };

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { camLabels, crfScores, multiScaleCam } from '@wsss/cam';
 import {
@@ -26,6 +27,7 @@ import {
 import { readCamFile, writeCamFile } from '../cam_files';
 import { openDataset } from '../data';
 import { confusionFromJson, confusionToJson, segmentationScores } from '../evaluation';
+import { type Predictor, stageFolder } from '../pipeline';
 import { type Stage, type StageContext, type StageResult, shardIds } from '../stage';
 import type { BaselineConfig } from './config';
 
@@ -322,26 +324,9 @@ const evaluateStage: Stage<BaselineConfig> = {
     const ids = shardIds(data.ids, ctx.shard);
     for (const [i, id] of ids.entries()) {
       const sample = await data.get(id);
-      const scales = config.evaluation.scales.map((scale) => scale * config.segmentation.inputScale);
-      const probabilities = net.predict(sample.image, { scales, flip: config.evaluation.flip });
-      let labels: Uint8Array;
-      if (config.evaluation.crf) {
-        const pixels = sample.image.width * sample.image.height;
-        const pixelMajor = await probabilities.data();
-        const labelMajor = new Float32Array(numClasses * pixels);
-        for (let p = 0; p < pixels; p++) {
-          for (let c = 0; c < numClasses; c++) labelMajor[c * pixels + p] = pixelMajor[p * numClasses + c];
-        }
-        labels = (await denseCrf(sample.image, { probabilities: labelMajor }, 'psa')).labels;
-      } else {
-        const argmax = tf.argMax(probabilities, 2);
-        labels = Uint8Array.from(await argmax.data());
-        argmax.dispose();
-      }
-      probabilities.dispose();
-      const prediction = { width: sample.image.width, height: sample.image.height, data: labels };
+      const prediction = await segment(net, sample.image, config);
       await writeLabelPng(join(ctx.dir, 'predictions', `${id}.png`), prediction, data.palette);
-      if (sample.mask) cm.update(sample.mask.data, labels);
+      if (sample.mask) cm.update(sample.mask.data, prediction.data);
       if (i < config.evaluation.overlays)
         await writeOverlay(ctx, id, sample.image, prediction, sample.mask, data.palette);
       ctx.progress({ label: 'evaluate', done: i + 1, total: ids.length });
@@ -359,6 +344,54 @@ const evaluateStage: Stage<BaselineConfig> = {
     };
   },
 };
+
+/** One image through the segmentation network (at the configured scales, flips, optional CRF): its label map. */
+async function segment(net: SegmentationNetwork, image: RgbImage, config: BaselineConfig): Promise<LabelMap> {
+  const numClasses = net.numClasses;
+  const scales = config.evaluation.scales.map((scale) => scale * config.segmentation.inputScale);
+  const probabilities = net.predict(image, { scales, flip: config.evaluation.flip });
+  let labels: Uint8Array;
+  try {
+    if (config.evaluation.crf) {
+      const pixels = image.width * image.height;
+      const pixelMajor = await probabilities.data();
+      const labelMajor = new Float32Array(numClasses * pixels);
+      for (let p = 0; p < pixels; p++) {
+        for (let c = 0; c < numClasses; c++) labelMajor[c * pixels + p] = pixelMajor[p * numClasses + c];
+      }
+      labels = (await denseCrf(image, { probabilities: labelMajor }, 'psa')).labels;
+    } else {
+      const argmax = tf.argMax(probabilities, 2);
+      labels = Uint8Array.from(await argmax.data());
+      argmax.dispose();
+    }
+  } finally {
+    probabilities.dispose();
+  }
+  return { width: image.width, height: image.height, data: labels };
+}
+
+/** The segmentation network a finished baseline run trained (for `wsss infer`). */
+export async function baselinePredictor(runDir: string, config: BaselineConfig): Promise<Predictor> {
+  const stages = baselineStages();
+  const index = stages.findIndex((s) => s.name === 'train-segmentation');
+  const checkpoint = join(runDir, stageFolder(index, stages[index]), 'checkpoint');
+  if (!existsSync(join(checkpoint, 'model.json'))) {
+    throw new Error(`${runDir}: the segmentation network has not been trained yet (no ${checkpoint})`);
+  }
+  const data = await openDataset(config.dataset, 'eval');
+  const net = await segmentationNetwork(config, data.classNames.length, false);
+  await loadCheckpointParameters(checkpoint, [
+    { name: 'backbone', params: net.backbone.params },
+    { name: 'head', params: net.head.params },
+  ]);
+  return {
+    classNames: data.classNames,
+    palette: data.palette,
+    predict: (image) => segment(net, image, config),
+    dispose: () => net.dispose(),
+  };
+}
 
 /** image | prediction | ground truth side by side, label maps in the dataset's palette. */
 async function writeOverlay(
