@@ -13,6 +13,7 @@ import {
   runPipeline,
   segmentationScores,
 } from '@wsss/pipelines';
+import { checkDatasetLayout, type DatasetCheck, describeDatasetCheck } from './datasets_check';
 import { progressPrinter } from './progress';
 
 /** Where a command writes: injected so that tests read it. */
@@ -282,4 +283,21 @@ export async function inferCommand(
   } finally {
     predictor.dispose();
   }
+}
+
+/** `wsss datasets check <root>`: prints the layout check; exit code 1 when something is missing. */
+export function datasetsCheckCommand(root: string, layout: string | undefined, io: Io): number {
+  if (!existsSync(root)) throw new UsageError(`datasets check: ${root} does not exist`);
+  if (layout !== undefined && layout !== 'voc' && layout !== 'camvid') {
+    throw new UsageError(`datasets check: --dataset must be voc or camvid, got '${layout}'`);
+  }
+  let check: DatasetCheck;
+  try {
+    check = checkDatasetLayout(root, layout);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { lines, complete } = describeDatasetCheck(check);
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return complete ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { type CommandLine, parseCommandLine } from './arguments';
 import {
+  datasetsCheckCommand,
   evalCommand,
   type Io,
   inferCommand,
@@ -21,6 +22,7 @@ commands:
   resume <run-dir>    run a recorded run again from its first incomplete stage
   merge <run-dir>     complete the per-image stages that shards (run --shard k/n) have finished
   infer               segment images with the network a run trained
+  datasets check <root>   check a VOC2012 or CamVid folder: splits, missing images and masks
   eval                score a folder of label PNGs against ground truth
   pipelines           list the pipelines
 `,
@@ -61,6 +63,11 @@ commands:
 
   Segments the images (JPEG, PNG, BMP, ...) with the network the run trained (its configured scales, flips and CRF)
   and writes one palette PNG of labels per image into --out (default <run-dir>/infer).
+`,
+  datasets: `usage: wsss datasets check <root> [--dataset voc|camvid]
+
+  Checks a dataset folder without decoding anything: its layout (detected, or --dataset), each split's ids, and the
+  images and masks its lists name but the folders lack. Exit code 1 when something is missing.
 `,
   pipelines: 'usage: wsss pipelines\n\n  Lists the registered pipelines.\n',
 };
@@ -153,6 +160,11 @@ export async function main(
       const { positionals } = parse(rest, {}, 'merge');
       if (positionals.length !== 1) throw new UsageError('merge: name one run folder');
       await mergeCommand(positionals[0], io);
+    } else if (command === 'datasets') {
+      const { values, positionals } = parse(rest, { dataset: { type: 'string' } }, 'datasets');
+      if (positionals[0] !== 'check' || positionals.length !== 2)
+        throw new UsageError('datasets: usage: wsss datasets check <root>', 2);
+      return datasetsCheckCommand(positionals[1], values.dataset as string | undefined, io);
     } else if (command === 'infer') {
       const { values, positionals } = parse(
         rest,

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '@wsss/cli';
 import { readLabelPng, selectBackend, writeLabelPng, writePng } from '@wsss/core';
+import { sharedPath } from '@wsss/core/testing';
 import type { RunReport } from '@wsss/pipelines';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,7 +27,7 @@ describe('wsss', () => {
 
   it('prints help for every command and refuses unknown commands and options with exit code 2', async () => {
     expect((await wsss('--help')).stdout).toMatch(/usage: wsss <command>/);
-    for (const command of ['run', 'resume', 'merge', 'infer', 'eval', 'pipelines']) {
+    for (const command of ['run', 'resume', 'merge', 'infer', 'eval', 'datasets', 'pipelines']) {
       const { code, stdout } = await wsss(command, '--help');
       expect(code).toBe(0);
       expect(stdout).toMatch(new RegExp(`usage: wsss ${command}`));
@@ -99,6 +100,35 @@ describe('wsss', () => {
       /b.png: the prediction is 4x2, the ground truth 2x2/,
     );
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('datasets check reports a layout and what its lists name but its folders lack', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'wsss-voc-'));
+    const voc = join(root, 'VOC2012');
+    mkdirSync(join(voc, 'ImageSets', 'Segmentation'), { recursive: true });
+    mkdirSync(join(voc, 'JPEGImages'));
+    mkdirSync(join(voc, 'SegmentationClass'));
+    writeFileSync(join(voc, 'ImageSets', 'Segmentation', 'train.txt'), 'a\nb\n');
+    for (const f of ['JPEGImages/a.jpg', 'JPEGImages/b.jpg', 'SegmentationClass/a.png', 'cls_labels.npy'])
+      writeFileSync(join(voc, f), '');
+    const report = await wsss('datasets', 'check', voc);
+    expect(report.code).toBe(1);
+    expect(report.stdout).toMatch(/PASCAL VOC 2012\n {2}train +2 ids: 1 masks missing \(b\)/);
+    writeFileSync(join(voc, 'SegmentationClass', 'b.png'), '');
+    expect(await wsss('datasets', 'check', voc)).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/train +2 ids: complete/),
+    });
+    expect((await wsss('datasets', 'check', root)).stderr).toMatch(
+      /neither a VOC2012 folder .* nor a CamVid folder/,
+    );
+    expect((await wsss('datasets', 'list')).code).toBe(2);
+    rmSync(root, { recursive: true, force: true });
+    const camvid = sharedPath('data/camvid');
+    if (camvid)
+      expect((await wsss('datasets', 'check', camvid)).stdout).toMatch(
+        /train +367 ids: complete\n {2}val +101 ids: complete/,
+      );
   });
 
   it('infers with the network of a finished run; a corrupt image or an untrained run is one line, exit 1', async () => {
