@@ -13,6 +13,7 @@ import {
   runPipeline,
   segmentationScores,
 } from '@wsss/pipelines';
+import { parse as parseYaml } from 'yaml';
 import { checkDatasetLayout, type DatasetCheck, describeDatasetCheck } from './datasets_check';
 import { progressPrinter } from './progress';
 
@@ -73,10 +74,13 @@ function configSources(args: RunArgs): ConfigSources {
   let file: ConfigSources['file'];
   if (args.config) {
     if (!existsSync(args.config)) throw new UsageError(`--config: ${args.config} does not exist`);
+    const yaml = /\.ya?ml$/i.test(args.config);
     try {
-      file = { path: args.config, contents: JSON.parse(readFileSync(args.config, 'utf8')) };
+      const text = readFileSync(args.config, 'utf8');
+      file = { path: args.config, contents: yaml ? parseYaml(text) : JSON.parse(text) };
     } catch (err) {
-      throw new UsageError(`--config: ${args.config} is not valid JSON (${(err as Error).message})`);
+      const message = (err as Error).message.split('\n')[0];
+      throw new UsageError(`--config: ${args.config} is not valid ${yaml ? 'YAML' : 'JSON'} (${message})`);
     }
   }
   return { preset: args.preset, file, sets };

@@ -29,7 +29,7 @@ commands:
   run: `usage: wsss run <pipeline> [options]
 
   --preset <name>       smoke (tiny, seconds), quick (default: minutes on a laptop), paper (the papers', for a GPU)
-  --config <file.json>  config overrides (unknown keys are errors)
+  --config <file>       config overrides, JSON or YAML (.yaml / .yml; unknown keys are errors)
   --set <key=value>     one override, e.g. --set classifier.steps=300 (repeatable; applied last)
   --dataset <name>      synthetic (built in), voc or camvid
   --data-root <dir>     the dataset's folder (VOC2012, CamVid)

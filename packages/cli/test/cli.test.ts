@@ -73,6 +73,46 @@ describe('wsss', () => {
     rmSync(out, { recursive: true, force: true });
   });
 
+  it('reads config files in JSON and YAML, and names their errors', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'wsss-config-'));
+    writeFileSync(join(out, 'c.yaml'), 'classifier:\n  steps: 3\ncams:\n  scales: [1]\n  sweep: [0.3]\n');
+    writeFileSync(
+      join(out, 'c.json'),
+      '{"classifier": {"steps": 3}, "cams": {"scales": [1], "sweep": [0.3]}}',
+    );
+    for (const file of ['c.yaml', 'c.json']) {
+      const args = [
+        'run',
+        'baseline',
+        '--preset',
+        'smoke',
+        '--config',
+        join(out, file),
+        '--out',
+        out,
+        '--name',
+        `run-${file}`,
+        '--until',
+        'cams',
+      ];
+      const result = await wsss(...args, '--backend', 'wasm');
+      expect(result.stderr.split('\n').filter((l) => l.startsWith('wsss:'))).toEqual([]);
+      expect(result.code).toBe(0);
+      const record = JSON.parse(readFileSync(join(out, `run-${file}`, 'run.json'), 'utf8'));
+      expect(record.config.classifier.steps).toBe(3);
+      expect(record.config.cams.sweep).toEqual([0.3]);
+    }
+    writeFileSync(join(out, 'bad.yaml'), 'classifier: [\n');
+    expect((await wsss('run', 'baseline', '--config', join(out, 'bad.yaml'))).stderr).toMatch(
+      /bad.yaml is not valid YAML/,
+    );
+    writeFileSync(join(out, 'typo.yaml'), 'classifier:\n  stepz: 3\n');
+    expect((await wsss('run', 'baseline', '--config', join(out, 'typo.yaml'))).stderr).toMatch(
+      /typo.yaml: unknown key 'classifier.stepz'/,
+    );
+    rmSync(out, { recursive: true, force: true });
+  });
+
   it('eval scores a folder of label PNGs by hand, and names a missing or mis-sized one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wsss-eval-'));
     const map = (data: number[]) => ({ width: 4, height: 2, data: Uint8Array.from(data) });
