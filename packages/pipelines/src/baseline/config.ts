@@ -60,7 +60,10 @@ export interface BaselineConfig {
     flip: boolean;
     /** Dense CRF (psa preset) on the network's probabilities before the argmax. */
     crf: boolean;
-    /** Overlay PNGs (image | seeds | pseudo label | prediction | ground truth) for this many images. */
+    /**
+     * Overlay PNGs for this many images: training images (image | seeds | pseudo label | ground truth) in the
+     * pseudo-labels stage, held-out ones (image | prediction | ground truth) in the evaluation.
+     */
     overlays: number;
   };
 }

@@ -256,10 +256,14 @@ const pseudoLabelsStage: Stage<BaselineConfig> = {
       }
       await writeLabelPng(join(ctx.dir, 'labels', `${id}.png`), labels, data.palette);
       if (sample.mask) cm.update(sample.mask.data, labels.data);
+      if (i < config.evaluation.overlays) {
+        const seeds = await readLabelPng(join(seedsDir, `${id}.png`), data.palette);
+        await writeOverlay(ctx, id, sample.image, [seeds, labels, sample.mask], data.palette);
+      }
       ctx.progress({ label: 'pseudo labels', done: i + 1, total: ids.length });
     }
     return {
-      outputs: { dir: ownDir(ctx), labels: 'labels' },
+      outputs: { dir: ownDir(ctx), labels: 'labels', overlays: 'overlays' },
       scores: data.hasMasks
         ? { 'pseudo labels (train)': segmentationScores(cm, data.classNames, data.backgroundIndex) }
         : undefined,
@@ -328,7 +332,7 @@ const evaluateStage: Stage<BaselineConfig> = {
       await writeLabelPng(join(ctx.dir, 'predictions', `${id}.png`), prediction, data.palette);
       if (sample.mask) cm.update(sample.mask.data, prediction.data);
       if (i < config.evaluation.overlays)
-        await writeOverlay(ctx, id, sample.image, prediction, sample.mask, data.palette);
+        await writeOverlay(ctx, id, sample.image, [prediction, sample.mask], data.palette);
       ctx.progress({ label: 'evaluate', done: i + 1, total: ids.length });
     }
     net.dispose();
@@ -393,17 +397,16 @@ export async function baselinePredictor(runDir: string, config: BaselineConfig):
   };
 }
 
-/** image | prediction | ground truth side by side, label maps in the dataset's palette. */
+/** The image and label maps side by side (maps in the dataset's palette): `overlays/<id>.png` of the stage. */
 async function writeOverlay(
   ctx: Ctx,
   id: string,
   image: RgbImage,
-  prediction: LabelMap,
-  mask: LabelMap | undefined,
+  maps: readonly (LabelMap | undefined)[],
   palette: Uint8Array,
 ): Promise<void> {
   const { width, height } = image;
-  const panels = [image.data, colour(prediction, palette), ...(mask ? [colour(mask, palette)] : [])];
+  const panels = [image.data, ...maps.flatMap((map) => (map ? [colour(map, palette)] : []))];
   const out = new Uint8Array(panels.length * width * height * 3);
   for (let y = 0; y < height; y++) {
     panels.forEach((panel, k) => {
