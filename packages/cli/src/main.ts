@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
-import { type CommandLine, parseCommandLine } from './arguments';
+import { type CommandLine, numberOption, parseCommandLine } from './arguments';
 import {
+  crfCommand,
   datasetsCheckCommand,
   evalCommand,
   type Io,
@@ -22,6 +23,7 @@ commands:
   resume <run-dir>    run a recorded run again from its first incomplete stage
   merge <run-dir>     complete the per-image stages that shards (run --shard k/n) have finished
   infer               segment images with the network a run trained
+  crf                 refine folders of label maps with the dense CRF on their images
   datasets check <root>   check a VOC2012 or CamVid folder: splits, missing images and masks
   eval                score a folder of label PNGs against ground truth
   pipelines           list the pipelines
@@ -68,6 +70,16 @@ commands:
 
   Checks a dataset folder without decoding anything: its layout (detected, or --dataset), each split's ids, and the
   images and masks its lists name but the folders lack. Exit code 1 when something is missing.
+`,
+  crf: `usage: wsss crf --images <dir> --labels <dir> --out <dir> [options]
+
+  Refines every label PNG of --labels with a dense CRF on the image of the same name in --images (IRN's CRF on hard
+  labels: each pixel's label has probability --gt-prob, the ignore value is unsure) and writes it to --out.
+
+  --preset <name>       CRF kernels: irn (default), psa, rrmInference, auxSegNet
+  --gt-prob <p>         confidence of the given labels (default 0.7)
+  --classes <n>         number of classes (default: from the labels)
+  --ignore <value>      the unsure value (default 255)
 `,
   pipelines: 'usage: wsss pipelines\n\n  Lists the registered pipelines.\n',
 };
@@ -165,6 +177,37 @@ export async function main(
       if (positionals[0] !== 'check' || positionals.length !== 2)
         throw new UsageError('datasets: usage: wsss datasets check <root>', 2);
       return datasetsCheckCommand(positionals[1], values.dataset as string | undefined, io);
+    } else if (command === 'crf') {
+      const { values, positionals } = parse(
+        rest,
+        {
+          images: { type: 'string' },
+          labels: { type: 'string' },
+          out: { type: 'string' },
+          preset: { type: 'string' },
+          'gt-prob': { type: 'string' },
+          classes: { type: 'string' },
+          ignore: { type: 'string' },
+        },
+        'crf',
+      );
+      if (positionals.length) throw new UsageError(`crf: unexpected argument '${positionals[0]}'`);
+      if (!values.images || !values.labels || !values.out) {
+        throw new UsageError('crf: --images <dir>, --labels <dir> and --out <dir> are required');
+      }
+      await crfCommand(
+        {
+          images: values.images as string,
+          labels: values.labels as string,
+          out: values.out as string,
+          preset: (values.preset as string | undefined) ?? 'irn',
+          gtProb: numberOption(values, 'gt-prob', 0.7),
+          classes:
+            values.classes === undefined ? undefined : integer(values.classes as string, '--classes', 0),
+          ignore: integer(values.ignore as string | undefined, '--ignore', 255),
+        },
+        io,
+      );
     } else if (command === 'infer') {
       const { values, positionals } = parse(
         rest,

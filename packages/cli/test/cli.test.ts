@@ -27,7 +27,7 @@ describe('wsss', () => {
 
   it('prints help for every command and refuses unknown commands and options with exit code 2', async () => {
     expect((await wsss('--help')).stdout).toMatch(/usage: wsss <command>/);
-    for (const command of ['run', 'resume', 'merge', 'infer', 'eval', 'datasets', 'pipelines']) {
+    for (const command of ['run', 'resume', 'merge', 'infer', 'crf', 'eval', 'datasets', 'pipelines']) {
       const { code, stdout } = await wsss(command, '--help');
       expect(code).toBe(0);
       expect(stdout).toMatch(new RegExp(`usage: wsss ${command}`));
@@ -169,6 +169,51 @@ describe('wsss', () => {
       expect((await wsss('datasets', 'check', camvid)).stdout).toMatch(
         /train +367 ids: complete\n {2}val +101 ids: complete/,
       );
+  });
+
+  it('crf refines label maps on their images (noise on two colour halves mostly removed)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsss-crf-'));
+    const [width, height] = [48, 32];
+    const image = new Uint8Array(width * height * 3);
+    const labels = new Uint8Array(width * height);
+    const truth = (i: number) => (i % width < width / 2 ? 0 : 1);
+    for (let i = 0; i < width * height; i++) {
+      image.fill(truth(i) ? 220 : 30, 3 * i, 3 * i + 3);
+      labels[i] = (i * 7919) % 10 === 0 ? 1 - truth(i) : (i * 104729) % 13 === 0 ? 255 : truth(i);
+    }
+    await writePng(join(dir, 'images', 'a.png'), { width, height, channels: 3, data: image });
+    await writeLabelPng(join(dir, 'labels', 'a.png'), { width, height, data: labels });
+    const wrong = (data: Uint8Array) => data.filter((v, i) => v !== truth(i)).length;
+    const { code, stdout } = await wsss(
+      'crf',
+      '--images',
+      join(dir, 'images'),
+      '--labels',
+      join(dir, 'labels'),
+      '--out',
+      join(dir, 'out'),
+    );
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/a.png: .*% of pixels changed/);
+    const refined = await readLabelPng(join(dir, 'out', 'a.png'));
+    expect(wrong(labels)).toBeGreaterThan(200);
+    expect(wrong(refined.data)).toBeLessThan(wrong(labels) / 10);
+    expect(
+      (
+        await wsss(
+          'crf',
+          '--images',
+          join(dir, 'images'),
+          '--labels',
+          join(dir, 'labels'),
+          '--out',
+          dir,
+          '--preset',
+          'x',
+        )
+      ).stderr,
+    ).toMatch(/unknown CRF preset 'x'/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('infers with the network of a finished run; a corrupt image or an untrained run is one line, exit 1', async () => {
