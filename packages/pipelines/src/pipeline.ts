@@ -96,31 +96,6 @@ export async function runPipeline<C extends object>(
 ): Promise<RunSummary> {
   const { runDir } = options;
   const seed = options.seed ?? 0;
-  const record: RunRecord<C> = {
-    pipeline: pipeline.name,
-    preset: options.preset ?? null,
-    config,
-    seed,
-    createdAt: new Date().toISOString(),
-  };
-  const recordPath = join(runDir, 'run.json');
-  if (existsSync(recordPath)) {
-    const existing = JSON.parse(readFileSync(recordPath, 'utf8')) as RunRecord<C>;
-    if (
-      existing.pipeline !== pipeline.name ||
-      JSON.stringify(existing.config) !== JSON.stringify(config) ||
-      existing.seed !== seed
-    ) {
-      throw new Error(
-        `${runDir} holds a run of another config (${existing.pipeline}, preset ${existing.preset}); ` +
-          'resume it with `wsss resume`, or choose another --out / run name',
-      );
-    }
-    record.createdAt = existing.createdAt;
-  } else {
-    mkdirSync(runDir, { recursive: true });
-    await writeFileAtomic(recordPath, `${JSON.stringify(record, null, 2)}\n`);
-  }
   const log = options.log ?? (() => {});
   const stages = pipeline.stages(config);
   const names = new Set<string>();
@@ -144,6 +119,30 @@ export async function runPipeline<C extends object>(
     )
   ) {
     throw new Error(`shard: expected index/count with 0 <= index < count, got ${shard.index}/${shard.count}`);
+  }
+  const record: RunRecord<C> = {
+    pipeline: pipeline.name,
+    preset: options.preset ?? null,
+    config,
+    seed,
+    createdAt: new Date().toISOString(),
+  };
+  const recordPath = join(runDir, 'run.json');
+  if (existsSync(recordPath)) {
+    const existing = JSON.parse(readFileSync(recordPath, 'utf8')) as RunRecord<C>;
+    if (
+      existing.pipeline !== pipeline.name ||
+      JSON.stringify(existing.config) !== JSON.stringify(config) ||
+      existing.seed !== seed
+    ) {
+      throw new Error(
+        `${runDir} holds a run of another config (${existing.pipeline}, preset ${existing.preset}); ` +
+          'resume it with `wsss resume`, or choose another --out / run name',
+      );
+    }
+  } else {
+    mkdirSync(runDir, { recursive: true });
+    await writeFileAtomic(recordPath, `${JSON.stringify(record, null, 2)}\n`);
   }
   const summary: RunSummary = { runDir, results: [] };
   const previous: Record<string, StageResult> = {};
