@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { ConfusionMatrix, readImage, readLabelPng, selectBackend, writeLabelPng } from '@wsss/core';
+import { camOverlay, resizeBicubic } from '@wsss/cam';
+import { ConfusionMatrix, readImage, readLabelPng, selectBackend, writeLabelPng, writePng } from '@wsss/core';
 import { CRF_PRESETS, denseCrf, unaryFromLabels } from '@wsss/crf';
 import {
   type ConfigSources,
@@ -372,5 +373,72 @@ export async function crfCommand(
     io.stdout.write(
       `${join(args.out, file)}: ${((100 * changed) / labels.data.length).toFixed(1)}% of pixels changed\n`,
     );
+  }
+}
+
+/**
+ * `wsss cam --run <run-dir> <images...>`: the classes the run's classifier finds in each image and their CAMs, as a
+ * heat map over the image per present class (`<name>_<class>.png` in `out`, default `<run-dir>/cam`).
+ */
+export async function camCommand(
+  args: { run: string; images: string[]; out?: string; threshold: number; maxSide: number; backend?: string },
+  io: Io,
+): Promise<void> {
+  if (!(args.maxSide >= 8)) throw new UsageError(`--max-side must be at least 8, got ${args.maxSide}`);
+  let record: ReturnType<typeof readRunRecord>;
+  try {
+    record = readRunRecord(args.run);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (args.images.length === 0) throw new UsageError('cam: name at least one image');
+  for (const image of args.images)
+    if (!existsSync(image)) throw new UsageError(`cam: ${image} does not exist`);
+  const pipeline = getPipeline(record.pipeline);
+  if (!pipeline.camPredictor)
+    throw new UsageError(`cam: the ${pipeline.name} pipeline trains no CAM classifier`);
+  await startBackend(args.backend, io);
+  let predictor: Awaited<ReturnType<NonNullable<typeof pipeline.camPredictor>>>;
+  try {
+    predictor = await pipeline.camPredictor(resolve(args.run), record.config);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const out = resolve(args.out ?? join(args.run, 'cam'));
+  try {
+    for (const path of args.images) {
+      let image: Awaited<ReturnType<typeof readImage>>;
+      try {
+        image = await readImage(path);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      // the run's CAM scales enlarge the image further: large photos are shrunk first
+      const shrink = Math.min(1, args.maxSide / Math.max(image.width, image.height));
+      if (shrink < 1) {
+        image = resizeBicubic(
+          image,
+          Math.max(1, Math.round(image.width * shrink)),
+          Math.max(1, Math.round(image.height * shrink)),
+        );
+      }
+      const { scores, present, cams } = await predictor.cams(image, args.threshold);
+      const stem = basename(path).replace(/\.[^.]+$/, '');
+      const found: string[] = [];
+      const channels = predictor.labelNames.length;
+      for (let c = 0; c < channels; c++) {
+        if (!present[c]) continue;
+        const name = predictor.labelNames[c];
+        const map = Float32Array.from(
+          { length: image.width * image.height },
+          (_, i) => cams[i * channels + c],
+        );
+        await writePng(join(out, `${stem}_${name}.png`), camOverlay(image, map));
+        found.push(`${name} ${scores[c].toFixed(2)}`);
+      }
+      io.stdout.write(`${path}: ${found.length ? found.join(', ') : `no class above ${args.threshold}`}\n`);
+    }
+  } finally {
+    predictor.dispose();
   }
 }

@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { type CommandLine, numberOption, parseCommandLine } from './arguments';
 import {
+  camCommand,
   crfCommand,
   datasetsCheckCommand,
   evalCommand,
@@ -23,6 +24,7 @@ commands:
   resume <run-dir>    run a recorded run again from its first incomplete stage
   merge <run-dir>     complete the per-image stages that shards (run --shard k/n) have finished
   infer               segment images with the network a run trained
+  cam                 the classes a run's classifier finds in images, with their CAMs
   crf                 refine folders of label maps with the dense CRF on their images
   datasets check <root>   check a VOC2012 or CamVid folder: splits, missing images and masks
   eval                score a folder of label PNGs against ground truth
@@ -70,6 +72,13 @@ commands:
 
   Checks a dataset folder without decoding anything: its layout (detected, or --dataset), each split's ids, and the
   images and masks its lists name but the folders lack. Exit code 1 when something is missing.
+`,
+  cam: `usage: wsss cam --run <run-dir> <image>... [--out <dir>] [--threshold <p>] [--max-side <px>] [--backend <list>]
+
+  Runs the classifier the run trained on each image: prints the classes whose sigmoid score reaches --threshold
+  (default 0.5) and writes one CAM heat map over the image per such class (<image>_<class>.png) into --out
+  (default <run-dir>/cam), with the run's CAM scales and flips. Images larger than --max-side (default 256) pixels
+  are shrunk first.
 `,
   crf: `usage: wsss crf --images <dir> --labels <dir> --out <dir> [options]
 
@@ -177,6 +186,29 @@ export async function main(
       if (positionals[0] !== 'check' || positionals.length !== 2)
         throw new UsageError('datasets: usage: wsss datasets check <root>', 2);
       return datasetsCheckCommand(positionals[1], values.dataset as string | undefined, io);
+    } else if (command === 'cam') {
+      const { values, positionals } = parse(
+        rest,
+        {
+          run: { type: 'string' },
+          out: { type: 'string' },
+          threshold: { type: 'string' },
+          backend: { type: 'string' },
+        },
+        'cam',
+      );
+      if (!values.run) throw new UsageError('cam: --run <run-dir> is required');
+      await camCommand(
+        {
+          run: values.run as string,
+          images: positionals,
+          out: values.out as string | undefined,
+          threshold: numberOption(values, 'threshold', 0.5),
+          maxSide: numberOption(values, 'max-side', 256),
+          backend: values.backend as string | undefined,
+        },
+        io,
+      );
     } else if (command === 'crf') {
       const { values, positionals } = parse(
         rest,

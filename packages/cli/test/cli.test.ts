@@ -1,5 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +35,17 @@ describe('wsss', () => {
 
   it('prints help for every command and refuses unknown commands and options with exit code 2', async () => {
     expect((await wsss('--help')).stdout).toMatch(/usage: wsss <command>/);
-    for (const command of ['run', 'resume', 'merge', 'infer', 'crf', 'eval', 'datasets', 'pipelines']) {
+    for (const command of [
+      'run',
+      'resume',
+      'merge',
+      'infer',
+      'cam',
+      'crf',
+      'eval',
+      'datasets',
+      'pipelines',
+    ]) {
       const { code, stdout } = await wsss(command, '--help');
       expect(code).toBe(0);
       expect(stdout).toMatch(new RegExp(`usage: wsss ${command}`));
@@ -241,6 +259,13 @@ describe('wsss', () => {
       code: 1,
       stderr: expect.stringMatching(/has not been trained yet/),
     });
+    // the classifier is trained: its CAMs of every class (threshold 0), one heat map each
+    const cams = await wsss('cam', '--run', run, image, '--threshold', '0', '--out', join(out, 'cams'));
+    expect(cams.code).toBe(0);
+    expect(cams.stdout).toMatch(/photo.png: disc 0\.\d\d, square/);
+    expect(readdirSync(join(out, 'cams')).sort()).toEqual(
+      ['cross', 'disc', 'ring', 'square', 'star', 'triangle'].map((c) => `photo_${c}.png`),
+    );
     expect((await wsss('resume', run, '--backend', 'wasm')).code).toBe(0);
     const done = await wsss('infer', '--run', run, image, '--out', join(out, 'labels'));
     expect(done.code).toBe(0);

@@ -25,6 +25,7 @@ export {
   segmentationScores,
 } from './evaluation';
 export {
+  type CamPredictor,
   mergeShards,
   type Pipeline,
   type Predictor,

@@ -25,6 +25,23 @@ export interface Pipeline<C extends object = object> {
   stages(config: C): Stage<C>[];
   /** The trained network of a finished run, for `wsss infer` (pipelines whose last network segments images). */
   predictor?(runDir: string, config: C): Promise<Predictor>;
+  /** The run's trained classifier as a CAM network, for `wsss cam`. */
+  camPredictor?(runDir: string, config: C): Promise<CamPredictor>;
+}
+
+/** Class activation maps of new images from the classifier a run trained. */
+export interface CamPredictor {
+  /** Names of the classes of the image-level labels, in label-vector order. */
+  labelNames: readonly string[];
+  /**
+   * The classes the classifier finds in the image (sigmoid >= `threshold`) with their scores, and the CAMs of those
+   * classes [H, W, C] (absent classes 0), normalised to at most 1 per class.
+   */
+  cams(
+    image: RgbImage,
+    threshold: number,
+  ): Promise<{ scores: number[]; present: Uint8Array; cams: Float32Array }>;
+  dispose(): void;
 }
 
 /** Segments new images with the network a run trained. */

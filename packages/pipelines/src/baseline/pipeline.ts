@@ -1,6 +1,6 @@
 import type { Pipeline } from '../pipeline';
 import { BASELINE_DEFAULTS, BASELINE_PRESETS, type BaselineConfig } from './config';
-import { baselinePredictor, baselineStages } from './stages';
+import { baselineCamPredictor, baselinePredictor, baselineStages } from './stages';
 
 /**
  * The baseline every method is compared against: a multi-label classifier from image-level labels, its multi-scale
@@ -13,4 +13,5 @@ export const baselinePipeline: Pipeline<BaselineConfig> = {
   presets: BASELINE_PRESETS,
   stages: () => baselineStages(),
   predictor: baselinePredictor,
+  camPredictor: baselineCamPredictor,
 };

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { camLabels, crfScores, multiScaleCam } from '@wsss/cam';
+import { camLabels, crfScores, labelsFromScores, multiScaleCam } from '@wsss/cam';
 import {
   ConfusionMatrix,
+  imageToInput,
   type LabelMap,
   type RgbImage,
   readLabelPng,
@@ -27,7 +28,7 @@ import {
 import { readCamFile, writeCamFile } from '../cam_files';
 import { openDataset } from '../data';
 import { confusionFromJson, confusionToJson, segmentationScores } from '../evaluation';
-import { type Predictor, stageFolder } from '../pipeline';
+import { type CamPredictor, type Predictor, stageFolder } from '../pipeline';
 import { type Stage, type StageContext, type StageResult, shardIds } from '../stage';
 import type { BaselineConfig } from './config';
 
@@ -435,4 +436,45 @@ function colour(map: LabelMap, palette: Uint8Array): Uint8Array {
 /** The baseline's stages, in order. */
 export function baselineStages(): Stage<BaselineConfig>[] {
   return [trainClassifierStage, camsStage, pseudoLabelsStage, trainSegmentationStage, evaluateStage];
+}
+
+/** The classifier a baseline run trained, as CAMs of new images (for `wsss cam`). */
+export async function baselineCamPredictor(runDir: string, config: BaselineConfig): Promise<CamPredictor> {
+  const stages = baselineStages();
+  const index = stages.findIndex((s) => s.name === 'train-classifier');
+  const checkpoint = join(runDir, stageFolder(index, stages[index]), 'checkpoint');
+  if (!existsSync(join(checkpoint, 'model.json'))) {
+    throw new Error(`${runDir}: the classifier has not been trained yet (no ${checkpoint})`);
+  }
+  const data = await openDataset(config.dataset, 'eval');
+  const { backbone, head } = await classifierNetwork(config, data.labelClasses.length, false);
+  await loadCheckpointParameters(checkpoint, [
+    { name: 'backbone', params: backbone.params },
+    { name: 'head', params: head.params },
+  ]);
+  const network = (x: tf.Tensor4D) => head.activationMaps(backbone.forward(x).features);
+  return {
+    labelNames: data.labelClasses.map((v) => data.classNames[v]),
+    async cams(image, threshold) {
+      const logits = tf.tidy(() =>
+        head.forward(backbone.forward(imageToInput(image, backbone.normalization)).features),
+      );
+      const raw = Array.from(await logits.data());
+      logits.dispose();
+      const scores = raw.map((x) => 1 / (1 + Math.exp(-x)));
+      const present = labelsFromScores(raw, threshold);
+      const maps = multiScaleCam(image, present, network, {
+        scales: config.cams.scales,
+        flip: config.cams.flip,
+        normalization: backbone.normalization,
+      });
+      const cams = (await maps.data()) as Float32Array;
+      maps.dispose();
+      return { scores, present, cams };
+    },
+    dispose() {
+      backbone.dispose();
+      head.dispose();
+    },
+  };
 }
