@@ -54,5 +54,9 @@ export async function openDataset(
     return firstIds(await loadVoc({ root: config.root, split: split as never }), size);
   if (config.name === 'camvid')
     return firstIds(await loadCamVid({ root: config.root, split: split as never }), size);
-  throw new Error(`dataset.name: expected synthetic, voc or camvid, got '${config.name}'`);
+  if (config.name === 'camvid-crops') {
+    const camvid = await loadCamVid({ root: config.root, split: split as never });
+    return firstIds(await cropDataset(camvid, { scale: 0.5, size: config.imageSize }), size);
+  }
+  throw new Error(`dataset.name: expected synthetic, voc, camvid or camvid-crops, got '${config.name}'`);
 }

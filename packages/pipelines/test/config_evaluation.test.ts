@@ -1,8 +1,10 @@
 import { ConfusionMatrix } from '@wsss/core';
+import { sharedPath } from '@wsss/core/testing';
 import {
   BASELINE_DEFAULTS,
   BASELINE_PRESETS,
   confusionFromJson,
+  openDataset,
   parseOverride,
   resolveConfig,
   segmentationScores,
@@ -70,5 +72,34 @@ describe('segmentation scores', () => {
     const merged = confusionFromJson(s.confusion).merge(confusionFromJson(s.confusion));
     expect(segmentationScores(merged, ['b', 'c', 'd'], 0).mIoU).toBeCloseTo(s.mIoU, 10);
     expect(segmentationScores(cm, ['sky', 'road', 'car'], null).mIoUWithoutBackground).toBeNull();
+  });
+});
+
+describe('datasets of a run', () => {
+  const camvid = sharedPath('data/camvid', 'CamVid crops in a pipeline');
+  (camvid ? it : it.skip)(
+    "open CamVid crops ('camvid-crops'): half resolution, crops of imageSize",
+    async () => {
+      const base = {
+        ...BASELINE_DEFAULTS.dataset,
+        name: 'camvid-crops' as const,
+        root: camvid!,
+        imageSize: 120,
+      };
+      const val = await openDataset({ ...base, evalSplit: 'val', evalSize: 0 }, 'eval');
+      expect(val.ids).toHaveLength(404);
+      const train = await openDataset({ ...base, trainSplit: 'train', trainSize: 50 }, 'train');
+      expect(train.ids).toHaveLength(50);
+      expect((await train.get(0)).image.width).toBe(120);
+    },
+  );
+
+  it('name a dataset they do not know, and a missing root', async () => {
+    await expect(
+      openDataset({ ...BASELINE_DEFAULTS.dataset, name: 'kitti' as never, root: '/x' }, 'train'),
+    ).rejects.toThrow(/expected synthetic, voc, camvid or camvid-crops, got 'kitti'/);
+    await expect(openDataset({ ...BASELINE_DEFAULTS.dataset, name: 'voc' }, 'train')).rejects.toThrow(
+      /dataset.root must name its folder/,
+    );
   });
 });
