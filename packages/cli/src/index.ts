@@ -7,13 +7,7 @@ export {
   parseCommandLine,
   stringOption,
 } from './arguments';
-export {
-  type EvalArgs,
-  evalCommand,
-  type Io,
-  type RunArgs,
-  resumeCommand,
-  runCommand,
-  UsageError,
-} from './commands';
+export { type EvalArgs, evalCommand } from './commands/eval';
+export { type RunArgs, resumeCommand, runCommand } from './commands/run';
+export { type Io, UsageError } from './io';
 export { main } from './main';

@@ -1,18 +1,11 @@
 import type { ParseArgsConfig } from 'node:util';
 import { type CommandLine, numberOption, parseCommandLine } from './arguments';
-import {
-  camCommand,
-  crfCommand,
-  datasetsCheckCommand,
-  evalCommand,
-  type Io,
-  inferCommand,
-  mergeCommand,
-  pipelinesCommand,
-  resumeCommand,
-  runCommand,
-  UsageError,
-} from './commands';
+import { crfCommand } from './commands/crf';
+import { datasetsCheckCommand } from './commands/datasets';
+import { evalCommand } from './commands/eval';
+import { camCommand, inferCommand } from './commands/predict';
+import { mergeCommand, pipelinesCommand, resumeCommand, runCommand } from './commands/run';
+import { type Io, UsageError } from './io';
 
 const HELP: Record<string, string> = {
   wsss: `wsss: weakly supervised semantic segmentation on TensorFlow.js

@@ -288,7 +288,7 @@ describe('wsss', () => {
       '--preset',
       'smoke',
       '--set',
-      'segmentation.steps=30',
+      'segmentation.steps=80',
       '--backend',
       'wasm',
       '--out',
@@ -310,15 +310,26 @@ describe('wsss', () => {
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
+    // drains the child's output (a full pipe would block it) and keeps its errors for the failure message
     const finished = (child: ChildProcess) =>
-      new Promise<number | null>((done) => {
-        child.on('exit', (code) => done(code));
+      new Promise<{ code: number | null; errors: string }>((done) => {
+        let errors = '';
+        child.stdout?.resume();
+        child.stderr?.on('data', (chunk) => {
+          errors = `${errors}${chunk}`.slice(-2000);
+        });
+        child.on('exit', (code) => done({ code, errors }));
       });
     // uninterrupted
     const whole = spawnCli('whole');
-    expect(await finished(whole)).toBe(0);
+    const wholeRun = await finished(whole);
+    expect({ code: wholeRun.code, errors: wholeRun.code ? wholeRun.errors : '' }).toEqual({
+      code: 0,
+      errors: '',
+    });
     // killed once the segmentation network has written a checkpoint, then resumed
     const killed = spawnCli('killed');
+    const killedRun = finished(killed);
     const checkpoint = join(out, 'killed', '04-train-segmentation', 'checkpoint', 'model.json');
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
@@ -329,7 +340,7 @@ describe('wsss', () => {
         }
       }, 20);
     });
-    expect(await finished(killed)).toBeNull(); // killed by the signal
+    expect((await killedRun).code).toBeNull(); // killed by the signal
     expect(existsSync(join(out, 'killed', '04-train-segmentation', 'done.json'))).toBe(false);
     const resumed = await wsss('resume', join(out, 'killed'), '--backend', 'wasm');
     expect(resumed.code).toBe(0);
