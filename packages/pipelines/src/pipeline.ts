@@ -172,8 +172,14 @@ export async function runPipeline<C extends object>(
       log(`${folder}: needs every image; merge the shards (wsss merge) and run again without --shard`);
       break;
     }
-    if (shardPath && !existsSync(donePath) && existsSync(shardPath)) {
-      const done = JSON.parse(readFileSync(shardPath, 'utf8')) as DoneRecord;
+    // complete (as a whole, or this shard's part): read back, not run again
+    const completed = existsSync(donePath)
+      ? donePath
+      : shardPath && existsSync(shardPath)
+        ? shardPath
+        : undefined;
+    if (completed) {
+      const done = JSON.parse(readFileSync(completed, 'utf8')) as DoneRecord;
       previous[stage.name] = done.result;
       summary.results.push({
         stage: stage.name,
@@ -182,18 +188,8 @@ export async function runPipeline<C extends object>(
         seconds: done.seconds,
         resumed: true,
       });
-      log(`${folder}: shard ${shard!.index}/${shard!.count} complete, skipped`);
-    } else if (existsSync(donePath)) {
-      const done = JSON.parse(readFileSync(donePath, 'utf8')) as DoneRecord;
-      previous[stage.name] = done.result;
-      summary.results.push({
-        stage: stage.name,
-        dir,
-        result: done.result,
-        seconds: done.seconds,
-        resumed: true,
-      });
-      log(`${folder}: complete (${done.seconds.toFixed(1)} s), skipped`);
+      const part = completed === donePath ? '' : ` (shard ${shard!.index}/${shard!.count})`;
+      log(`${folder}: complete${part} (${done.seconds.toFixed(1)} s), skipped`);
     } else {
       mkdirSync(dir, { recursive: true });
       log(`${folder}: ${stage.description}`);

@@ -1,6 +1,7 @@
 import type { Pipeline } from '../pipeline';
 import { BASELINE_DEFAULTS, BASELINE_PRESETS, type BaselineConfig } from './config';
-import { baselineCamPredictor, baselinePredictor, baselineStages } from './stages';
+import { baselineCamPredictor, baselinePredictor } from './predictors';
+import { baselineStages } from './stages';
 
 /**
  * The baseline every method is compared against: a multi-label classifier from image-level labels, its multi-scale

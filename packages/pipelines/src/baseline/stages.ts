@@ -1,104 +1,16 @@
-import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { camLabels, crfScores, labelsFromScores, multiScaleCam } from '@wsss/cam';
-import {
-  ConfusionMatrix,
-  imageToInput,
-  type LabelMap,
-  type RgbImage,
-  readLabelPng,
-  tf,
-  writeLabelPng,
-  writePng,
-} from '@wsss/core';
-import { crfOnScores, denseCrf } from '@wsss/crf';
-import { type Batch, BatchLoader, type SegmentationDataset, withMapFolders } from '@wsss/datasets';
-import {
-  AsppHead,
-  ClassifierHead,
-  loadCheckpointParameters,
-  MobileNetV2,
-  SegmentationNetwork,
-  segmentationCrossEntropy,
-  type TrainLoopResult,
-  type TrainStepInfo,
-  trainClassifier,
-  trainLoop,
-} from '@wsss/models';
+import { join } from 'node:path';
+import { camLabels, crfScores, multiScaleCam } from '@wsss/cam';
+import { ConfusionMatrix, type LabelMap, readLabelPng, tf, writeLabelPng } from '@wsss/core';
+import { crfOnScores } from '@wsss/crf';
+import { type Batch, BatchLoader, withMapFolders } from '@wsss/datasets';
+import { loadCheckpointParameters, segmentationCrossEntropy, trainClassifier, trainLoop } from '@wsss/models';
 import { readCamFile, writeCamFile } from '../cam_files';
 import { openDataset } from '../data';
 import { confusionFromJson, confusionToJson, segmentationScores } from '../evaluation';
-import { type CamPredictor, type Predictor, stageFolder } from '../pipeline';
-import { type Stage, type StageContext, type StageResult, shardIds } from '../stage';
+import { type Stage, type StageResult, shardIds } from '../stage';
+import { ownDir, stageDir, trainingReport, writeOverlay } from './artefacts';
 import type { BaselineConfig } from './config';
-
-type Ctx = StageContext<BaselineConfig>;
-
-/** The stage's folder relative to the run folder (what later stages find it by). */
-function ownDir(ctx: Ctx): string {
-  return relative(ctx.runDir, ctx.dir);
-}
-
-/** A training stage's progress callback and result: its checkpoint, steps and first / last epoch loss. */
-function trainingReport(ctx: Ctx, label: string) {
-  return {
-    onStep: (s: TrainStepInfo) =>
-      ctx.progress({ label, done: s.step, total: s.totalSteps, info: { loss: s.loss } }),
-    result: (r: TrainLoopResult): StageResult => ({
-      outputs: { dir: ownDir(ctx), checkpoint: 'checkpoint' },
-      values: {
-        steps: r.steps,
-        'first epoch loss': r.epochLosses[0] ?? Number.NaN,
-        'last epoch loss': r.epochLosses[r.epochLosses.length - 1] ?? Number.NaN,
-      },
-    }),
-  };
-}
-
-/** The run folder's stage folder of `name` (stages find their predecessors' artefacts through it). */
-function stageDir(ctx: Ctx, name: string): string {
-  const dir = ctx.previous[name]?.outputs?.dir;
-  if (!dir) throw new Error(`stage ${name} has not run before this one`);
-  return join(ctx.runDir, dir);
-}
-
-/**
- * The MobileNetV2 of the config: from the ImageNet weights when `pretrained` and the config names them; otherwise
- * initialised randomly (with the weights' architecture, width 1, when they are named: a checkpoint loads next).
- */
-async function backboneOf(config: BaselineConfig, outputStride: 8 | 16, pretrained: boolean, seed: number) {
-  const { weights, widthMultiplier } = config.backbone;
-  if (weights && pretrained) return MobileNetV2.fromWeights(weights, { outputStride });
-  return new MobileNetV2({
-    outputStride,
-    widthMultiplier: weights ? 1 : widthMultiplier,
-    seed,
-    randomInit: !weights,
-  });
-}
-
-async function classifierNetwork(config: BaselineConfig, numClasses: number, pretrained: boolean) {
-  const backbone = await backboneOf(config, config.classifier.outputStride, pretrained, 1);
-  const head = new ClassifierHead(backbone.featureChannels, numClasses, { seed: 1 });
-  return { backbone, head };
-}
-
-/** The segmentation network of the config; `pretrained` starts its backbone from the ImageNet weights when given. */
-async function segmentationNetwork(config: BaselineConfig, numClasses: number, pretrained: boolean) {
-  const { outputStride, head } = config.segmentation;
-  const backbone = await backboneOf(config, outputStride, pretrained, 2);
-  const aspp = new AsppHead(backbone.featureChannels, numClasses, {
-    channels: head.channels,
-    rates: head.rates,
-    seed: 2,
-  });
-  return new SegmentationNetwork(backbone, numClasses, aspp);
-}
-
-/** Mask values in label-vector order, and the number of mask classes (background included). */
-function classLayout(dataset: SegmentationDataset) {
-  return { classValues: [...dataset.labelClasses], numClasses: dataset.classNames.length };
-}
+import { classifierNetwork, classLayout, segment, segmentationNetwork } from './networks';
 
 const trainClassifierStage: Stage<BaselineConfig> = {
   name: 'train-classifier',
@@ -214,6 +126,7 @@ const camsStage: Stage<BaselineConfig> = {
 };
 
 /** The seed sweep's mIoU per threshold and the best threshold, from its confusion counts (merged or not). */
+
 function sweepValues(result: StageResult, config: BaselineConfig): StageResult {
   if (!result.confusions) return result;
   const swept = config.cams.sweep.map((t) =>
@@ -351,130 +264,9 @@ const evaluateStage: Stage<BaselineConfig> = {
 };
 
 /** One image through the segmentation network (at the configured scales, flips, optional CRF): its label map. */
-async function segment(net: SegmentationNetwork, image: RgbImage, config: BaselineConfig): Promise<LabelMap> {
-  const numClasses = net.numClasses;
-  const scales = config.evaluation.scales.map((scale) => scale * config.segmentation.inputScale);
-  const probabilities = net.predict(image, { scales, flip: config.evaluation.flip });
-  let labels: Uint8Array;
-  try {
-    if (config.evaluation.crf) {
-      const pixels = image.width * image.height;
-      const pixelMajor = await probabilities.data();
-      const labelMajor = new Float32Array(numClasses * pixels);
-      for (let p = 0; p < pixels; p++) {
-        for (let c = 0; c < numClasses; c++) labelMajor[c * pixels + p] = pixelMajor[p * numClasses + c];
-      }
-      labels = (await denseCrf(image, { probabilities: labelMajor }, 'psa')).labels;
-    } else {
-      const argmax = tf.argMax(probabilities, 2);
-      labels = Uint8Array.from(await argmax.data());
-      argmax.dispose();
-    }
-  } finally {
-    probabilities.dispose();
-  }
-  return { width: image.width, height: image.height, data: labels };
-}
 
-/** The segmentation network a finished baseline run trained (for `wsss infer`). */
-export async function baselinePredictor(runDir: string, config: BaselineConfig): Promise<Predictor> {
-  const stages = baselineStages();
-  const index = stages.findIndex((s) => s.name === 'train-segmentation');
-  const checkpoint = join(runDir, stageFolder(index, stages[index]), 'checkpoint');
-  if (!existsSync(join(checkpoint, 'model.json'))) {
-    throw new Error(`${runDir}: the segmentation network has not been trained yet (no ${checkpoint})`);
-  }
-  const data = await openDataset(config.dataset, 'eval');
-  const net = await segmentationNetwork(config, data.classNames.length, false);
-  await loadCheckpointParameters(checkpoint, [
-    { name: 'backbone', params: net.backbone.params },
-    { name: 'head', params: net.head.params },
-  ]);
-  return {
-    classNames: data.classNames,
-    palette: data.palette,
-    predict: (image) => segment(net, image, config),
-    dispose: () => net.dispose(),
-  };
-}
-
-/** The image and label maps side by side (maps in the dataset's palette): `overlays/<id>.png` of the stage. */
-async function writeOverlay(
-  ctx: Ctx,
-  id: string,
-  image: RgbImage,
-  maps: readonly (LabelMap | undefined)[],
-  palette: Uint8Array,
-): Promise<void> {
-  const { width, height } = image;
-  const panels = [image.data, ...maps.flatMap((map) => (map ? [colour(map, palette)] : []))];
-  const out = new Uint8Array(panels.length * width * height * 3);
-  for (let y = 0; y < height; y++) {
-    panels.forEach((panel, k) => {
-      out.set(
-        panel.subarray(y * width * 3, (y + 1) * width * 3),
-        (y * panels.length * width + k * width) * 3,
-      );
-    });
-  }
-  await writePng(join(ctx.dir, 'overlays', `${id}.png`), {
-    width: panels.length * width,
-    height,
-    channels: 3,
-    data: out,
-  });
-}
-
-function colour(map: LabelMap, palette: Uint8Array): Uint8Array {
-  const out = new Uint8Array(map.data.length * 3);
-  map.data.forEach((v, i) => {
-    out.set(palette.subarray(3 * v, 3 * v + 3), 3 * i);
-  });
-  return out;
-}
-
-/** The baseline's stages, in order. */
 export function baselineStages(): Stage<BaselineConfig>[] {
   return [trainClassifierStage, camsStage, pseudoLabelsStage, trainSegmentationStage, evaluateStage];
 }
 
 /** The classifier a baseline run trained, as CAMs of new images (for `wsss cam`). */
-export async function baselineCamPredictor(runDir: string, config: BaselineConfig): Promise<CamPredictor> {
-  const stages = baselineStages();
-  const index = stages.findIndex((s) => s.name === 'train-classifier');
-  const checkpoint = join(runDir, stageFolder(index, stages[index]), 'checkpoint');
-  if (!existsSync(join(checkpoint, 'model.json'))) {
-    throw new Error(`${runDir}: the classifier has not been trained yet (no ${checkpoint})`);
-  }
-  const data = await openDataset(config.dataset, 'eval');
-  const { backbone, head } = await classifierNetwork(config, data.labelClasses.length, false);
-  await loadCheckpointParameters(checkpoint, [
-    { name: 'backbone', params: backbone.params },
-    { name: 'head', params: head.params },
-  ]);
-  const network = (x: tf.Tensor4D) => head.activationMaps(backbone.forward(x).features);
-  return {
-    labelNames: data.labelClasses.map((v) => data.classNames[v]),
-    async cams(image, threshold) {
-      const logits = tf.tidy(() =>
-        head.forward(backbone.forward(imageToInput(image, backbone.normalization)).features),
-      );
-      const raw = Array.from(await logits.data());
-      logits.dispose();
-      const scores = raw.map((x) => 1 / (1 + Math.exp(-x)));
-      const present = labelsFromScores(raw, threshold);
-      const maps = multiScaleCam(image, present, network, {
-        scales: config.cams.scales,
-        flip: config.cams.flip,
-        normalization: backbone.normalization,
-      });
-      const cams = (await maps.data()) as Float32Array;
-      maps.dispose();
-      return { scores, present, cams };
-    },
-    dispose() {
-      backbone.dispose();
-      head.dispose();
-    },
-  };
-}

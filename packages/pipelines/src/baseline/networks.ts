@@ -1,0 +1,81 @@
+import { type LabelMap, type RgbImage, tf } from '@wsss/core';
+import { denseCrf } from '@wsss/crf';
+import type { SegmentationDataset } from '@wsss/datasets';
+import { AsppHead, ClassifierHead, MobileNetV2, SegmentationNetwork } from '@wsss/models';
+import type { BaselineConfig } from './config';
+
+/**
+ * The MobileNetV2 of the config: from the ImageNet weights when `pretrained` and the config names them; otherwise
+ * initialised randomly (with the weights' architecture, width 1, when they are named: a checkpoint loads next).
+ */
+export async function backboneOf(
+  config: BaselineConfig,
+  outputStride: 8 | 16,
+  pretrained: boolean,
+  seed: number,
+) {
+  const { weights, widthMultiplier } = config.backbone;
+  if (weights && pretrained) return MobileNetV2.fromWeights(weights, { outputStride });
+  return new MobileNetV2({
+    outputStride,
+    widthMultiplier: weights ? 1 : widthMultiplier,
+    seed,
+    randomInit: !weights,
+  });
+}
+
+export async function classifierNetwork(config: BaselineConfig, numClasses: number, pretrained: boolean) {
+  const backbone = await backboneOf(config, config.classifier.outputStride, pretrained, 1);
+  const head = new ClassifierHead(backbone.featureChannels, numClasses, { seed: 1 });
+  return { backbone, head };
+}
+
+/** The segmentation network of the config; `pretrained` starts its backbone from the ImageNet weights when given. */
+
+export async function segmentationNetwork(config: BaselineConfig, numClasses: number, pretrained: boolean) {
+  const { outputStride, head } = config.segmentation;
+  const backbone = await backboneOf(config, outputStride, pretrained, 2);
+  const aspp = new AsppHead(backbone.featureChannels, numClasses, {
+    channels: head.channels,
+    rates: head.rates,
+    seed: 2,
+  });
+  return new SegmentationNetwork(backbone, numClasses, aspp);
+}
+
+/** Mask values in label-vector order, and the number of mask classes (background included). */
+
+export function classLayout(dataset: SegmentationDataset) {
+  return { classValues: [...dataset.labelClasses], numClasses: dataset.classNames.length };
+}
+
+export async function segment(
+  net: SegmentationNetwork,
+  image: RgbImage,
+  config: BaselineConfig,
+): Promise<LabelMap> {
+  const numClasses = net.numClasses;
+  const scales = config.evaluation.scales.map((scale) => scale * config.segmentation.inputScale);
+  const probabilities = net.predict(image, { scales, flip: config.evaluation.flip });
+  let labels: Uint8Array;
+  try {
+    if (config.evaluation.crf) {
+      const pixels = image.width * image.height;
+      const pixelMajor = await probabilities.data();
+      const labelMajor = new Float32Array(numClasses * pixels);
+      for (let p = 0; p < pixels; p++) {
+        for (let c = 0; c < numClasses; c++) labelMajor[c * pixels + p] = pixelMajor[p * numClasses + c];
+      }
+      labels = (await denseCrf(image, { probabilities: labelMajor }, 'psa')).labels;
+    } else {
+      const argmax = tf.argMax(probabilities, 2);
+      labels = Uint8Array.from(await argmax.data());
+      argmax.dispose();
+    }
+  } finally {
+    probabilities.dispose();
+  }
+  return { width: image.width, height: image.height, data: labels };
+}
+
+/** The segmentation network a finished baseline run trained (for `wsss infer`). */

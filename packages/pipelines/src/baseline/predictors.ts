@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { labelsFromScores, multiScaleCam } from '@wsss/cam';
+import { imageToInput, tf } from '@wsss/core';
+import { loadCheckpointParameters } from '@wsss/models';
+import { openDataset } from '../data';
+import { type CamPredictor, type Predictor, stageFolder } from '../pipeline';
+import type { BaselineConfig } from './config';
+import { classifierNetwork, segment, segmentationNetwork } from './networks';
+import { baselineStages } from './stages';
+
+/** The checkpoint folder a stage of a baseline run trained, or an error saying it has not been trained. */
+function trainedCheckpoint(runDir: string, stageName: string, what: string): string {
+  const stages = baselineStages();
+  const index = stages.findIndex((s) => s.name === stageName);
+  const checkpoint = join(runDir, stageFolder(index, stages[index]), 'checkpoint');
+  if (!existsSync(join(checkpoint, 'model.json'))) {
+    throw new Error(`${runDir}: the ${what} has not been trained yet (no ${checkpoint})`);
+  }
+  return checkpoint;
+}
+
+export async function baselinePredictor(runDir: string, config: BaselineConfig): Promise<Predictor> {
+  const checkpoint = trainedCheckpoint(runDir, 'train-segmentation', 'segmentation network');
+  const data = await openDataset(config.dataset, 'eval');
+  const net = await segmentationNetwork(config, data.classNames.length, false);
+  await loadCheckpointParameters(checkpoint, [
+    { name: 'backbone', params: net.backbone.params },
+    { name: 'head', params: net.head.params },
+  ]);
+  return {
+    classNames: data.classNames,
+    palette: data.palette,
+    predict: (image) => segment(net, image, config),
+    dispose: () => net.dispose(),
+  };
+}
+
+/** The image and label maps side by side (maps in the dataset's palette): `overlays/<id>.png` of the stage. */
+
+export async function baselineCamPredictor(runDir: string, config: BaselineConfig): Promise<CamPredictor> {
+  const checkpoint = trainedCheckpoint(runDir, 'train-classifier', 'classifier');
+  const data = await openDataset(config.dataset, 'eval');
+  const { backbone, head } = await classifierNetwork(config, data.labelClasses.length, false);
+  await loadCheckpointParameters(checkpoint, [
+    { name: 'backbone', params: backbone.params },
+    { name: 'head', params: head.params },
+  ]);
+  const network = (x: tf.Tensor4D) => head.activationMaps(backbone.forward(x).features);
+  return {
+    labelNames: data.labelClasses.map((v) => data.classNames[v]),
+    async cams(image, threshold) {
+      const logits = tf.tidy(() =>
+        head.forward(backbone.forward(imageToInput(image, backbone.normalization)).features),
+      );
+      const raw = Array.from(await logits.data());
+      logits.dispose();
+      const scores = raw.map((x) => 1 / (1 + Math.exp(-x)));
+      const present = labelsFromScores(raw, threshold);
+      const maps = multiScaleCam(image, present, network, {
+        scales: config.cams.scales,
+        flip: config.cams.flip,
+        normalization: backbone.normalization,
+      });
+      const cams = (await maps.data()) as Float32Array;
+      maps.dispose();
+      return { scores, present, cams };
+    },
+    dispose() {
+      backbone.dispose();
+      head.dispose();
+    },
+  };
+}
