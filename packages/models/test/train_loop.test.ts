@@ -118,3 +118,39 @@ describe('trainLoop', () => {
     ).rejects.toThrow(/batchesPerEpoch and epochs must be positive integers, got 0 and 1/);
   });
 });
+
+describe('trainLoop totalSteps', () => {
+  it('stops part-way through the last epoch and decays the learning rate over those steps', async () => {
+    const params = new Parameters();
+    const w = params.create('w', [1, 1], { value: 0 });
+    const rates: number[] = [];
+    const result = await trainLoop({
+      parameters: [{ name: 'p', params }],
+      loss: ({ x }: { x: tf.Tensor2D }) => tf.sum(tf.matMul(x, w)) as tf.Scalar,
+      batches: () =>
+        (async function* () {
+          for (let i = 0; i < 4; i++) yield { x: tf.ones([1, 1]) as tf.Tensor2D };
+        })(),
+      batchesPerEpoch: 4,
+      epochs: 3,
+      totalSteps: 10,
+      optimizer: { kind: 'sgd', learningRate: 1, momentum: 0 },
+      onStep: (s) => rates.push(s.learningRate),
+    });
+    expect(result.steps).toBe(10);
+    expect(rates).toHaveLength(10);
+    expect(rates[9]).toBeCloseTo((1 - 9 / 10) ** 0.9, 6); // poly decay over the 10 steps
+    await expect(
+      trainLoop({
+        parameters: [{ name: 'p', params }],
+        loss: () => tf.scalar(0),
+        batches: () => (async function* () {})(),
+        batchesPerEpoch: 4,
+        epochs: 1,
+        totalSteps: 5,
+        optimizer: { kind: 'sgd', learningRate: 1 },
+      }),
+    ).rejects.toThrow(/totalSteps must be a positive integer of at most batchesPerEpoch x epochs = 4, got 5/);
+    params.dispose();
+  });
+});

@@ -22,6 +22,7 @@ export interface TrainClassifierOptions
     | 'batches'
     | 'batchesPerEpoch'
     | 'epochs'
+    | 'totalSteps'
     | 'checkpointDir'
     | 'checkpointEvery'
     | 'resume'

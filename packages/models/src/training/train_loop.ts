@@ -36,6 +36,8 @@ export interface TrainLoopOptions<B> {
   batches: (epoch: number, from: number) => AsyncIterable<B>;
   batchesPerEpoch: number;
   epochs: number;
+  /** Stop after this many steps, part-way through the last epoch. Default: batchesPerEpoch x epochs. */
+  totalSteps?: number;
   /** Poly decay over all steps unless `maxSteps` is given. */
   optimizer: OptimizerOptions;
   /** Folder for checkpoints (weights, optimiser state, position, `metadata`). */
@@ -88,7 +90,12 @@ export async function trainLoop<B>(options: TrainLoopOptions<B>): Promise<TrainL
       `trainLoop: batchesPerEpoch and epochs must be positive integers, got ${batchesPerEpoch} and ${epochs}`,
     );
   }
-  const totalSteps = batchesPerEpoch * epochs;
+  const totalSteps = options.totalSteps ?? batchesPerEpoch * epochs;
+  if (!(Number.isInteger(totalSteps) && totalSteps > 0 && totalSteps <= batchesPerEpoch * epochs)) {
+    throw new Error(
+      `trainLoop: totalSteps must be a positive integer of at most batchesPerEpoch x epochs = ${batchesPerEpoch * epochs}, got ${totalSteps}`,
+    );
+  }
   const names = new Map<tf.Variable, string>();
   for (const set of options.parameters) {
     for (const [n, v] of set.params.variables) names.set(v, `${set.name}/${n}`);

@@ -38,6 +38,7 @@ const trainClassifierStage: Stage<BaselineConfig> = {
         batches: (epoch, from) => loader.epoch(epoch, from),
         batchesPerEpoch: perEpoch,
         epochs: Math.ceil(steps / perEpoch),
+        totalSteps: steps,
         optimizer: config.backbone.weights
           ? { kind: 'sgd', learningRate: config.classifier.learningRate, momentum: 0.9, weightDecay: 1e-4 }
           : {
@@ -214,6 +215,7 @@ const trainSegmentationStage: Stage<BaselineConfig> = {
       batches: (epoch, from) => loader.epoch(epoch, from),
       batchesPerEpoch: perEpoch,
       epochs: Math.ceil(steps / perEpoch),
+      totalSteps: steps,
       optimizer: { kind: 'adam', learningRate: config.segmentation.learningRate, weightDecay: 1e-5 },
       checkpointDir: join(ctx.dir, 'checkpoint'),
       checkpointEvery: config.segmentation.checkpointEvery,
