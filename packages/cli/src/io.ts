@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { type RgbImage, readImage, selectBackend } from '@wsss/core';
 import { type RunRecord, readRunRecord } from '@wsss/pipelines';
 
@@ -43,4 +43,10 @@ export async function readInputImage(path: string): Promise<RgbImage> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** Fails with `<flag>: <dir> is not a folder` unless `dir` is an existing folder. */
+export function requireFolder(flag: string, dir: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UsageError(`${flag}: ${dir} is not a folder`);
 }

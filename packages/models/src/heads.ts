@@ -114,8 +114,7 @@ export class DilatedConvHead {
     for (let i = 0; i < layers; i++) {
       const cout = i === layers - 1 ? outChannels : hidden;
       const name = `${prefix}/conv${i + 1}`;
-      this.params.create(`${name}/kernel`, [3, 3, cin, cout], { std: Math.sqrt(2 / (9 * cin)), rng });
-      this.params.create(`${name}/bias`, [cout], { value: 0 });
+      this.params.createConvolution(name, 3, cin, cout, rng);
       this.names.push(name);
       cin = cout;
     }

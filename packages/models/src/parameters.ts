@@ -32,6 +32,15 @@ export class Parameters {
     return v;
   }
 
+  /**
+   * A `size` x `size` convolution from `cin` to `cout` channels with bias: `<name>/kernel` He-normal
+   * (std sqrt(2 / (size^2 cin))), `<name>/bias` zero.
+   */
+  createConvolution(name: string, size: number, cin: number, cout: number, rng: Rng): void {
+    this.create(`${name}/kernel`, [size, size, cin, cout], { std: Math.sqrt(2 / (size * size * cin)), rng });
+    this.create(`${name}/bias`, [cout], { value: 0 });
+  }
+
   get(name: string): tf.Variable {
     const v = this.variables.get(name);
     if (!v) throw new Error(`Parameters: no parameter named ${name}`);

@@ -38,11 +38,7 @@ export class AsppHead {
     this.prefix = options.name ?? 'aspp';
     const rng = new Rng(options.seed ?? 0);
     const conv = (name: string, size: number, cin: number, cout: number) => {
-      this.params.create(`${this.prefix}/${name}/kernel`, [size, size, cin, cout], {
-        std: Math.sqrt(2 / (size * size * cin)),
-        rng,
-      });
-      this.params.create(`${this.prefix}/${name}/bias`, [cout], { value: 0 });
+      this.params.createConvolution(`${this.prefix}/${name}`, size, cin, cout, rng);
     };
     conv('branch0', 1, inChannels, channels);
     this.rates.forEach((_, i) => {

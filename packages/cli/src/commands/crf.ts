@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readImage, readLabelPng, writeLabelPng } from '@wsss/core';
 import { CRF_PRESETS, denseCrf, unaryFromLabels } from '@wsss/crf';
-import { type Io, UsageError } from '../io';
+import { type Io, requireFolder, UsageError } from '../io';
 
 /**
  * `wsss crf --images <dir> --labels <dir> --out <dir>`: refines label maps with the dense CRF on their images (IRN's
@@ -20,13 +20,8 @@ export async function crfCommand(
   },
   io: Io,
 ): Promise<void> {
-  for (const [flag, dir] of [
-    ['--images', args.images],
-    ['--labels', args.labels],
-  ] as const) {
-    if (!existsSync(dir) || !statSync(dir).isDirectory())
-      throw new UsageError(`${flag}: ${dir} is not a folder`);
-  }
+  requireFolder('--images', args.images);
+  requireFolder('--labels', args.labels);
   if (!(args.gtProb > 0 && args.gtProb < 1))
     throw new UsageError(`--gt-prob must be in (0, 1), got ${args.gtProb}`);
   if (!(args.preset in CRF_PRESETS)) {

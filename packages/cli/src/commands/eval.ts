@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfusionMatrix, readLabelPng } from '@wsss/core';
 import { segmentationScores } from '@wsss/pipelines';
-import { type Io, UsageError } from '../io';
+import { type Io, requireFolder, UsageError } from '../io';
 
 export interface EvalArgs {
   pred: string;
@@ -17,13 +17,8 @@ export interface EvalArgs {
  * (palette or grey indices): mIoU with and without background, per-class IoU, precision and recall.
  */
 export async function evalCommand(args: EvalArgs, io: Io): Promise<void> {
-  for (const [flag, dir] of [
-    ['--pred', args.pred],
-    ['--gt', args.gt],
-  ] as const) {
-    if (!existsSync(dir) || !statSync(dir).isDirectory())
-      throw new UsageError(`${flag}: ${dir} is not a folder`);
-  }
+  requireFolder('--pred', args.pred);
+  requireFolder('--gt', args.gt);
   const files = readdirSync(args.pred)
     .filter((f) => f.endsWith('.png'))
     .sort();
