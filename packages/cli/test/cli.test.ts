@@ -202,35 +202,15 @@ describe('wsss', () => {
     await writePng(join(dir, 'images', 'a.png'), { width, height, channels: 3, data: image });
     await writeLabelPng(join(dir, 'labels', 'a.png'), { width, height, data: labels });
     const wrong = (data: Uint8Array) => data.filter((v, i) => v !== truth(i)).length;
-    const { code, stdout } = await wsss(
-      'crf',
-      '--images',
-      join(dir, 'images'),
-      '--labels',
-      join(dir, 'labels'),
-      '--out',
-      join(dir, 'out'),
-    );
+    const crf = (...extra: string[]) =>
+      wsss('crf', '--images', join(dir, 'images'), '--labels', join(dir, 'labels'), ...extra);
+    const { code, stdout } = await crf('--out', join(dir, 'out'));
     expect(code).toBe(0);
     expect(stdout).toMatch(/a.png: .*% of pixels changed/);
     const refined = await readLabelPng(join(dir, 'out', 'a.png'));
     expect(wrong(labels)).toBeGreaterThan(200);
     expect(wrong(refined.data)).toBeLessThan(wrong(labels) / 10);
-    expect(
-      (
-        await wsss(
-          'crf',
-          '--images',
-          join(dir, 'images'),
-          '--labels',
-          join(dir, 'labels'),
-          '--out',
-          dir,
-          '--preset',
-          'x',
-        )
-      ).stderr,
-    ).toMatch(/unknown CRF preset 'x'/);
+    expect((await crf('--out', dir, '--preset', 'x')).stderr).toMatch(/unknown CRF preset 'x'/);
     rmSync(dir, { recursive: true, force: true });
   });
 

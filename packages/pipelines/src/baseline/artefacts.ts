@@ -7,13 +7,11 @@ import type { BaselineConfig } from './config';
 export type Ctx = StageContext<BaselineConfig>;
 
 /** The stage's folder relative to the run folder (what later stages find it by). */
-
 export function ownDir(ctx: Ctx): string {
   return relative(ctx.runDir, ctx.dir);
 }
 
 /** A training stage's progress callback and result: its checkpoint, steps and first / last epoch loss. */
-
 export function trainingReport(ctx: Ctx, label: string) {
   return {
     onStep: (s: TrainStepInfo) =>
@@ -30,13 +28,13 @@ export function trainingReport(ctx: Ctx, label: string) {
 }
 
 /** The run folder's stage folder of `name` (stages find their predecessors' artefacts through it). */
-
 export function stageDir(ctx: Ctx, name: string): string {
   const dir = ctx.previous[name]?.outputs?.dir;
   if (!dir) throw new Error(`stage ${name} has not run before this one`);
   return join(ctx.runDir, dir);
 }
 
+/** The image and label maps side by side (maps in the dataset's palette): `overlays/<id>.png` of the stage. */
 export async function writeOverlay(
   ctx: Ctx,
   id: string,
@@ -70,5 +68,3 @@ function colour(map: LabelMap, palette: Uint8Array): Uint8Array {
   });
   return out;
 }
-
-/** The baseline's stages, in order. */

@@ -1,7 +1,13 @@
 import { type LabelMap, type RgbImage, tf } from '@wsss/core';
 import { denseCrf } from '@wsss/crf';
 import type { SegmentationDataset } from '@wsss/datasets';
-import { AsppHead, ClassifierHead, MobileNetV2, SegmentationNetwork } from '@wsss/models';
+import {
+  AsppHead,
+  ClassifierHead,
+  loadCheckpointParameters,
+  MobileNetV2,
+  SegmentationNetwork,
+} from '@wsss/models';
 import type { BaselineConfig } from './config';
 
 /**
@@ -24,6 +30,7 @@ export async function backboneOf(
   });
 }
 
+/** The CAM classifier of the config (MobileNetV2 + GAP classifier); `pretrained` as {@link backboneOf}. */
 export async function classifierNetwork(config: BaselineConfig, numClasses: number, pretrained: boolean) {
   const backbone = await backboneOf(config, config.classifier.outputStride, pretrained, 1);
   const head = new ClassifierHead(backbone.featureChannels, numClasses, { seed: 1 });
@@ -31,7 +38,6 @@ export async function classifierNetwork(config: BaselineConfig, numClasses: numb
 }
 
 /** The segmentation network of the config; `pretrained` starts its backbone from the ImageNet weights when given. */
-
 export async function segmentationNetwork(config: BaselineConfig, numClasses: number, pretrained: boolean) {
   const { outputStride, head } = config.segmentation;
   const backbone = await backboneOf(config, outputStride, pretrained, 2);
@@ -43,12 +49,36 @@ export async function segmentationNetwork(config: BaselineConfig, numClasses: nu
   return new SegmentationNetwork(backbone, numClasses, aspp);
 }
 
-/** Mask values in label-vector order, and the number of mask classes (background included). */
+/** The classifier trained in `checkpoint` (a train-classifier stage's), for CAMs. */
+export async function trainedClassifier(config: BaselineConfig, numClasses: number, checkpoint: string) {
+  const network = await classifierNetwork(config, numClasses, false);
+  await loadCheckpointParameters(checkpoint, [
+    { name: 'backbone', params: network.backbone.params },
+    { name: 'head', params: network.head.params },
+  ]);
+  return network;
+}
 
+/** The segmentation network trained in `checkpoint` (a train-segmentation stage's), for predictions. */
+export async function trainedSegmentationNetwork(
+  config: BaselineConfig,
+  numClasses: number,
+  checkpoint: string,
+) {
+  const net = await segmentationNetwork(config, numClasses, false);
+  await loadCheckpointParameters(checkpoint, [
+    { name: 'backbone', params: net.backbone.params },
+    { name: 'head', params: net.head.params },
+  ]);
+  return net;
+}
+
+/** Mask values in label-vector order, and the number of mask classes (background included). */
 export function classLayout(dataset: SegmentationDataset) {
   return { classValues: [...dataset.labelClasses], numClasses: dataset.classNames.length };
 }
 
+/** One image through the segmentation network (at the configured scales, flips, optional CRF): its label map. */
 export async function segment(
   net: SegmentationNetwork,
   image: RgbImage,
@@ -77,5 +107,3 @@ export async function segment(
   }
   return { width: image.width, height: image.height, data: labels };
 }
-
-/** The segmentation network a finished baseline run trained (for `wsss infer`). */

@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { labelsFromScores, multiScaleCam } from '@wsss/cam';
 import { imageToInput, tf } from '@wsss/core';
-import { loadCheckpointParameters } from '@wsss/models';
 import { openDataset } from '../data';
 import { type CamPredictor, type Predictor, stageFolder } from '../pipeline';
 import type { BaselineConfig } from './config';
-import { classifierNetwork, segment, segmentationNetwork } from './networks';
+import { segment, trainedClassifier, trainedSegmentationNetwork } from './networks';
 import { baselineStages } from './stages';
 
 /** The checkpoint folder a stage of a baseline run trained, or an error saying it has not been trained. */
@@ -20,14 +19,11 @@ function trainedCheckpoint(runDir: string, stageName: string, what: string): str
   return checkpoint;
 }
 
+/** The segmentation network a finished baseline run trained (for `wsss infer`). */
 export async function baselinePredictor(runDir: string, config: BaselineConfig): Promise<Predictor> {
   const checkpoint = trainedCheckpoint(runDir, 'train-segmentation', 'segmentation network');
   const data = await openDataset(config.dataset, 'eval');
-  const net = await segmentationNetwork(config, data.classNames.length, false);
-  await loadCheckpointParameters(checkpoint, [
-    { name: 'backbone', params: net.backbone.params },
-    { name: 'head', params: net.head.params },
-  ]);
+  const net = await trainedSegmentationNetwork(config, data.classNames.length, checkpoint);
   return {
     classNames: data.classNames,
     palette: data.palette,
@@ -36,16 +32,11 @@ export async function baselinePredictor(runDir: string, config: BaselineConfig):
   };
 }
 
-/** The image and label maps side by side (maps in the dataset's palette): `overlays/<id>.png` of the stage. */
-
+/** The classifier a baseline run trained, as CAMs of new images (for `wsss cam`). */
 export async function baselineCamPredictor(runDir: string, config: BaselineConfig): Promise<CamPredictor> {
   const checkpoint = trainedCheckpoint(runDir, 'train-classifier', 'classifier');
   const data = await openDataset(config.dataset, 'eval');
-  const { backbone, head } = await classifierNetwork(config, data.labelClasses.length, false);
-  await loadCheckpointParameters(checkpoint, [
-    { name: 'backbone', params: backbone.params },
-    { name: 'head', params: head.params },
-  ]);
+  const { backbone, head } = await trainedClassifier(config, data.labelClasses.length, checkpoint);
   const network = (x: tf.Tensor4D) => head.activationMaps(backbone.forward(x).features);
   return {
     labelNames: data.labelClasses.map((v) => data.classNames[v]),

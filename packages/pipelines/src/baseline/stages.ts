@@ -3,14 +3,21 @@ import { camLabels, crfScores, multiScaleCam } from '@wsss/cam';
 import { ConfusionMatrix, type LabelMap, readLabelPng, tf, writeLabelPng } from '@wsss/core';
 import { crfOnScores } from '@wsss/crf';
 import { type Batch, BatchLoader, withMapFolders } from '@wsss/datasets';
-import { loadCheckpointParameters, segmentationCrossEntropy, trainClassifier, trainLoop } from '@wsss/models';
+import { segmentationCrossEntropy, trainClassifier, trainLoop } from '@wsss/models';
 import { readCamFile, writeCamFile } from '../cam_files';
 import { openDataset } from '../data';
 import { confusionFromJson, confusionToJson, segmentationScores } from '../evaluation';
 import { type Stage, type StageResult, shardIds } from '../stage';
 import { ownDir, stageDir, trainingReport, writeOverlay } from './artefacts';
 import type { BaselineConfig } from './config';
-import { classifierNetwork, classLayout, segment, segmentationNetwork } from './networks';
+import {
+  classifierNetwork,
+  classLayout,
+  segment,
+  segmentationNetwork,
+  trainedClassifier,
+  trainedSegmentationNetwork,
+} from './networks';
 
 const trainClassifierStage: Stage<BaselineConfig> = {
   name: 'train-classifier',
@@ -68,11 +75,8 @@ const camsStage: Stage<BaselineConfig> = {
     const { config } = ctx;
     const data = await openDataset(config.dataset, 'train');
     const { classValues, numClasses } = classLayout(data);
-    const { backbone, head } = await classifierNetwork(config, classValues.length, false);
-    await loadCheckpointParameters(join(stageDir(ctx, 'train-classifier'), 'checkpoint'), [
-      { name: 'backbone', params: backbone.params },
-      { name: 'head', params: head.params },
-    ]);
+    const checkpoint = join(stageDir(ctx, 'train-classifier'), 'checkpoint');
+    const { backbone, head } = await trainedClassifier(config, classValues.length, checkpoint);
     const network = (x: tf.Tensor4D) => head.activationMaps(backbone.forward(x).features);
     const background = data.backgroundIndex === null ? null : { threshold: config.cams.backgroundThreshold };
     const seeds = new ConfusionMatrix(numClasses);
@@ -127,7 +131,6 @@ const camsStage: Stage<BaselineConfig> = {
 };
 
 /** The seed sweep's mIoU per threshold and the best threshold, from its confusion counts (merged or not). */
-
 function sweepValues(result: StageResult, config: BaselineConfig): StageResult {
   if (!result.confusions) return result;
   const swept = config.cams.sweep.map((t) =>
@@ -235,11 +238,8 @@ const evaluateStage: Stage<BaselineConfig> = {
     const { config } = ctx;
     const data = await openDataset(config.dataset, 'eval');
     const numClasses = data.classNames.length;
-    const net = await segmentationNetwork(config, numClasses, false);
-    await loadCheckpointParameters(join(stageDir(ctx, 'train-segmentation'), 'checkpoint'), [
-      { name: 'backbone', params: net.backbone.params },
-      { name: 'head', params: net.head.params },
-    ]);
+    const checkpoint = join(stageDir(ctx, 'train-segmentation'), 'checkpoint');
+    const net = await trainedSegmentationNetwork(config, numClasses, checkpoint);
     const cm = new ConfusionMatrix(numClasses);
     const ids = shardIds(data.ids, ctx.shard);
     for (const [i, id] of ids.entries()) {
@@ -265,10 +265,7 @@ const evaluateStage: Stage<BaselineConfig> = {
   },
 };
 
-/** One image through the segmentation network (at the configured scales, flips, optional CRF): its label map. */
-
+/** The baseline's stages, in order. */
 export function baselineStages(): Stage<BaselineConfig>[] {
   return [trainClassifierStage, camsStage, pseudoLabelsStage, trainSegmentationStage, evaluateStage];
 }
-
-/** The classifier a baseline run trained, as CAMs of new images (for `wsss cam`). */
