@@ -7,6 +7,9 @@ export {
   parseCommandLine,
   stringOption,
 } from './arguments';
+export { BENCH_CASES, type BenchCase, type BenchRun, type BenchSize } from './bench/cases';
+export { markdownTable, summarizeTimes, type Timing, time } from './bench/timing';
+export { type BenchArgs, type BenchRecord, type BenchResult, benchCommand } from './commands/bench';
 export { type EvalArgs, evalCommand } from './commands/eval';
 export { type RunArgs, resumeCommand, runCommand } from './commands/run';
 export { type Io, UsageError } from './io';

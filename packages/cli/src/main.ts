@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import { type CommandLine, numberOption, parseCommandLine } from './arguments';
+import { benchCommand } from './commands/bench';
 import { crfCommand } from './commands/crf';
 import { datasetsCheckCommand } from './commands/datasets';
 import { evalCommand } from './commands/eval';
@@ -22,6 +23,21 @@ commands:
   datasets check <root>   check a VOC2012 or CamVid folder: splits, missing images and masks
   eval                score a folder of label PNGs against ground truth
   pipelines           list the pipelines
+  bench               time the kernels (CRF, random walk, affinity losses, CAMs, a training step) on each backend
+`,
+  bench: `usage: wsss bench [options]
+
+  Times each kernel on every backend that starts here (cpu, wasm, webgpu with an adapter, tensorflow with
+  @tensorflow/tfjs-node): one warm-up, then --runs timed calls; prints a markdown table (median and interquartile
+  range, ms) and the machine. The dense CRF runs on our own kernel whatever the backend, once.
+
+  --backend <list>      backends to measure, e.g. wasm,cpu (default: all that start)
+  --ops <list>          kernels: crf, random-walk, affinity-sa, affinity-aa, affinity-field, cross-task,
+                        label-reassign, cam-inference, training-step (default: all)
+  --size <name>         standard (the reference implementations' shapes, default) or small (seconds)
+  --runs <n>            timed calls per kernel and backend (default 5)
+  --threads <n>         threads of the CRF (default: the cores of this machine)
+  --json <file>         also write the results, machine and versions as JSON
 `,
   run: `usage: wsss run <pipeline> [options]
 
@@ -271,6 +287,35 @@ export async function main(
           classes: values.classes as string | undefined,
           ignore: integer(values.ignore as string | undefined, '--ignore', 255),
           background: background === 'none' ? null : integer(background, '--background', 0),
+        },
+        io,
+      );
+    } else if (command === 'bench') {
+      const { values, positionals } = parse(
+        rest,
+        {
+          backend: { type: 'string' },
+          ops: { type: 'string' },
+          size: { type: 'string' },
+          runs: { type: 'string' },
+          threads: { type: 'string' },
+          json: { type: 'string' },
+        },
+        'bench',
+      );
+      if (positionals.length) throw new UsageError(`bench: unexpected argument '${positionals[0]}'`);
+      const size = (values.size as string | undefined) ?? 'standard';
+      if (size !== 'standard' && size !== 'small')
+        throw new UsageError(`bench: --size must be standard or small, got '${size}'`);
+      await benchCommand(
+        {
+          backends: values.backend as string | undefined,
+          ops: values.ops as string | undefined,
+          size,
+          runs: integer(values.runs as string | undefined, '--runs', 5),
+          threads:
+            values.threads === undefined ? undefined : integer(values.threads as string, '--threads', 1),
+          json: values.json as string | undefined,
         },
         io,
       );

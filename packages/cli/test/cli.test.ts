@@ -45,6 +45,7 @@ describe('wsss', () => {
       'eval',
       'datasets',
       'pipelines',
+      'bench',
     ]) {
       const { code, stdout } = await wsss(command, '--help');
       expect(code).toBe(0);

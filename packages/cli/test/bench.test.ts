@@ -1,0 +1,128 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BENCH_CASES, type BenchRecord, main, summarizeTimes, time } from '@wsss/cli';
+import { selectBackend } from '@wsss/core';
+
+async function wsss(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+  });
+  return { code, stdout, stderr };
+}
+
+describe('bench timing', () => {
+  it('summarises times with interpolated quartiles (numpy linear)', () => {
+    expect(summarizeTimes([4, 1, 3, 2])).toEqual({
+      medianMs: 2.5,
+      q1Ms: 1.75,
+      q3Ms: 3.25,
+      minMs: 1,
+      maxMs: 4,
+      runs: 4,
+    });
+    expect(summarizeTimes([7])).toMatchObject({ medianMs: 7, q1Ms: 7, q3Ms: 7, runs: 1 });
+    expect(() => summarizeTimes([])).toThrow(/times must not be empty/);
+  });
+
+  it('times only the measured calls, after the warm-up', async () => {
+    let clock = 0;
+    let calls = 0;
+    const durations = [100, 5, 1, 3]; // the first call is the warm-up
+    const timing = await time(
+      async () => {
+        clock += durations[calls++];
+      },
+      3,
+      1,
+      () => clock,
+    );
+    expect(calls).toBe(4);
+    expect(timing).toMatchObject({ medianMs: 3, minMs: 1, maxMs: 5, runs: 3 });
+    await expect(time(async () => {}, 0)).rejects.toThrow(/runs must be an integer >= 1/);
+  });
+});
+
+describe('wsss bench', () => {
+  afterAll(() => selectBackend({ preference: 'cpu', log: null }));
+
+  it('runs every kernel on wasm and cpu without leaking tensors, prints the table and writes the JSON', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsss-bench-'));
+    try {
+      const json = join(dir, 'bench.json');
+      const ops = BENCH_CASES.map((c) => c.op).filter((op) => op !== 'training-step');
+      const { code, stdout, stderr } = await wsss(
+        'bench',
+        '--size',
+        'small',
+        '--runs',
+        '1',
+        '--backend',
+        'wasm,cpu',
+        '--ops',
+        [...ops, 'training-step'].join(','),
+        '--json',
+        json,
+      );
+      expect(stderr).not.toMatch(/left \d+ tensors/);
+      expect(code).toBe(0);
+      const record = JSON.parse(readFileSync(json, 'utf8')) as BenchRecord;
+      // the CRF runs once (our own kernel); every other kernel once per backend
+      expect(
+        record.results.map((r) => `${r.op}@${r.backend.startsWith('own') ? 'own' : r.backend}`).sort(),
+      ).toEqual(
+        [
+          'crf@own',
+          ...['wasm', 'cpu'].flatMap((b) =>
+            [...ops, 'training-step'].filter((op) => op !== 'crf').map((op) => `${op}@${b}`),
+          ),
+        ].sort(),
+      );
+      for (const r of record.results) {
+        expect(r.leakedTensors).toBe(0);
+        expect(r.medianMs).toBeGreaterThan(0);
+        expect(r.q1Ms).toBeLessThanOrEqual(r.q3Ms);
+      }
+      expect(record.machine.cores).toBeGreaterThan(0);
+      expect(record.versions.tfjs).toMatch(/^\d+\.\d+/);
+      expect(stdout).toMatch(/\| op \| shape \| backend \| median ms \| IQR ms \| runs \|/);
+      expect(stdout).toMatch(/\| label-reassign \| \[2,12,12,16\] \| wasm \|/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('names an unknown kernel, backend or size; an unavailable backend is skipped with its reason', async () => {
+    expect(await wsss('bench', '--ops', 'crf,nope')).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/unknown --ops nope; expected some of crf, random-walk/),
+    });
+    expect(await wsss('bench', '--backend', 'webgl')).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/unknown backend 'webgl' in --backend/),
+    });
+    expect(await wsss('bench', '--size', 'huge')).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/--size must be standard or small, got 'huge'/),
+    });
+    const skipped = await wsss(
+      'bench',
+      '--backend',
+      'tensorflow,cpu',
+      '--ops',
+      'affinity-aa',
+      '--size',
+      'small',
+      '--runs',
+      '1',
+    );
+    expect(skipped.code).toBe(0);
+    expect(skipped.stderr).toMatch(
+      /tensorflow skipped \(neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node/,
+    );
+    expect(skipped.stdout).toMatch(/\| affinity-aa \| \[2,12,12,4\] \| cpu \|/);
+  }, 60_000);
+});
