@@ -19,3 +19,4 @@ export {
   powerLabels,
 } from './pseudo_labels';
 export { resizeBicubic } from './resize';
+export { type RrmLabelInputs, type RrmLabelOptions, rrmPseudoLabels } from './rrm_labels';
