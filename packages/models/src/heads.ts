@@ -121,22 +121,36 @@ export class DilatedConvHead {
   }
 
   forward(features: tf.Tensor4D): tf.Tensor4D {
+    const { embedding, logits } = this.forwardWithEmbedding(features);
+    if (embedding !== features) embedding.dispose();
+    return logits;
+  }
+
+  /**
+   * The logits and the input of the last convolution: the embedding F^s of the AA/LR paper (RRM's 512-channel
+   * feature after its ReLU; the features themselves for a one-layer head).
+   *
+   * Shape: features [B, h, w, K] -> embedding [B, h, w, hiddenChannels], logits [B, h, w, outChannels].
+   */
+  forwardWithEmbedding(features: tf.Tensor4D): { embedding: tf.Tensor4D; logits: tf.Tensor4D } {
     if (features.rank !== 4 || features.shape[3] !== this.inChannels) {
       throw new Error(
         `DilatedConvHead: features must be [B, h, w, ${this.inChannels}], got [${features.shape}]`,
       );
     }
     return tf.tidy(() => {
+      let embedding = features;
       let x = features;
       this.names.forEach((name, i) => {
         const kernel = this.params.get(`${name}/kernel`) as tf.Tensor4D;
+        embedding = x;
         x = tf.add(
           tf.conv2d(x, kernel, 1, 'same', 'NHWC', this.dilation),
           this.params.get(`${name}/bias`),
         ) as tf.Tensor4D;
         if (i < this.names.length - 1) x = tf.relu(x);
       });
-      return x;
+      return { embedding, logits: x };
     });
   }
 

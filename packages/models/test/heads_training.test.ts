@@ -73,6 +73,29 @@ describe('heads and loss', () => {
     sal.dispose();
   });
 
+  it('dilated head returns its embedding F^s (the last ReLU features) with the logits, leaking nothing', () => {
+    const head = new DilatedConvHead(4, 3, { hiddenChannels: 5, dilation: 2, seed: 3 });
+    const f = tf.randomNormal([1, 6, 6, 4], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const { embedding, logits } = head.forwardWithEmbedding(f);
+    expect(embedding.shape).toEqual([1, 6, 6, 5]);
+    expect(Math.min(...embedding.dataSync())).toBeGreaterThanOrEqual(0);
+    // the logits are the last convolution of the embedding
+    const again = tf.tidy(() =>
+      tf.add(
+        tf.conv2d(embedding, head.params.get('seg/conv2/kernel') as tf.Tensor4D, 1, 'same', 'NHWC', 2),
+        head.params.get('seg/conv2/bias'),
+      ),
+    );
+    close(logits.dataSync(), again.dataSync(), 1e-5);
+    const direct = head.forward(f);
+    close(direct.dataSync(), logits.dataSync(), 1e-7);
+    tf.dispose([embedding, logits, again, direct]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(f);
+    head.dispose();
+  });
+
   it('maps ImageNet probabilities onto VOC classes', () => {
     const logits = new Float32Array(1001).fill(-10);
     logits[IMAGENET_1001_TO_VOC.cat[4]] = 5; // Egyptian cat
