@@ -1,8 +1,10 @@
 import { baselinePipeline } from './baseline/pipeline';
 import type { Pipeline } from './pipeline';
+import { rrmPipeline } from './rrm/pipeline';
 
 const registry = new Map<string, Pipeline<object>>([
   [baselinePipeline.name, baselinePipeline as Pipeline<object>],
+  [rrmPipeline.name, rrmPipeline as unknown as Pipeline<object>],
 ]);
 
 /** Makes a pipeline runnable by name (`wsss run <name>`). */

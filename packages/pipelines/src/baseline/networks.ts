@@ -1,5 +1,4 @@
-import { type LabelMap, type RgbImage, tf } from '@wsss/core';
-import { denseCrf } from '@wsss/crf';
+import type { LabelMap, RgbImage } from '@wsss/core';
 import type { SegmentationDataset } from '@wsss/datasets';
 import {
   AsppHead,
@@ -8,6 +7,7 @@ import {
   MobileNetV2,
   SegmentationNetwork,
 } from '@wsss/models';
+import { segment } from '../segment';
 import type { BaselineConfig } from './config';
 
 /**
@@ -78,32 +78,15 @@ export function classLayout(dataset: SegmentationDataset) {
   return { classValues: [...dataset.labelClasses], numClasses: dataset.classNames.length };
 }
 
-/** One image through the segmentation network (at the configured scales, flips, optional CRF): its label map. */
-export async function segment(
+/** One image through the segmentation network at the config's evaluation scales, flips and optional CRF. */
+export function segmentWithConfig(
   net: SegmentationNetwork,
   image: RgbImage,
   config: BaselineConfig,
 ): Promise<LabelMap> {
-  const numClasses = net.numClasses;
-  const scales = config.evaluation.scales.map((scale) => scale * config.segmentation.inputScale);
-  const probabilities = net.predict(image, { scales, flip: config.evaluation.flip });
-  let labels: Uint8Array;
-  try {
-    if (config.evaluation.crf) {
-      const pixels = image.width * image.height;
-      const pixelMajor = await probabilities.data();
-      const labelMajor = new Float32Array(numClasses * pixels);
-      for (let p = 0; p < pixels; p++) {
-        for (let c = 0; c < numClasses; c++) labelMajor[c * pixels + p] = pixelMajor[p * numClasses + c];
-      }
-      labels = (await denseCrf(image, { probabilities: labelMajor }, 'psa')).labels;
-    } else {
-      const argmax = tf.argMax(probabilities, 2);
-      labels = Uint8Array.from(await argmax.data());
-      argmax.dispose();
-    }
-  } finally {
-    probabilities.dispose();
-  }
-  return { width: image.width, height: image.height, data: labels };
+  return segment(net, image, {
+    scales: config.evaluation.scales.map((scale) => scale * config.segmentation.inputScale),
+    flip: config.evaluation.flip,
+    crf: config.evaluation.crf ? 'psa' : false,
+  });
 }

@@ -1,40 +1,33 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { labelsFromScores, multiScaleCam } from '@wsss/cam';
 import { imageToInput, tf } from '@wsss/core';
+import { trainedCheckpoint } from '../artefacts';
 import { openDataset } from '../data';
-import { type CamPredictor, type Predictor, stageFolder } from '../pipeline';
+import type { CamPredictor, Predictor } from '../pipeline';
 import type { BaselineConfig } from './config';
-import { segment, trainedClassifier, trainedSegmentationNetwork } from './networks';
+import { segmentWithConfig, trainedClassifier, trainedSegmentationNetwork } from './networks';
 import { baselineStages } from './stages';
-
-/** The checkpoint folder a stage of a baseline run trained, or an error saying it has not been trained. */
-function trainedCheckpoint(runDir: string, stageName: string, what: string): string {
-  const stages = baselineStages();
-  const index = stages.findIndex((s) => s.name === stageName);
-  const checkpoint = join(runDir, stageFolder(index, stages[index]), 'checkpoint');
-  if (!existsSync(join(checkpoint, 'model.json'))) {
-    throw new Error(`${runDir}: the ${what} has not been trained yet (no ${checkpoint})`);
-  }
-  return checkpoint;
-}
 
 /** The segmentation network a finished baseline run trained (for `wsss infer`). */
 export async function baselinePredictor(runDir: string, config: BaselineConfig): Promise<Predictor> {
-  const checkpoint = trainedCheckpoint(runDir, 'train-segmentation', 'segmentation network');
+  const checkpoint = trainedCheckpoint(
+    runDir,
+    baselineStages(),
+    'train-segmentation',
+    'segmentation network',
+  );
   const data = await openDataset(config.dataset, 'eval');
   const net = await trainedSegmentationNetwork(config, data.classNames.length, checkpoint);
   return {
     classNames: data.classNames,
     palette: data.palette,
-    predict: (image) => segment(net, image, config),
+    predict: (image) => segmentWithConfig(net, image, config),
     dispose: () => net.dispose(),
   };
 }
 
 /** The classifier a baseline run trained, as CAMs of new images (for `wsss cam`). */
 export async function baselineCamPredictor(runDir: string, config: BaselineConfig): Promise<CamPredictor> {
-  const checkpoint = trainedCheckpoint(runDir, 'train-classifier', 'classifier');
+  const checkpoint = trainedCheckpoint(runDir, baselineStages(), 'train-classifier', 'classifier');
   const data = await openDataset(config.dataset, 'eval');
   const { backbone, head } = await trainedClassifier(config, data.labelClasses.length, checkpoint);
   const network = (x: tf.Tensor4D) => head.activationMaps(backbone.forward(x).features);

@@ -4,17 +4,17 @@ import { ConfusionMatrix, type LabelMap, readLabelPng, tf, writeLabelPng } from 
 import { crfOnScores } from '@wsss/crf';
 import { type Batch, BatchLoader, withMapFolders } from '@wsss/datasets';
 import { segmentationCrossEntropy, trainClassifier, trainLoop } from '@wsss/models';
+import { ownDir, stageDir, trainingReport, writeOverlay } from '../artefacts';
 import { readCamFile, writeCamFile } from '../cam_files';
 import { openDataset } from '../data';
 import { confusionFromJson, confusionToJson, segmentationScores } from '../evaluation';
 import { type Stage, type StageResult, shardIds } from '../stage';
-import { ownDir, stageDir, trainingReport, writeOverlay } from './artefacts';
 import type { BaselineConfig } from './config';
 import {
   classifierNetwork,
   classLayout,
-  segment,
   segmentationNetwork,
+  segmentWithConfig,
   trainedClassifier,
   trainedSegmentationNetwork,
 } from './networks';
@@ -244,7 +244,7 @@ const evaluateStage: Stage<BaselineConfig> = {
     const ids = shardIds(data.ids, ctx.shard);
     for (const [i, id] of ids.entries()) {
       const sample = await data.get(id);
-      const prediction = await segment(net, sample.image, config);
+      const prediction = await segmentWithConfig(net, sample.image, config);
       await writeLabelPng(join(ctx.dir, 'predictions', `${id}.png`), prediction, data.palette);
       if (sample.mask) cm.update(sample.mask.data, prediction.data);
       if (i < config.evaluation.overlays)

@@ -1,10 +1,12 @@
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { type LabelMap, type RgbImage, writePng } from '@wsss/core';
 import type { TrainLoopResult, TrainStepInfo } from '@wsss/models';
-import type { StageContext, StageResult } from '../stage';
-import type { BaselineConfig } from './config';
+import { stageFolder } from './pipeline';
+import type { Stage, StageContext, StageResult } from './stage';
 
-export type Ctx = StageContext<BaselineConfig>;
+/** Any pipeline's stage context (the helpers below do not read its config). */
+export type Ctx = StageContext<unknown>;
 
 /** The stage's folder relative to the run folder (what later stages find it by). */
 export function ownDir(ctx: Ctx): string {
@@ -67,4 +69,20 @@ function colour(map: LabelMap, palette: Uint8Array): Uint8Array {
     out.set(palette.subarray(3 * v, 3 * v + 3), 3 * i);
   });
   return out;
+}
+
+/** The checkpoint folder that stage `stageName` of a run trained, or an error saying it has not been trained yet. */
+export function trainedCheckpoint(
+  runDir: string,
+  stages: readonly Pick<Stage, 'name'>[],
+  stageName: string,
+  what: string,
+): string {
+  const index = stages.findIndex((s) => s.name === stageName);
+  if (index < 0) throw new Error(`no stage named ${stageName}`);
+  const checkpoint = join(runDir, stageFolder(index, stages[index]), 'checkpoint');
+  if (!existsSync(join(checkpoint, 'model.json'))) {
+    throw new Error(`${runDir}: the ${what} has not been trained yet (no ${checkpoint})`);
+  }
+  return checkpoint;
 }

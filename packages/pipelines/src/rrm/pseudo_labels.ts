@@ -1,0 +1,79 @@
+import { rrmPseudoLabels } from '@wsss/cam';
+import type { RgbImage } from '@wsss/core';
+import { crfOnScores } from '@wsss/crf';
+import type { RrmConfig } from './config';
+
+export interface RrmImageLabels {
+  /** [H*W] mask values, 255 unsure. */
+  labels: Uint8Array;
+  /** [H*W] the low-power CRF's marginal of each pixel's label (0 where unsure): a confidence V for the AA loss. */
+  confidence: Float32Array;
+  /** Milliseconds spent in the two CRFs. */
+  crfMs: number;
+}
+
+/**
+ * RRM's pseudo label of one image (anchors digest section 8.2) from its online CAMs: CRFs over background power
+ * `lowAlpha` and `highAlpha` + the present classes (psa's kernels), then {@link rrmPseudoLabels}'s rule.
+ *
+ * `cams` is pixel-major [H*W x L] (the image's slice of {@link onlineCams}), `present` [L] 0/1, `classValues[l]`
+ * the mask value of label l; the background is mask value 0.
+ */
+export async function rrmImageLabels(
+  image: RgbImage,
+  cams: Float32Array,
+  present: ArrayLike<number>,
+  classValues: readonly number[],
+  numClasses: number,
+  options: RrmConfig['pseudoLabels'],
+): Promise<RrmImageLabels> {
+  const pixels = image.width * image.height;
+  const numLabels = classValues.length;
+  const kept = classValues.flatMap((_, l) => (present[l] > 0 ? [l] : []));
+  if (kept.length === 0) {
+    // no class: everything is sure background (the reference fails on an empty class set)
+    return { labels: new Uint8Array(pixels), confidence: new Float32Array(pixels).fill(1), crfMs: 0 };
+  }
+  const planes = kept.map((l) => {
+    const plane = new Float32Array(pixels);
+    for (let i = 0; i < pixels; i++) plane[i] = cams[i * numLabels + l];
+    return plane;
+  });
+  const maxCam = new Float32Array(pixels);
+  for (const plane of planes) for (let i = 0; i < pixels; i++) maxCam[i] = Math.max(maxCam[i], plane[i]);
+  const scores = (alpha: number) => {
+    const out = new Float32Array((1 + kept.length) * pixels);
+    for (let i = 0; i < pixels; i++) out[i] = Math.fround((1 - maxCam[i]) ** alpha);
+    planes.forEach((plane, k) => {
+      out.set(plane, (k + 1) * pixels);
+    });
+    return out;
+  };
+  const crfClassValues = [0, ...kept.map((l) => classValues[l])];
+  const start = performance.now();
+  const crf = (alpha: number) =>
+    crfOnScores(
+      image,
+      { labelMajor: scores(alpha), classValues: crfClassValues },
+      { numClasses, params: 'psa' },
+    );
+  const low = await crf(options.lowAlpha);
+  const high = await crf(options.highAlpha);
+  const crfMs = performance.now() - start;
+  const camAll = new Float32Array(numClasses * pixels);
+  camAll.set(scores(32).subarray(0, pixels));
+  planes.forEach((plane, k) => {
+    camAll.set(plane, crfClassValues[k + 1] * pixels);
+  });
+  const labels = rrmPseudoLabels(
+    { width: image.width, height: image.height, numClasses, cams: camAll, crfLow: low.q, crfHigh: high.q },
+    {
+      camPercentile: options.camPercentile,
+      backgroundSure: options.backgroundSure,
+      crfSure: options.crfSure,
+    },
+  );
+  const confidence = new Float32Array(pixels);
+  for (let i = 0; i < pixels; i++) if (labels[i] !== 255) confidence[i] = low.q[labels[i] * pixels + i];
+  return { labels, confidence, crfMs };
+}

@@ -1,0 +1,364 @@
+import { join } from 'node:path';
+import { camLabels } from '@wsss/cam';
+import { ConfusionMatrix, imageToInput, type LabelMap, type RgbImage, tf, writeLabelPng } from '@wsss/core';
+import { type Batch, BatchLoader, type SegmentationDataset } from '@wsss/datasets';
+import { trainLoop } from '@wsss/models';
+import { ownDir, stageDir, trainingReport, writeOverlay } from '../artefacts';
+import { openDataset } from '../data';
+import { segmentationScores } from '../evaluation';
+import { segment } from '../segment';
+import { type Stage, shardIds } from '../stage';
+import type { RrmConfig } from './config';
+import { type RrmLossTerms, rrmLoss } from './losses';
+import { type RrmNetwork, rrmNetwork, trainedRrmNetwork } from './network';
+import { onlineCams } from './online_cams';
+import { rrmImageLabels } from './pseudo_labels';
+
+/** The dataset's layout for RRM: mask values of the labels, mask classes; RRM's rule needs background = 0. */
+export function rrmLayout(data: SegmentationDataset) {
+  if (data.backgroundIndex !== 0) {
+    throw new Error(
+      `rrm-aa-lr: the dataset must have a background class with mask value 0 (RRM's pseudo labels are background + classes); ${data.name ?? 'this dataset'} has ${data.backgroundIndex === null ? 'none' : `background ${data.backgroundIndex}`}`,
+    );
+  }
+  return {
+    classValues: [...data.labelClasses],
+    numClasses: data.classNames.length,
+    numLabels: data.labelClasses.length,
+  };
+}
+
+/** Pseudo labels of a batch's crops from the network's online CAMs (RRM: every step, the current weights). */
+async function batchPseudoLabels(
+  net: RrmNetwork,
+  batch: Batch,
+  config: RrmConfig,
+  layout: ReturnType<typeof rrmLayout>,
+) {
+  const { cams, present } = onlineCams(net, batch.images, batch.labels, config.cams);
+  const [b, h, w, l] = cams.shape;
+  const [camValues, presentValues] = await Promise.all([cams.data(), present.data()]);
+  tf.dispose([cams, present]);
+  const pixels = h * w;
+  const labels = new Int32Array(b * pixels);
+  const confidence = new Float32Array(b * pixels);
+  let crfMs = 0;
+  for (let k = 0; k < b; k++) {
+    const result = await rrmImageLabels(
+      batch.samples[k].image,
+      (camValues as Float32Array).subarray(k * pixels * l, (k + 1) * pixels * l),
+      presentValues.subarray(k * l, (k + 1) * l),
+      layout.classValues,
+      layout.numClasses,
+      config.pseudoLabels,
+    );
+    labels.set(result.labels, k * pixels);
+    confidence.set(result.confidence, k * pixels);
+    crfMs += result.crfMs;
+  }
+  return {
+    pseudo: tf.tensor3d(labels, [b, h, w], 'int32'),
+    confidence: tf.tensor3d(confidence, [b, h, w]),
+    crfMs,
+  };
+}
+
+type TermName = Exclude<keyof RrmLossTerms, 'total'>;
+const TERMS: TermName[] = ['classification', 'crossEntropy', 'affinity', 'labelReassign'];
+
+const trainStage: Stage<RrmConfig> = {
+  name: 'train',
+  description:
+    'train one network end to end: classification, online CAMs -> CRF pseudo labels every step, CE + AA + LR losses',
+  async run(ctx) {
+    const { config } = ctx;
+    const data = await openDataset(config.dataset, 'train');
+    const layout = rrmLayout(data);
+    const net = await rrmNetwork(config, layout.numLabels, layout.numClasses, true);
+    if (config.backbone.weights && !config.backbone.finetune) {
+      for (const name of net.backbone.params.variables.keys()) net.backbone.params.frozen.add(name);
+    }
+    const t = config.training;
+    if (t.classificationSteps >= t.steps)
+      throw new Error(
+        `training.classificationSteps (${t.classificationSteps}) must be below training.steps (${t.steps})`,
+      );
+    const loader = new BatchLoader(data, {
+      batchSize: t.batchSize,
+      seed: 1,
+      augment: { scaleRange: [0.7 * t.inputScale, 1.3 * t.inputScale], cropSize: t.cropSize },
+      scalePerBatch: true,
+      normalization: net.backbone.normalization,
+    });
+    const perEpoch = Math.min(loader.length, t.steps);
+    const labelReassignFrom = Math.max(
+      t.classificationSteps,
+      t.steps - config.losses.labelReassignEpochs * perEpoch,
+    );
+    // per-term sums of the last epoch, read back between steps from the kept scalars of the step before
+    let kept: Partial<Record<TermName, tf.Scalar>> = {};
+    const sums: Record<TermName, { sum: number; count: number }> = Object.fromEntries(
+      TERMS.map((n) => [n, { sum: 0, count: 0 }]),
+    ) as never;
+    let epochOfSums = -1;
+    const timing = { labelMs: 0, crfMs: 0, stepMs: 0, jointSteps: 0 };
+    let stepStart = 0;
+    const drain = async (epoch: number) => {
+      if (epoch !== epochOfSums) {
+        for (const n of TERMS) sums[n] = { sum: 0, count: 0 };
+        epochOfSums = epoch;
+      }
+      for (const n of TERMS) {
+        const v = kept[n];
+        if (!v) continue;
+        sums[n].sum += (await v.data())[0];
+        sums[n].count++;
+        v.dispose();
+      }
+      kept = {};
+    };
+    const report = trainingReport(ctx, 'train');
+    const result = await trainLoop({
+      parameters: net.parameterSets(t.headLrMultiplier),
+      loss: (batch: Batch, { step }) => {
+        const terms = rrmLoss(
+          net.forward(batch.images, { training: true }),
+          {
+            labels: batch.labels,
+            pseudoLabels: batch.labelMaps.pseudo,
+            confidence: batch.floatMaps.confidence,
+          },
+          config.losses,
+          { joint: step >= t.classificationSteps, labelReassign: step >= labelReassignFrom },
+        );
+        for (const n of TERMS) if (terms[n]) kept[n] = tf.keep(terms[n]!.clone());
+        return terms.total;
+      },
+      batches: async function* (epoch, from) {
+        let index = from;
+        for await (const batch of loader.epoch(epoch, from)) {
+          const step = epoch * perEpoch + index++;
+          const now = performance.now();
+          if (stepStart && step > t.classificationSteps) timing.stepMs += now - stepStart;
+          await drain(epoch);
+          if (step >= t.classificationSteps) {
+            const start = performance.now();
+            const labels = await batchPseudoLabels(net, batch, config, layout);
+            timing.labelMs += performance.now() - start;
+            timing.crfMs += labels.crfMs;
+            timing.jointSteps++;
+            batch.labelMaps.pseudo = labels.pseudo;
+            batch.floatMaps.confidence = labels.confidence;
+          }
+          stepStart = performance.now();
+          yield batch;
+        }
+      },
+      batchesPerEpoch: perEpoch,
+      epochs: Math.ceil(t.steps / perEpoch),
+      totalSteps: t.steps,
+      optimizer: {
+        kind: 'adam',
+        learningRate: t.learningRate,
+        weightDecay: t.weightDecay,
+      },
+      checkpointDir: join(ctx.dir, 'checkpoint'),
+      checkpointEvery: t.checkpointEvery,
+      metadata: { config },
+      onStep: report.onStep,
+    });
+    if (stepStart) timing.stepMs += performance.now() - stepStart;
+    await drain(epochOfSums);
+    net.dispose();
+    const base = report.result(result);
+    const joint = timing.jointSteps;
+    return {
+      ...base,
+      values: {
+        ...base.values,
+        'label-reassign from step': labelReassignFrom,
+        ...Object.fromEntries(
+          TERMS.filter((n) => sums[n].count).map((n) => [
+            `last epoch ${n}`,
+            Number((sums[n].sum / sums[n].count).toFixed(4)),
+          ]),
+        ),
+        ...(joint
+          ? {
+              'pseudo labels ms per joint step': Math.round(timing.labelMs / joint),
+              'CRF ms per joint step': Math.round(timing.crfMs / joint),
+              'CRF share of a joint step': Number(
+                (timing.crfMs / (timing.labelMs + timing.stepMs)).toFixed(3),
+              ),
+            }
+          : {}),
+      },
+    };
+  },
+};
+
+/** The label maps RRM produces for one full image with the trained network: CAM seeds, pseudo label, prediction. */
+async function imageLabels(
+  net: RrmNetwork,
+  image: RgbImage,
+  labels: Float32Array,
+  config: RrmConfig,
+  layout: ReturnType<typeof rrmLayout>,
+) {
+  const scale = config.training.inputScale;
+  const input = tf.tidy(() => {
+    const x = imageToInput(image, net.backbone.normalization);
+    if (scale === 1) return x;
+    const size: [number, number] = [Math.round(image.height * scale), Math.round(image.width * scale)];
+    return tf.image.resizeBilinear(x, size, false, true) as tf.Tensor4D;
+  });
+  const labelTensor = tf.tensor2d(labels, [1, labels.length]);
+  const { cams, present } = onlineCams(net, input, labelTensor, {
+    ...config.cams,
+    outputSize: [image.height, image.width],
+  });
+  const squeezed = tf.squeeze(cams, [0]) as tf.Tensor3D;
+  const seeds = camLabels(squeezed, layout.classValues, { threshold: config.evaluation.seedThreshold });
+  squeezed.dispose();
+  const [camValues, presentValues] = await Promise.all([cams.data(), present.data()]);
+  tf.dispose([input, labelTensor, cams, present]);
+  const pseudo = await rrmImageLabels(
+    image,
+    camValues as Float32Array,
+    presentValues,
+    layout.classValues,
+    layout.numClasses,
+    config.pseudoLabels,
+  );
+  return { seeds, pseudo: { width: image.width, height: image.height, data: pseudo.labels } as LabelMap };
+}
+
+/** The segment options of the config (its evaluation scales times the input scale). */
+function segmentOptions(config: RrmConfig) {
+  return {
+    scales: config.evaluation.scales.map((s) => s * config.training.inputScale),
+    flip: config.evaluation.flip,
+    crf: config.evaluation.crf ? ('rrmInference' as const) : (false as const),
+  };
+}
+
+/** Mask classes allowed by an image's labels: the background and its classes (rfpc). */
+function allowedClasses(
+  labels: ArrayLike<number>,
+  classValues: readonly number[],
+  numClasses: number,
+): Uint8Array {
+  const allowed = new Uint8Array(numClasses);
+  allowed[0] = 1;
+  classValues.forEach((v, l) => {
+    if (labels[l] > 0) allowed[v] = 1;
+  });
+  return allowed;
+}
+
+const pseudoLabelsStage: Stage<RrmConfig> = {
+  name: 'pseudo-labels',
+  perImage: true,
+  description:
+    "the trained network's CAM seeds, RRM pseudo labels and predictions on the training images, scored",
+  async run(ctx) {
+    const { config } = ctx;
+    const data = await openDataset(config.dataset, 'train');
+    const layout = rrmLayout(data);
+    const net = await trainedRrmNetwork(
+      config,
+      layout.numLabels,
+      layout.numClasses,
+      join(stageDir(ctx, 'train'), 'checkpoint'),
+    );
+    const matrices = {
+      seeds: new ConfusionMatrix(layout.numClasses),
+      pseudo: new ConfusionMatrix(layout.numClasses),
+      network: new ConfusionMatrix(layout.numClasses),
+    };
+    const ids = shardIds(data.ids, ctx.shard);
+    for (const [i, id] of ids.entries()) {
+      const sample = await data.get(id);
+      const { seeds, pseudo } = await imageLabels(
+        net,
+        sample.image,
+        Float32Array.from(sample.labels),
+        config,
+        layout,
+      );
+      const prediction = await segment(net.segmentation, sample.image, segmentOptions(config));
+      await writeLabelPng(join(ctx.dir, 'labels', `${id}.png`), pseudo, data.palette);
+      if (sample.mask) {
+        matrices.seeds.update(sample.mask.data, seeds.data);
+        matrices.pseudo.update(sample.mask.data, pseudo.data);
+        matrices.network.update(sample.mask.data, prediction.data);
+      }
+      if (i < config.evaluation.overlays)
+        await writeOverlay(ctx, id, sample.image, [seeds, pseudo, prediction, sample.mask], data.palette);
+      ctx.progress({ label: 'pseudo labels', done: i + 1, total: ids.length });
+    }
+    net.dispose();
+    const score = (cm: ConfusionMatrix) => segmentationScores(cm, data.classNames, data.backgroundIndex);
+    return {
+      outputs: { dir: ownDir(ctx), labels: 'labels', overlays: 'overlays' },
+      scores: data.hasMasks
+        ? {
+            'seeds (train)': score(matrices.seeds),
+            'pseudo labels (train)': score(matrices.pseudo),
+            'network (train)': score(matrices.network),
+          }
+        : undefined,
+    };
+  },
+};
+
+const evaluateStage: Stage<RrmConfig> = {
+  name: 'evaluate',
+  perImage: true,
+  description:
+    'predict the held-out images with the segmentation branch and score them, with and without rfpc',
+  async run(ctx) {
+    const { config } = ctx;
+    const data = await openDataset(config.dataset, 'eval');
+    const layout = rrmLayout(data);
+    const net = await trainedRrmNetwork(
+      config,
+      layout.numLabels,
+      layout.numClasses,
+      join(stageDir(ctx, 'train'), 'checkpoint'),
+    );
+    const plain = new ConfusionMatrix(layout.numClasses);
+    const rfpc = new ConfusionMatrix(layout.numClasses);
+    const ids = shardIds(data.ids, ctx.shard);
+    const options = segmentOptions(config);
+    for (const [i, id] of ids.entries()) {
+      const sample = await data.get(id);
+      const prediction = await segment(net.segmentation, sample.image, options);
+      const filtered = await segment(net.segmentation, sample.image, {
+        ...options,
+        allowed: allowedClasses(sample.labels, layout.classValues, layout.numClasses),
+      });
+      await writeLabelPng(join(ctx.dir, 'predictions', `${id}.png`), prediction, data.palette);
+      if (sample.mask) {
+        plain.update(sample.mask.data, prediction.data);
+        rfpc.update(sample.mask.data, filtered.data);
+      }
+      if (i < config.evaluation.overlays)
+        await writeOverlay(ctx, id, sample.image, [prediction, filtered, sample.mask], data.palette);
+      ctx.progress({ label: 'evaluate', done: i + 1, total: ids.length });
+    }
+    net.dispose();
+    const score = (cm: ConfusionMatrix) => segmentationScores(cm, data.classNames, data.backgroundIndex);
+    return {
+      outputs: { dir: ownDir(ctx), predictions: 'predictions', overlays: 'overlays' },
+      scores: data.hasMasks
+        ? { 'final network (held out)': score(plain), 'final network + rfpc (held out)': score(rfpc) }
+        : undefined,
+    };
+  },
+};
+
+/** The RRM + AA/LR pipeline's stages, in order. */
+export function rrmStages(): Stage<RrmConfig>[] {
+  return [trainStage, pseudoLabelsStage, evaluateStage];
+}
