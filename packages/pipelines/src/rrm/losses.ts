@@ -1,7 +1,7 @@
 import { adaptiveAffinityLoss, standardAffinityLoss } from '@wsss/affinity';
 import { tf } from '@wsss/core';
 import { labelReassignLoss } from '@wsss/label-reassign';
-import { multilabelSoftMarginLoss, segmentationCrossEntropy } from '@wsss/models';
+import { multilabelSoftMarginLoss } from '@wsss/models';
 import type { RrmConfig } from './config';
 import type { RrmOutputs } from './network';
 
@@ -28,14 +28,26 @@ export interface RrmLossTerms {
  * (`RRM:tool/myTool.py` compute_joint_loss), logits upsampled bilinearly to the labels.
  */
 export function balancedCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, ignoreIndex = 255): tf.Scalar {
+  if (logits.rank !== 4 || labels.rank !== 3 || logits.shape[0] !== labels.shape[0]) {
+    throw new Error(
+      `balancedCrossEntropy: logits must be [B, h, w, C] and labels [B, H, W], got [${logits.shape}] and [${labels.shape}]`,
+    );
+  }
   return tf.tidy(() => {
-    const ignore = tf.fill(labels.shape, ignoreIndex, 'int32');
-    const background = tf.where(tf.equal(labels, 0), labels, ignore) as tf.Tensor3D;
-    const foreground = tf.where(tf.equal(labels, 0), ignore, labels) as tf.Tensor3D;
-    return tf.add(
-      segmentationCrossEntropy(logits, background, { ignoreIndex }),
-      segmentationCrossEntropy(logits, foreground, { ignoreIndex }),
-    ) as tf.Scalar;
+    const [, height, width] = labels.shape;
+    const classes = logits.shape[3];
+    const up =
+      logits.shape[1] === height && logits.shape[2] === width
+        ? logits
+        : tf.image.resizeBilinear(logits, [height, width], false, true);
+    const target = tf.cast(labels, 'int32');
+    const valid = tf.logicalAnd(tf.notEqual(target, ignoreIndex), tf.less(target, classes));
+    const safe = tf.where(valid, target, tf.zerosLike(target));
+    const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(up), tf.oneHot(safe, classes)), 3));
+    const background = tf.cast(tf.logicalAnd(valid, tf.equal(target, 0)), 'float32');
+    const foreground = tf.cast(tf.logicalAnd(valid, tf.notEqual(target, 0)), 'float32');
+    const mean = (mask: tf.Tensor) => tf.div(tf.sum(tf.mul(nll, mask)), tf.maximum(tf.sum(mask), 1));
+    return tf.add(mean(background), mean(foreground)) as tf.Scalar;
   });
 }
 
@@ -63,15 +75,15 @@ export function rrmLoss(
     const terms: RrmLossTerms & tf.TensorContainerObject = { total: classification, classification };
     const parts: tf.Scalar[] = [classification];
     const logits = outputs.segmentationLogits;
+    // upsampled once for CE and the affinity loss
+    const [, height, width] = pseudo.shape;
+    const up = tf.image.resizeBilinear(logits, [height, width], false, true);
     if (losses.crossEntropy) {
-      terms.crossEntropy = balancedCrossEntropy(logits, pseudo);
+      terms.crossEntropy = balancedCrossEntropy(up, pseudo);
       parts.push(terms.crossEntropy);
     }
     if (losses.affinity !== 'none') {
-      const [, height, width] = pseudo.shape;
-      const probabilities = tf.softmax(
-        tf.image.resizeBilinear(logits, [height, width], false, true),
-      ) as tf.Tensor4D;
+      const probabilities = tf.softmax(up) as tf.Tensor4D;
       const common = { dilations: losses.dilations, margin: losses.margin };
       if (losses.affinity === 'standard') {
         terms.affinity = standardAffinityLoss(probabilities, pseudo, common);

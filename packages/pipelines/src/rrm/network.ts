@@ -42,8 +42,15 @@ export class RrmNetwork {
   }
 
   forward(images: tf.Tensor4D, options: { training?: boolean } = {}): RrmOutputs {
+    const { features, taps } = this.backbone.forward(images, options);
+    const outputs = this.branches(features);
+    tf.dispose([features, ...Object.values(taps ?? {})]);
+    return outputs;
+  }
+
+  /** The two branches on backbone features (e.g. features computed once for a frozen backbone). */
+  branches(features: tf.Tensor4D): RrmOutputs {
     return tf.tidy(() => {
-      const { features } = this.backbone.forward(images, options);
       const { embedding, logits } = this.head.forwardWithEmbedding(features);
       const activationMaps = this.classifier.activationMaps(features);
       return {

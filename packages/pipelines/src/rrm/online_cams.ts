@@ -21,7 +21,13 @@ export function onlineCams(
   net: RrmNetwork,
   images: tf.Tensor4D,
   labels: tf.Tensor2D,
-  options: { scales: readonly number[]; minClassScore: number; outputSize?: [number, number] },
+  options: {
+    scales: readonly number[];
+    minClassScore: number;
+    outputSize?: [number, number];
+    /** The backbone's features of `images` when already computed (scale 1). */
+    features?: tf.Tensor4D;
+  },
 ): OnlineCams {
   const { scales, minClassScore } = options;
   if (!scales.includes(1))
@@ -29,7 +35,7 @@ export function onlineCams(
   const [, height, width] = images.shape;
   const outputSize = options.outputSize ?? [height, width];
   return tf.tidy(() => {
-    const base = net.forward(images);
+    const base = options.features ? net.branches(options.features) : net.forward(images);
     const size: [number, number] = [base.activationMaps.shape[1], base.activationMaps.shape[2]];
     let sum = tf.relu(base.activationMaps) as tf.Tensor4D;
     for (const scale of scales) {

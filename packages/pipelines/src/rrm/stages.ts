@@ -34,8 +34,9 @@ async function batchPseudoLabels(
   batch: Batch,
   config: RrmConfig,
   layout: ReturnType<typeof rrmLayout>,
+  features: tf.Tensor4D | undefined,
 ) {
-  const { cams, present } = onlineCams(net, batch.images, batch.labels, config.cams);
+  const { cams, present } = onlineCams(net, batch.images, batch.labels, { ...config.cams, features });
   const [b, h, w, l] = cams.shape;
   const [camValues, presentValues] = await Promise.all([cams.data(), present.data()]);
   tf.dispose([cams, present]);
@@ -63,6 +64,9 @@ async function batchPseudoLabels(
   };
 }
 
+/** A training batch; `features` holds the frozen backbone's features, computed once for CAMs and loss. */
+type RrmBatch = Batch & { features?: tf.Tensor4D };
+
 type TermName = Exclude<keyof RrmLossTerms, 'total'>;
 const TERMS: TermName[] = ['classification', 'crossEntropy', 'affinity', 'labelReassign'];
 
@@ -75,9 +79,8 @@ const trainStage: Stage<RrmConfig> = {
     const data = await openDataset(config.dataset, 'train');
     const layout = rrmLayout(data);
     const net = await rrmNetwork(config, layout.numLabels, layout.numClasses, true);
-    if (config.backbone.weights && !config.backbone.finetune) {
-      for (const name of net.backbone.params.variables.keys()) net.backbone.params.frozen.add(name);
-    }
+    const frozen = Boolean(config.backbone.weights) && !config.backbone.finetune;
+    if (frozen) for (const name of net.backbone.params.variables.keys()) net.backbone.params.frozen.add(name);
     const t = config.training;
     if (t.classificationSteps >= t.steps)
       throw new Error(
@@ -120,9 +123,9 @@ const trainStage: Stage<RrmConfig> = {
     const report = trainingReport(ctx, 'train');
     const result = await trainLoop({
       parameters: net.parameterSets(t.headLrMultiplier),
-      loss: (batch: Batch, { step }) => {
+      loss: (batch: RrmBatch, { step }) => {
         const terms = rrmLoss(
-          net.forward(batch.images, { training: true }),
+          batch.features ? net.branches(batch.features) : net.forward(batch.images, { training: true }),
           {
             labels: batch.labels,
             pseudoLabels: batch.labelMaps.pseudo,
@@ -136,21 +139,25 @@ const trainStage: Stage<RrmConfig> = {
       },
       batches: async function* (epoch, from) {
         let index = from;
-        for await (const batch of loader.epoch(epoch, from)) {
+        for await (const loaded of loader.epoch(epoch, from)) {
           const step = epoch * perEpoch + index++;
           const now = performance.now();
           if (stepStart && step > t.classificationSteps) timing.stepMs += now - stepStart;
+          stepStart = now;
           await drain(epoch);
+          // a frozen backbone's features are constants: computed once for the CAMs and the loss
+          const batch: RrmBatch = frozen
+            ? { ...loaded, features: tf.tidy(() => net.backbone.forward(loaded.images).features) }
+            : loaded;
           if (step >= t.classificationSteps) {
             const start = performance.now();
-            const labels = await batchPseudoLabels(net, batch, config, layout);
+            const labels = await batchPseudoLabels(net, batch, config, layout, batch.features);
             timing.labelMs += performance.now() - start;
             timing.crfMs += labels.crfMs;
             timing.jointSteps++;
             batch.labelMaps.pseudo = labels.pseudo;
             batch.floatMaps.confidence = labels.confidence;
           }
-          stepStart = performance.now();
           yield batch;
         }
       },

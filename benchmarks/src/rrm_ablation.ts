@@ -1,0 +1,121 @@
+/**
+ * The AA/LR paper's ablations with the rrm-aa-lr pipeline (a benchmark, not a test): table 1 (CLS + CE, + AA, + LR,
+ * + rfpc), table 2's SA vs AA and table 3's connection functions (max / min / mean), each row a run of the `quick`
+ * preset on the synthetic set (or `--set dataset...`), printed as mIoU of the pseudo labels and the network on the
+ * training images, and of the final network on held-out images, next to the paper's deltas on VOC val.
+ * Runs are kept under runs/rrm-ablation and resumed, so rows can be run a few at a time (`--rows`).
+ * Run: pnpm --filter @wsss/benchmarks bench:rrm-ablation [--rows a,b] [--set key=value]...
+ */
+
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { main, parseCommandLine } from '@wsss/cli';
+import { sharedPath } from '@wsss/core/testing';
+import type { RunReport } from '@wsss/pipelines';
+import { markdownTable } from './timing';
+
+interface Row {
+  name: string;
+  label: string;
+  sets: string[];
+  /** The row this one is compared with, and the paper's delta on VOC val (mIoU points). */
+  versus?: { row: string; paper: number };
+}
+
+const ROWS: Row[] = [
+  { name: 'cls-ce', label: 'CLS + CE', sets: ['losses.affinity=none', 'losses.labelReassign=false'] },
+  { name: 'aa', label: '+ AA', sets: ['losses.labelReassign=false'], versus: { row: 'cls-ce', paper: 3.2 } },
+  { name: 'aa-lr', label: '+ AA + LR', sets: [], versus: { row: 'aa', paper: 0.7 } },
+  {
+    name: 'sa',
+    label: 'SA instead of AA',
+    sets: ['losses.affinity=standard', 'losses.labelReassign=false'],
+    versus: { row: 'aa', paper: -0.9 },
+  },
+  {
+    name: 'aa-min',
+    label: 'AA, Omega = min',
+    sets: ['losses.connection=min', 'losses.labelReassign=false'],
+    versus: { row: 'aa', paper: -0.7 },
+  },
+  {
+    name: 'aa-mean',
+    label: 'AA, Omega = mean',
+    sets: ['losses.connection=mean', 'losses.labelReassign=false'],
+    versus: { row: 'aa', paper: -0.5 },
+  },
+];
+
+const { values } = parseCommandLine(
+  process.argv.slice(2),
+  { rows: { type: 'string' }, set: { type: 'string', multiple: true } },
+  'bench:rrm-ablation',
+);
+const wanted = (values.rows as string | undefined)?.split(',') ?? ROWS.map((r) => r.name);
+const extra = ((values.set as string[] | undefined) ?? []).flatMap((s) => ['--set', s]);
+const weights = sharedPath(
+  'weights/mobilenet_v2_1.0_224',
+  'ImageNet weights (the rows train from random weights)',
+);
+const out = resolve('runs/rrm-ablation');
+
+for (const row of ROWS.filter((r) => wanted.includes(r.name))) {
+  const code = await main([
+    'run',
+    'rrm-aa-lr',
+    '--preset',
+    'quick',
+    '--out',
+    out,
+    '--name',
+    row.name,
+    ...(weights ? ['--weights', weights] : []),
+    ...row.sets.flatMap((s) => ['--set', s]),
+    ...extra,
+  ]);
+  if (code !== 0) process.exit(code);
+}
+
+const report = (name: string): RunReport | undefined => {
+  try {
+    return JSON.parse(readFileSync(resolve(out, name, 'report.json'), 'utf8')) as RunReport;
+  } catch {
+    return undefined;
+  }
+};
+const score = (r: RunReport | undefined, scored: string) => r?.rows.find((x) => x.scored === scored)?.mIoU;
+const pct = (v: number | undefined) => (v === undefined ? '-' : (100 * v).toFixed(1));
+const rows: (string | number)[][] = [];
+for (const row of ROWS) {
+  const r = report(row.name);
+  if (!r) continue;
+  const final = score(r, 'final network (held out)');
+  const base = row.versus ? score(report(row.versus.row), 'final network (held out)') : undefined;
+  rows.push([
+    row.label,
+    pct(score(r, 'pseudo labels (train)')),
+    pct(score(r, 'network (train)')),
+    pct(final),
+    row.versus && final !== undefined && base !== undefined
+      ? `${(100 * (final - base)).toFixed(1)} vs ${row.versus.row}`
+      : '',
+    row.versus ? `${row.versus.paper > 0 ? '+' : ''}${row.versus.paper}` : '',
+  ]);
+  if (row.name === 'aa-lr') {
+    const rfpc = score(r, 'final network + rfpc (held out)');
+    rows.push([
+      '+ AA + LR + rfpc',
+      '',
+      '',
+      pct(rfpc),
+      rfpc !== undefined && final !== undefined ? `${(100 * (rfpc - final)).toFixed(1)} vs aa-lr` : '',
+      '+1.9',
+    ]);
+  }
+}
+console.log(
+  markdownTable(
+    ['row', 'pseudo labels (train)', 'network (train)', 'final (held out)', 'delta', 'paper delta (VOC val)'],
+    rows,
+  ),
+);
