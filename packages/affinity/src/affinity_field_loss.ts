@@ -1,4 +1,4 @@
-import { tf } from '@wsss/core';
+import { sumTensors, tf } from '@wsss/core';
 import { checkInputs } from './affinity_loss';
 import { eightNeighbours, neighbourShifts } from './pair_divergence';
 
@@ -127,13 +127,13 @@ export function affinityFieldLoss(
         sums.notEdgeCount.push(tf.sum(notEdge));
       });
       const mean = (total: tf.Tensor[], count: tf.Tensor[]) =>
-        tf.div(tf.addN(total), tf.maximum(tf.addN(count), 1));
+        tf.div(sumTensors(total), tf.maximum(sumTensors(count), 1));
       return tf.add(
         tf.mul(edgeWeight, mean(sums.edge, sums.edgeCount)),
         tf.mul(notEdgeWeight, mean(sums.notEdge, sums.notEdgeCount)),
       );
     });
-    const total = tf.addN(terms);
+    const total = sumTensors(terms);
     return (decay ? tf.mul(total, 10 ** (-decay.step / decay.totalSteps)) : total) as tf.Scalar;
   });
 }

@@ -1,4 +1,4 @@
-import { tf } from '@wsss/core';
+import { sumTensors, tf } from '@wsss/core';
 import { fusedPairwiseAffinityLoss } from './fused_pairwise_loss';
 import { type Divergence, divergenceAt, divergenceTerms, eightNeighbours } from './pair_divergence';
 import { pairSetMasks } from './pair_sets';
@@ -90,13 +90,13 @@ function pairwiseAffinityLoss(
       const weight = omega?.(d);
       const weighted = weight ? tf.mul(weight, w) : w;
       const hinge = tf.relu(tf.sub(weight ? tf.mul(weight, margin) : tf.scalar(margin), w));
-      return tf.addN([
+      return sumTensors([
         maskedMean(weighted, sets.fg),
         maskedMean(weighted, sets.bg),
         tf.mul(2, maskedMean(hinge, sets.negative)),
       ]);
     });
-    return tf.addN(terms) as tf.Scalar;
+    return sumTensors(terms) as tf.Scalar;
   });
 }
 

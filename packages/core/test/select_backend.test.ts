@@ -70,6 +70,56 @@ describe('selectBackend', () => {
     }
   });
 
+  it("treats a browser's unresolvable bare specifier as not installed (Chromium, Firefox, Safari)", async () => {
+    const messages = [
+      (name: string) =>
+        `Failed to resolve module specifier "${name}". Relative references must start with either "/", "./", or "../".`,
+      (name: string) => `The specifier “${name}” was a bare specifier, but was not remapped to anything.`,
+      (name: string) => `Module name, '${name}' does not resolve to a valid URL.`,
+    ];
+    for (const message of messages) {
+      const restore = setModuleLoaderForTesting(async (name) => {
+        throw new TypeError(message(name));
+      });
+      try {
+        const selected = await selectBackend({ preference: ['tensorflow', 'cpu'], log: null });
+        expect(selected.name).toBe('cpu');
+        expect(selected.skipped[0].reason).toMatch(/is installed/);
+      } finally {
+        restore();
+      }
+    }
+    // a failure that names another module is not "not installed"
+    const restore = setModuleLoaderForTesting(async () => {
+      throw new TypeError('Failed to resolve module specifier "fs".');
+    });
+    try {
+      await expect(selectBackend({ preference: 'tensorflow', log: null })).rejects.toThrow(/"fs"/);
+    } finally {
+      restore();
+    }
+  });
+
+  it('uses a backend the application registered itself without importing its package', async () => {
+    const loaded: string[] = [];
+    const restore = setModuleLoaderForTesting(async (name) => {
+      loaded.push(name);
+      throw new TypeError(`Failed to resolve module specifier "${name}".`);
+    });
+    // as if the page had imported tfjs-node: a 'tensorflow' backend factory is registered
+    const CpuBackend = (tf.findBackend('cpu') as tf.KernelBackend).constructor as new () => tf.KernelBackend;
+    tf.registerBackend('tensorflow', () => new CpuBackend());
+    try {
+      const selected = await selectBackend({ preference: 'tensorflow', log: null });
+      expect(selected.name).toBe('tensorflow');
+      expect(loaded).toEqual([]);
+    } finally {
+      restore();
+      await selectBackend({ preference: 'cpu', log: null });
+      tf.removeBackend('tensorflow');
+    }
+  });
+
   it('propagates errors of an installed but broken optional package', async () => {
     const restore = setModuleLoaderForTesting(async () => {
       throw new Error('tfjs_binding.node can not be found');

@@ -19,13 +19,26 @@ export async function importOptional(specifier: string): Promise<unknown | undef
   }
 }
 
+/**
+ * How each environment says that a module is not there: Node's codes and messages (and bundlers' "Cannot find
+ * module"), and a browser's refusal of a bare specifier no import map names: Chromium "Failed to resolve module
+ * specifier", Firefox "was a bare specifier, but was not remapped", Safari "does not resolve to a valid URL".
+ */
+const NOT_FOUND = [
+  /Cannot find (module|package)/,
+  /Failed to resolve module specifier/,
+  /bare specifier, but was not remapped/,
+  /does not resolve to a valid URL/,
+];
+
 function isModuleNotFound(err: unknown, specifier: string): boolean {
   const e = err as { code?: string; message?: string };
-  if (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') {
-    return String(e.message ?? '').includes(specifier);
-  }
+  const message = String(e?.message ?? '');
+  if (!message.includes(specifier)) return false;
   return (
-    /Cannot find (module|package)/.test(String(e?.message ?? '')) && String(e.message).includes(specifier)
+    e?.code === 'ERR_MODULE_NOT_FOUND' ||
+    e?.code === 'MODULE_NOT_FOUND' ||
+    NOT_FOUND.some((p) => p.test(message))
   );
 }
 

@@ -91,6 +91,8 @@ export async function selectBackend(
 
 const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<void>> = {
   async tensorflow() {
+    // already registered: the application imported tfjs-node itself
+    if (tf.findBackendFactory('tensorflow')) return activate('tensorflow');
     const loaded =
       (await importOptional('@tensorflow/tfjs-node-gpu')) ?? (await importOptional('@tensorflow/tfjs-node'));
     if (loaded === undefined) {
@@ -118,7 +120,11 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<v
     if (!gpu) throw new BackendUnavailable('navigator.gpu is not available');
     const adapter = await gpu.requestAdapter().catch(() => null);
     if (!adapter) throw new BackendUnavailable('no WebGPU adapter was found');
-    if ((await importOptional('@tensorflow/tfjs-backend-webgpu')) === undefined) {
+    // a page that imported @tensorflow/tfjs-backend-webgpu itself has it registered; a bare import would fail there
+    if (
+      !tf.findBackendFactory('webgpu') &&
+      (await importOptional('@tensorflow/tfjs-backend-webgpu')) === undefined
+    ) {
       throw new BackendUnavailable('@tensorflow/tfjs-backend-webgpu is not installed');
     }
     await activate('webgpu');
