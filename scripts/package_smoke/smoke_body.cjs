@@ -43,6 +43,18 @@ module.exports = async function smoke(m, label) {
   const probabilities = new Float32Array(2 * 64 * 64).map((_, i) => (i < 64 * 64 ? 0.6 : 0.4));
   const { labels } = await crf.denseCrf(sample.image, { probabilities }, 'psa', { threads: 2 });
   check(labels.length === 64 * 64, 'denseCrf labels');
+  // crf on a worker thread of its own (it loads the installed package's CommonJS build)
+  const background = await crf.BackgroundCrf.start();
+  const queued = await background.crfOnScores(
+    sample.image,
+    { labelMajor: probabilities, classValues: [0, 1] },
+    { numClasses: 2 },
+  );
+  await background.close();
+  check(
+    queued.labels.every((v, i) => v === labels[i]),
+    'BackgroundCrf labels equal denseCrf',
+  );
 
   // affinity: a random walk over psa's neighbourhood
   const pairs = affinity.pairIndices(8, 8, 3);

@@ -24,5 +24,6 @@ export {
 } from './kernels/dense_crf_kernel';
 export { PermutohedralLattice } from './lattice/permutohedral_lattice';
 export type { KernelNormalization } from './mean_field';
+export { BackgroundCrf } from './parallel/background_crf';
 export { CRF_PRESETS, type CrfParams, type CrfPresetName } from './presets';
 export { saliencyUnary, unaryFromLabels, unaryFromSoftmax } from './unary';

@@ -214,36 +214,42 @@ describe('segment with rfpc', () => {
 });
 
 describe('rrm-aa-lr pipeline', () => {
-  it('runs the smoke preset end to end: LR switched on at its step, every label set scored, no tensor leaks', async () => {
-    await selectBackend({ preference: 'wasm', log: null });
-    const runDir = mkdtempSync(join(tmpdir(), 'wsss-rrm-'));
-    const config = smoke();
-    const before = tf.memory().numTensors;
-    const summary = await runPipeline(rrmPipeline, config, { runDir, preset: 'smoke' });
-    expect(tf.memory().numTensors).toBe(before);
-    expect(summary.results.map((r) => r.stage)).toEqual(['train', 'pseudo-labels', 'evaluate']);
-    const train = summary.results[0].result.values!;
-    // 8 images in batches of 4: 2 steps per epoch, LR in the last epoch of 6 steps -> from step 4
-    expect(train['label-reassign from step']).toBe(4);
-    expect(train.steps).toBe(6);
-    for (const term of ['classification', 'crossEntropy', 'affinity'])
-      expect(Number.isFinite(train[`last epoch ${term}`] as number)).toBe(true);
-    expect(train['CRF share of a joint step']).toBeGreaterThan(0);
-    const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as RunReport;
-    expect(report.rows.map((r) => r.scored)).toEqual([
-      'seeds (train)',
-      'pseudo labels (train)',
-      'network (train)',
-      'final network (held out)',
-      'final network + rfpc (held out)',
-    ]);
-    for (const file of [
-      '02-pseudo-labels/labels/synthetic_000007.png',
-      '03-evaluate/overlays/synthetic_000000.png',
-    ])
-      expect(existsSync(join(runDir, file))).toBe(true);
-    rmSync(runDir, { recursive: true, force: true });
-  }, 120_000);
+  it.each([true, false])(
+    'runs the smoke preset end to end (CRFs on a worker: %s): LR switched on at its step, every label set scored, no tensor leaks',
+    async (overlap) => {
+      await selectBackend({ preference: 'wasm', log: null });
+      const runDir = mkdtempSync(join(tmpdir(), 'wsss-rrm-'));
+      const config = smoke();
+      config.pseudoLabels.overlap = overlap;
+      const before = tf.memory().numTensors;
+      const summary = await runPipeline(rrmPipeline, config, { runDir, preset: 'smoke' });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(summary.results.map((r) => r.stage)).toEqual(['train', 'pseudo-labels', 'evaluate']);
+      const train = summary.results[0].result.values!;
+      // 8 images in batches of 4: 2 steps per epoch, LR in the last epoch of 6 steps -> from step 4
+      expect(train['label-reassign from step']).toBe(4);
+      expect(train.steps).toBe(6);
+      for (const term of ['classification', 'crossEntropy', 'affinity'])
+        expect(Number.isFinite(train[`last epoch ${term}`] as number)).toBe(true);
+      expect(train['joint step ms']).toBeGreaterThan(0);
+      expect(train['CRF wait share of a joint step']).toBeGreaterThanOrEqual(0);
+      const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as RunReport;
+      expect(report.rows.map((r) => r.scored)).toEqual([
+        'seeds (train)',
+        'pseudo labels (train)',
+        'network (train)',
+        'final network (held out)',
+        'final network + rfpc (held out)',
+      ]);
+      for (const file of [
+        '02-pseudo-labels/labels/synthetic_000007.png',
+        '03-evaluate/overlays/synthetic_000000.png',
+      ])
+        expect(existsSync(join(runDir, file))).toBe(true);
+      rmSync(runDir, { recursive: true, force: true });
+    },
+    120_000,
+  );
 
   const camvid = sharedPath('data/camvid', 'a dataset without background in the RRM pipeline');
   (camvid ? it : it.skip)('names a dataset without a background class (CamVid) before training', async () => {

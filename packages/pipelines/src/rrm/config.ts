@@ -50,6 +50,13 @@ export interface RrmConfig {
     minClassScore: number;
   };
   pseudoLabels: {
+    /**
+     * Run the CRFs on a worker thread while the network trains on the batch before (the next batch's CAMs come from
+     * the weights before the current step's update: one step older than RRM's). Resuming such a run recomputes the
+     * first batch's labels from the checkpoint's weights, so it is close to, not bit-identical with, an uninterrupted
+     * run. false: RRM's order on the calling thread, exact resume.
+     */
+    overlap: boolean;
     /** Background powers of the two CRFs (RRM: 4 and 32). */
     lowAlpha: number;
     highAlpha: number;
@@ -125,7 +132,14 @@ export const RRM_DEFAULTS: RrmConfig = {
     checkpointEvery: 30,
   },
   cams: { scales: [1], minClassScore: 0.1 },
-  pseudoLabels: { lowAlpha: 4, highAlpha: 32, camPercentile: 0.6, backgroundSure: 0.8, crfSure: 0.8 },
+  pseudoLabels: {
+    overlap: true,
+    lowAlpha: 4,
+    highAlpha: 32,
+    camPercentile: 0.6,
+    backgroundSure: 0.8,
+    crfSure: 0.8,
+  },
   losses: {
     crossEntropy: true,
     affinity: 'adaptive',

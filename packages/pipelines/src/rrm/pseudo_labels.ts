@@ -1,14 +1,21 @@
 import { rrmPseudoLabels } from '@wsss/cam';
 import type { RgbImage } from '@wsss/core';
-import { crfOnScores } from '@wsss/crf';
+import { type CrfResult, crfOnScores } from '@wsss/crf';
 import type { RrmConfig } from './config';
+
+/** Runs one CRF over label-major scores: `crfOnScores` here, or a `BackgroundCrf` worker's. */
+export type CrfRunner = (
+  image: RgbImage,
+  input: { labelMajor: Float32Array; classValues: readonly number[] },
+  options: { numClasses: number; params: 'psa' },
+) => Promise<CrfResult>;
 
 export interface RrmImageLabels {
   /** [H*W] mask values, 255 unsure. */
   labels: Uint8Array;
   /** [H*W] the low-power CRF's marginal of each pixel's label (0 where unsure): a confidence V for the AA loss. */
   confidence: Float32Array;
-  /** Milliseconds spent in the two CRFs. */
+  /** Milliseconds from submitting the two CRFs to having both results. */
   crfMs: number;
 }
 
@@ -26,6 +33,7 @@ export async function rrmImageLabels(
   classValues: readonly number[],
   numClasses: number,
   options: RrmConfig['pseudoLabels'],
+  runCrf: CrfRunner = crfOnScores,
 ): Promise<RrmImageLabels> {
   const pixels = image.width * image.height;
   const numLabels = classValues.length;
@@ -52,13 +60,9 @@ export async function rrmImageLabels(
   const crfClassValues = [0, ...kept.map((l) => classValues[l])];
   const start = performance.now();
   const crf = (alpha: number) =>
-    crfOnScores(
-      image,
-      { labelMajor: scores(alpha), classValues: crfClassValues },
-      { numClasses, params: 'psa' },
-    );
-  const low = await crf(options.lowAlpha);
-  const high = await crf(options.highAlpha);
+    runCrf(image, { labelMajor: scores(alpha), classValues: crfClassValues }, { numClasses, params: 'psa' });
+  // both submitted before either is awaited: a worker runs them back to back
+  const [low, high] = await Promise.all([crf(options.lowAlpha), crf(options.highAlpha)]);
   const crfMs = performance.now() - start;
   const camAll = new Float32Array(numClasses * pixels);
   camAll.set(scores(32).subarray(0, pixels));

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { camLabels } from '@wsss/cam';
 import { ConfusionMatrix, imageToInput, type LabelMap, type RgbImage, tf, writeLabelPng } from '@wsss/core';
-import { type Batch, BatchLoader, type SegmentationDataset } from '@wsss/datasets';
-import { trainLoop } from '@wsss/models';
+import { BackgroundCrf, crfOnScores } from '@wsss/crf';
+import { type Batch, BatchLoader, disposeBatch, type SegmentationDataset } from '@wsss/datasets';
+import { type TrainLoopResult, trainLoop } from '@wsss/models';
 import { ownDir, stageDir, trainingReport, writeOverlay } from '../artefacts';
 import { openDataset } from '../data';
 import { segmentationScores } from '../evaluation';
@@ -12,7 +13,7 @@ import type { RrmConfig } from './config';
 import { type RrmLossTerms, rrmLoss } from './losses';
 import { type RrmNetwork, rrmNetwork, trainedRrmNetwork } from './network';
 import { onlineCams } from './online_cams';
-import { rrmImageLabels } from './pseudo_labels';
+import { type CrfRunner, rrmImageLabels } from './pseudo_labels';
 
 /** The dataset's layout for RRM: mask values of the labels, mask classes; RRM's rule needs background = 0. */
 export function rrmLayout(data: SegmentationDataset) {
@@ -28,40 +29,55 @@ export function rrmLayout(data: SegmentationDataset) {
   };
 }
 
-/** Pseudo labels of a batch's crops from the network's online CAMs (RRM: every step, the current weights). */
-async function batchPseudoLabels(
+interface BatchLabels {
+  pseudo: tf.Tensor3D;
+  confidence: tf.Tensor3D;
+}
+
+/**
+ * Pseudo labels of a batch's crops from the network's online CAMs (RRM: every step). The CAMs are computed now (the
+ * current weights); the CRFs of every image are submitted at once to `runCrf` and `done` resolves when all are back,
+ * so that a worker's CRFs can run while the caller trains.
+ */
+async function startBatchLabels(
   net: RrmNetwork,
-  batch: Batch,
+  batch: RrmBatch,
   config: RrmConfig,
   layout: ReturnType<typeof rrmLayout>,
-  features: tf.Tensor4D | undefined,
-) {
-  const { cams, present } = onlineCams(net, batch.images, batch.labels, { ...config.cams, features });
+  runCrf: CrfRunner,
+): Promise<{ done: Promise<BatchLabels> }> {
+  const { cams, present } = onlineCams(net, batch.images, batch.labels, {
+    ...config.cams,
+    features: batch.features,
+  });
   const [b, h, w, l] = cams.shape;
   const [camValues, presentValues] = await Promise.all([cams.data(), present.data()]);
   tf.dispose([cams, present]);
   const pixels = h * w;
-  const labels = new Int32Array(b * pixels);
-  const confidence = new Float32Array(b * pixels);
-  let crfMs = 0;
-  for (let k = 0; k < b; k++) {
-    const result = await rrmImageLabels(
-      batch.samples[k].image,
+  const perImage = batch.samples.map((sample, k) =>
+    rrmImageLabels(
+      sample.image,
       (camValues as Float32Array).subarray(k * pixels * l, (k + 1) * pixels * l),
       presentValues.subarray(k * l, (k + 1) * l),
       layout.classValues,
       layout.numClasses,
       config.pseudoLabels,
-    );
-    labels.set(result.labels, k * pixels);
-    confidence.set(result.confidence, k * pixels);
-    crfMs += result.crfMs;
-  }
-  return {
-    pseudo: tf.tensor3d(labels, [b, h, w], 'int32'),
-    confidence: tf.tensor3d(confidence, [b, h, w]),
-    crfMs,
-  };
+      runCrf,
+    ),
+  );
+  const done = Promise.all(perImage).then((results) => {
+    const labels = new Int32Array(b * pixels);
+    const confidence = new Float32Array(b * pixels);
+    results.forEach((r, k) => {
+      labels.set(r.labels, k * pixels);
+      confidence.set(r.confidence, k * pixels);
+    });
+    return {
+      pseudo: tf.tensor3d(labels, [b, h, w], 'int32'),
+      confidence: tf.tensor3d(confidence, [b, h, w]),
+    };
+  });
+  return { done };
 }
 
 /** A training batch; `features` holds the frozen backbone's features, computed once for CAMs and loss. */
@@ -80,6 +96,12 @@ const trainStage: Stage<RrmConfig> = {
     const layout = rrmLayout(data);
     const net = await rrmNetwork(config, layout.numLabels, layout.numClasses, true);
     const frozen = Boolean(config.backbone.weights) && !config.backbone.finetune;
+    const { overlap } = config.pseudoLabels;
+    // the CRFs on a worker thread of their own, running while the network trains on the batch before
+    const background = overlap ? await BackgroundCrf.start() : undefined;
+    const runCrf: CrfRunner = background
+      ? (image, input, options) => background.crfOnScores(image, input, options)
+      : crfOnScores;
     if (frozen) for (const name of net.backbone.params.variables.keys()) net.backbone.params.frozen.add(name);
     const t = config.training;
     if (t.classificationSteps >= t.steps)
@@ -104,7 +126,7 @@ const trainStage: Stage<RrmConfig> = {
       TERMS.map((n) => [n, { sum: 0, count: 0 }]),
     ) as never;
     let epochOfSums = -1;
-    const timing = { labelMs: 0, crfMs: 0, stepMs: 0, jointSteps: 0 };
+    const timing = { camMs: 0, waitMs: 0, stepMs: 0, jointSteps: 0 };
     let stepStart = 0;
     const drain = async (epoch: number) => {
       if (epoch !== epochOfSums) {
@@ -121,59 +143,95 @@ const trainStage: Stage<RrmConfig> = {
       kept = {};
     };
     const report = trainingReport(ctx, 'train');
-    const result = await trainLoop({
-      parameters: net.parameterSets(t.headLrMultiplier),
-      loss: (batch: RrmBatch, { step }) => {
-        const terms = rrmLoss(
-          batch.features ? net.branches(batch.features) : net.forward(batch.images, { training: true }),
-          {
-            labels: batch.labels,
-            pseudoLabels: batch.labelMaps.pseudo,
-            confidence: batch.floatMaps.confidence,
-          },
-          config.losses,
-          { joint: step >= t.classificationSteps, labelReassign: step >= labelReassignFrom },
-        );
-        for (const n of TERMS) if (terms[n]) kept[n] = tf.keep(terms[n]!.clone());
-        return terms.total;
-      },
-      batches: async function* (epoch, from) {
-        let index = from;
-        for await (const loaded of loader.epoch(epoch, from)) {
-          const step = epoch * perEpoch + index++;
-          const now = performance.now();
-          if (stepStart && step > t.classificationSteps) timing.stepMs += now - stepStart;
-          stepStart = now;
-          await drain(epoch);
-          // a frozen backbone's features are constants: computed once for the CAMs and the loss
-          const batch: RrmBatch = frozen
-            ? { ...loaded, features: tf.tidy(() => net.backbone.forward(loaded.images).features) }
-            : loaded;
-          if (step >= t.classificationSteps) {
+    let result: TrainLoopResult;
+    try {
+      result = await trainLoop({
+        parameters: net.parameterSets(t.headLrMultiplier),
+        loss: (batch: RrmBatch, { step }) => {
+          const terms = rrmLoss(
+            batch.features ? net.branches(batch.features) : net.forward(batch.images, { training: true }),
+            {
+              labels: batch.labels,
+              pseudoLabels: batch.labelMaps.pseudo,
+              confidence: batch.floatMaps.confidence,
+            },
+            config.losses,
+            { joint: step >= t.classificationSteps, labelReassign: step >= labelReassignFrom },
+          );
+          for (const n of TERMS) if (terms[n]) kept[n] = tf.keep(terms[n]!.clone());
+          return terms.total;
+        },
+        batches: async function* (epoch, from) {
+          let index = from;
+          const loaded = loader.epoch(epoch, from)[Symbol.asyncIterator]();
+          // a batch ready to train on: features of a frozen backbone (constants, computed once for the CAMs and the
+          // loss) and, after the classification warm-up, its pseudo labels under way
+          const prepare = async (): Promise<
+            { batch: RrmBatch; step: number; labels?: Promise<BatchLabels> } | undefined
+          > => {
+            const next = await loaded.next();
+            if (next.done) return undefined;
+            const step = epoch * perEpoch + index++;
+            const batch: RrmBatch = frozen
+              ? { ...next.value, features: tf.tidy(() => net.backbone.forward(next.value.images).features) }
+              : next.value;
+            if (step < t.classificationSteps) return { batch, step };
             const start = performance.now();
-            const labels = await batchPseudoLabels(net, batch, config, layout, batch.features);
-            timing.labelMs += performance.now() - start;
-            timing.crfMs += labels.crfMs;
-            timing.jointSteps++;
-            batch.labelMaps.pseudo = labels.pseudo;
-            batch.floatMaps.confidence = labels.confidence;
+            const { done } = await startBatchLabels(net, batch, config, layout, runCrf);
+            timing.camMs += performance.now() - start;
+            return { batch, step, labels: done };
+          };
+          let current = await prepare();
+          let upcoming: Awaited<ReturnType<typeof prepare>>;
+          try {
+            while (current) {
+              const now = performance.now();
+              if (stepStart && current.step > t.classificationSteps) timing.stepMs += now - stepStart;
+              stepStart = now;
+              await drain(epoch);
+              if (current.labels) {
+                const wait = performance.now();
+                const labels = await current.labels;
+                timing.waitMs += performance.now() - wait;
+                timing.jointSteps++;
+                current.batch.labelMaps.pseudo = labels.pseudo;
+                current.batch.floatMaps.confidence = labels.confidence;
+              }
+              // overlap: the next batch's CAMs now (with the weights before this step's update), its CRFs on the worker
+              // while this step trains
+              upcoming = overlap ? await prepare() : undefined;
+              yield current.batch;
+              current = overlap ? upcoming : await prepare();
+              upcoming = undefined;
+            }
+          } finally {
+            // the loop stopped early (last step, or an error): release what was prepared ahead
+            if (upcoming) {
+              const labels = await upcoming.labels?.catch(() => undefined);
+              tf.dispose(
+                [upcoming.batch.features, labels?.pseudo, labels?.confidence].filter((t) => t !== undefined),
+              );
+              disposeBatch(upcoming.batch);
+            }
+            await loaded.return?.(undefined);
           }
-          yield batch;
-        }
-      },
-      batchesPerEpoch: perEpoch,
-      epochs: Math.ceil(t.steps / perEpoch),
-      totalSteps: t.steps,
-      optimizer: {
-        kind: 'adam',
-        learningRate: t.learningRate,
-        weightDecay: t.weightDecay,
-      },
-      checkpointDir: join(ctx.dir, 'checkpoint'),
-      checkpointEvery: t.checkpointEvery,
-      metadata: { config },
-      onStep: report.onStep,
-    });
+        },
+        batchesPerEpoch: perEpoch,
+        epochs: Math.ceil(t.steps / perEpoch),
+        totalSteps: t.steps,
+        optimizer: {
+          kind: 'adam',
+          learningRate: t.learningRate,
+          weightDecay: t.weightDecay,
+        },
+        checkpointDir: join(ctx.dir, 'checkpoint'),
+        checkpointEvery: t.checkpointEvery,
+        metadata: { config },
+        onStep: report.onStep,
+      });
+    } finally {
+      await background?.close();
+    }
     if (stepStart) timing.stepMs += performance.now() - stepStart;
     await drain(epochOfSums);
     net.dispose();
@@ -192,10 +250,10 @@ const trainStage: Stage<RrmConfig> = {
         ),
         ...(joint
           ? {
-              'pseudo labels ms per joint step': Math.round(timing.labelMs / joint),
-              'CRF ms per joint step': Math.round(timing.crfMs / joint),
               'joint step ms': Math.round(timing.stepMs / joint),
-              'CRF share of a joint step': Number((timing.crfMs / timing.stepMs).toFixed(3)),
+              'CAM ms per joint step': Math.round(timing.camMs / joint),
+              'CRF wait ms per joint step': Math.round(timing.waitMs / joint),
+              'CRF wait share of a joint step': Number((timing.waitMs / timing.stepMs).toFixed(3)),
             }
           : {}),
       },
