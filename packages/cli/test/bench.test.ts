@@ -1,18 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_CASES, type BenchRecord, main, summarizeTimes, time } from '@wsss/cli';
+import { BENCH_CASES, type BenchRecord, summarizeTimes, time } from '@wsss/cli';
 import { selectBackend } from '@wsss/core';
-
-async function wsss(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-  });
-  return { code, stdout, stderr };
-}
+import { wsss } from './wsss';
 
 describe('bench timing', () => {
   it('summarises times with interpolated quartiles (numpy linear)', () => {

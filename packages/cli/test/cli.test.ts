@@ -11,24 +11,13 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '@wsss/cli';
 import { readLabelPng, selectBackend, writeLabelPng, writePng } from '@wsss/core';
 import { sharedPath } from '@wsss/core/testing';
 import type { RunReport } from '@wsss/pipelines';
+import { wsss } from './wsss';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
-
-/** Runs `wsss <args>` in this process; returns the exit code and what it wrote. */
-async function wsss(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-  });
-  return { code, stdout, stderr };
-}
 
 describe('wsss', () => {
   afterAll(() => selectBackend({ preference: 'cpu', log: null }));

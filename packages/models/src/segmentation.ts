@@ -96,7 +96,14 @@ export class AsppHead {
 export function segmentationCrossEntropy(
   logits: tf.Tensor4D,
   labels: tf.Tensor3D,
-  options: { ignoreIndex?: number } = {},
+  options: {
+    ignoreIndex?: number;
+    /**
+     * Average the pixels of this class (the background) and the other pixels separately and add the two means, as
+     * RRM does (`CE_bg + CE_fg`); an empty part adds 0. Default: one mean over all pixels.
+     */
+    balanceClass?: number;
+  } = {},
 ): tf.Scalar {
   const ignoreIndex = options.ignoreIndex ?? 255;
   if (logits.rank !== 4 || labels.rank !== 3 || logits.shape[0] !== labels.shape[0]) {
@@ -116,9 +123,14 @@ export function segmentationCrossEntropy(
     const safe = tf.where(valid, target, tf.zerosLike(target));
     const logProbabilities = tf.logSoftmax(up);
     const picked = tf.sum(tf.mul(logProbabilities, tf.oneHot(safe, classes)), 3);
-    const weights = tf.cast(valid, 'float32');
-    const count = tf.sum(weights);
-    return tf.div(tf.sum(tf.mul(tf.neg(picked), weights)), tf.maximum(count, 1)) as tf.Scalar;
+    const mean = (mask: tf.Tensor) =>
+      tf.div(tf.sum(tf.mul(tf.neg(picked), mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+    if (options.balanceClass === undefined) return mean(tf.cast(valid, 'float32'));
+    const isClass = tf.equal(target, options.balanceClass);
+    return tf.add(
+      mean(tf.cast(tf.logicalAnd(valid, isClass), 'float32')),
+      mean(tf.cast(tf.logicalAnd(valid, tf.logicalNot(isClass)), 'float32')),
+    ) as tf.Scalar;
   });
 }
 

@@ -161,3 +161,26 @@ describe('SegmentationNetwork', () => {
     });
   });
 });
+
+describe('segmentationCrossEntropy balanceClass', () => {
+  it("balanceClass gives RRM's cross-entropy: mean over background plus mean over foreground pixels", () => {
+    // uniform logits: each mean is log(C); 255 is ignored
+    const logits = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+    const both = tf.tensor3d([0, 0, 2, 255], [1, 2, 2], 'int32');
+    const backgroundOnly = tf.tensor3d([0, 0, 0, 255], [1, 2, 2], 'int32');
+    expect(segmentationCrossEntropy(logits, both, { balanceClass: 0 }).dataSync()[0]).toBeCloseTo(
+      2 * Math.log(3),
+      5,
+    );
+    expect(segmentationCrossEntropy(logits, backgroundOnly, { balanceClass: 0 }).dataSync()[0]).toBeCloseTo(
+      Math.log(3),
+      5,
+    );
+    // a confident right background pixel leaves the foreground mean alone
+    const skewed = tf.tensor4d([10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [1, 2, 2, 3]);
+    const value = segmentationCrossEntropy(skewed, both, { balanceClass: 0 }).dataSync()[0];
+    const bgMean = (-Math.log(Math.exp(10) / (Math.exp(10) + 2)) + Math.log(3)) / 2;
+    expect(value).toBeCloseTo(bgMean + Math.log(3), 4);
+    tf.dispose([logits, both, backgroundOnly, skewed]);
+  });
+});

@@ -28,7 +28,8 @@ function kind(value: unknown): string {
 export function mergeConfig<T extends object>(base: T, overrides: unknown, where: string, path = ''): T {
   if (!isObject(overrides))
     throw new Error(`${where}: ${path || 'the config'} must be an object, got ${kind(overrides)}`);
-  const out: ConfigObject = { ...(base as ConfigObject) };
+  // a deep copy: the result shares nothing with `base` (defaults stay untouched when a caller edits a config)
+  const out = structuredClone(base) as ConfigObject;
   for (const [key, value] of Object.entries(overrides)) {
     const at = path ? `${path}.${key}` : key;
     if (!(key in out)) {

@@ -28,6 +28,17 @@ export interface DatasetConfig {
   imageSize: number;
 }
 
+/** The dataset section of the pipelines' `quick` presets: 160 synthetic training images of 96x96, 60 held out. */
+export const SYNTHETIC_QUICK_DATASET: DatasetConfig = {
+  name: 'synthetic',
+  root: null,
+  trainSplit: 'train_aug',
+  evalSplit: 'val',
+  trainSize: 160,
+  evalSize: 60,
+  imageSize: 96,
+};
+
 function firstIds(dataset: SegmentationDataset, count: number): SegmentationDataset {
   return count > 0 && count < dataset.ids.length ? { ...dataset, ids: dataset.ids.slice(0, count) } : dataset;
 }

@@ -40,7 +40,7 @@ export {
 export { getPipeline, listPipelines, registerPipeline } from './registry';
 export { buildReport, type ReportRow, type RunReport, reportMarkdown, writeReport } from './report';
 export { RRM_DEFAULTS, RRM_PRESETS, type RrmConfig } from './rrm/config';
-export { balancedCrossEntropy, type RrmLossTerms, type RrmTargets, rrmLoss } from './rrm/losses';
+export { type RrmLossTerms, type RrmTargets, rrmLoss } from './rrm/losses';
 export { RrmNetwork, type RrmOutputs, rrmNetwork } from './rrm/network';
 export { type OnlineCams, onlineCams } from './rrm/online_cams';
 export { rrmPipeline } from './rrm/pipeline';

@@ -24,8 +24,12 @@ describe('configs', () => {
     expect(config.backbone.weights).toBe('/w');
     expect(config.evaluation.crf).toBe(true);
     expect(config.segmentation.outputStride).toBe(BASELINE_DEFAULTS.segmentation.outputStride);
-    // the defaults are not changed
+    // the defaults are not changed, nor shared: editing a resolved config leaves them alone
     expect(BASELINE_DEFAULTS.classifier.steps).toBe(160);
+    config.pseudoLabels.alpha = 99; // a section no source overrides
+    config.dataset.trainSize = 1;
+    expect(BASELINE_DEFAULTS.pseudoLabels.alpha).toBe(4);
+    expect(BASELINE_DEFAULTS.dataset.trainSize).toBe(160);
   });
 
   it('refuse unknown keys, presets and wrongly typed values, naming them', () => {

@@ -1,5 +1,5 @@
 import type { ConfigOverrides } from '../config';
-import type { DatasetConfig } from '../data';
+import { type DatasetConfig, SYNTHETIC_QUICK_DATASET } from '../data';
 import type { PresetName } from '../pipeline';
 
 /** Everything the baseline pipeline does, with the `quick` preset's values (this 2-core machine, minutes). */
@@ -69,15 +69,7 @@ export interface BaselineConfig {
 }
 
 export const BASELINE_DEFAULTS: BaselineConfig = {
-  dataset: {
-    name: 'synthetic',
-    root: null,
-    trainSplit: 'train_aug',
-    evalSplit: 'val',
-    trainSize: 160,
-    evalSize: 60,
-    imageSize: 96,
-  },
+  dataset: SYNTHETIC_QUICK_DATASET,
   backbone: { weights: null, widthMultiplier: 1 },
   classifier: {
     steps: 160,

@@ -1,6 +1,6 @@
 import type { Connection } from '@wsss/affinity';
 import type { ConfigOverrides } from '../config';
-import type { DatasetConfig } from '../data';
+import { type DatasetConfig, SYNTHETIC_QUICK_DATASET } from '../data';
 import type { PresetName } from '../pipeline';
 
 /**
@@ -109,15 +109,7 @@ export interface RrmConfig {
 }
 
 export const RRM_DEFAULTS: RrmConfig = {
-  dataset: {
-    name: 'synthetic',
-    root: null,
-    trainSplit: 'train_aug',
-    evalSplit: 'val',
-    trainSize: 160,
-    evalSize: 60,
-    imageSize: 96,
-  },
+  dataset: SYNTHETIC_QUICK_DATASET,
   backbone: { weights: null, widthMultiplier: 1, outputStride: 16, finetune: false },
   network: { embeddingChannels: 128, dilation: 2 },
   training: {

@@ -1,7 +1,7 @@
 import { adaptiveAffinityLoss, standardAffinityLoss } from '@wsss/affinity';
 import { tf } from '@wsss/core';
 import { labelReassignLoss } from '@wsss/label-reassign';
-import { multilabelSoftMarginLoss } from '@wsss/models';
+import { multilabelSoftMarginLoss, segmentationCrossEntropy } from '@wsss/models';
 import type { RrmConfig } from './config';
 import type { RrmOutputs } from './network';
 
@@ -24,39 +24,12 @@ export interface RrmLossTerms {
 }
 
 /**
- * RRM's cross-entropy: mean over the pixels labelled background plus mean over the pixels labelled with a class
- * (`RRM:tool/myTool.py` compute_joint_loss), logits upsampled bilinearly to the labels.
- */
-export function balancedCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, ignoreIndex = 255): tf.Scalar {
-  if (logits.rank !== 4 || labels.rank !== 3 || logits.shape[0] !== labels.shape[0]) {
-    throw new Error(
-      `balancedCrossEntropy: logits must be [B, h, w, C] and labels [B, H, W], got [${logits.shape}] and [${labels.shape}]`,
-    );
-  }
-  return tf.tidy(() => {
-    const [, height, width] = labels.shape;
-    const classes = logits.shape[3];
-    const up =
-      logits.shape[1] === height && logits.shape[2] === width
-        ? logits
-        : tf.image.resizeBilinear(logits, [height, width], false, true);
-    const target = tf.cast(labels, 'int32');
-    const valid = tf.logicalAnd(tf.notEqual(target, ignoreIndex), tf.less(target, classes));
-    const safe = tf.where(valid, target, tf.zerosLike(target));
-    const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(up), tf.oneHot(safe, classes)), 3));
-    const background = tf.cast(tf.logicalAnd(valid, tf.equal(target, 0)), 'float32');
-    const foreground = tf.cast(tf.logicalAnd(valid, tf.notEqual(target, 0)), 'float32');
-    const mean = (mask: tf.Tensor) => tf.div(tf.sum(tf.mul(nll, mask)), tf.maximum(tf.sum(mask), 1));
-    return tf.add(mean(background), mean(foreground)) as tf.Scalar;
-  });
-}
-
-/**
  * One step's loss of the RRM + AA/LR network, AA/LR paper section 4.1:
  *
  *   L = L_cls + L_CE + lambda_1 L_AA + lambda_2 L_LR
  *
- * L_cls the multi-label soft margin on the class logits; L_CE {@link balancedCrossEntropy} on the pseudo labels;
+ * L_cls the multi-label soft margin on the class logits; L_CE RRM's cross-entropy on the pseudo labels (background
+ * and foreground pixels averaged separately and added);
  * L_AA the adaptive (or standard) affinity loss on the segmentation probabilities at the input's resolution; L_LR the
  * label-reassign loss on the embedding F^s at feature resolution (pseudo labels resized by nearest neighbour),
  * with the segmentation probabilities as the centroids' beta. Without pseudo labels (`joint` false: the
@@ -79,7 +52,7 @@ export function rrmLoss(
     const [, height, width] = pseudo.shape;
     const up = tf.image.resizeBilinear(logits, [height, width], false, true);
     if (losses.crossEntropy) {
-      terms.crossEntropy = balancedCrossEntropy(up, pseudo);
+      terms.crossEntropy = segmentationCrossEntropy(up, pseudo, { balanceClass: 0 });
       parts.push(terms.crossEntropy);
     }
     if (losses.affinity !== 'none') {

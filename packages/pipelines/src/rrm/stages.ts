@@ -8,7 +8,7 @@ import { ownDir, stageDir, trainingReport, writeOverlay } from '../artefacts';
 import { openDataset } from '../data';
 import { segmentationScores } from '../evaluation';
 import { segment } from '../segment';
-import { type Stage, shardIds } from '../stage';
+import { type Stage, type StageContext, shardIds } from '../stage';
 import type { RrmConfig } from './config';
 import { type RrmLossTerms, rrmLoss } from './losses';
 import { type RrmNetwork, rrmNetwork, trainedRrmNetwork } from './network';
@@ -320,6 +320,15 @@ function allowedClasses(
   return allowed;
 }
 
+/** The dataset split, its layout and the network a run's train stage trained (the per-image stages' start). */
+async function trainedForSplit(ctx: StageContext<RrmConfig>, split: 'train' | 'eval') {
+  const data = await openDataset(ctx.config.dataset, split);
+  const layout = rrmLayout(data);
+  const checkpoint = join(stageDir(ctx, 'train'), 'checkpoint');
+  const net = await trainedRrmNetwork(ctx.config, layout.numLabels, layout.numClasses, checkpoint);
+  return { data, layout, net };
+}
+
 const pseudoLabelsStage: Stage<RrmConfig> = {
   name: 'pseudo-labels',
   perImage: true,
@@ -327,14 +336,7 @@ const pseudoLabelsStage: Stage<RrmConfig> = {
     "the trained network's CAM seeds, RRM pseudo labels and predictions on the training images, scored",
   async run(ctx) {
     const { config } = ctx;
-    const data = await openDataset(config.dataset, 'train');
-    const layout = rrmLayout(data);
-    const net = await trainedRrmNetwork(
-      config,
-      layout.numLabels,
-      layout.numClasses,
-      join(stageDir(ctx, 'train'), 'checkpoint'),
-    );
+    const { data, layout, net } = await trainedForSplit(ctx, 'train');
     const matrices = {
       seeds: new ConfusionMatrix(layout.numClasses),
       pseudo: new ConfusionMatrix(layout.numClasses),
@@ -383,14 +385,7 @@ const evaluateStage: Stage<RrmConfig> = {
     'predict the held-out images with the segmentation branch and score them, with and without rfpc',
   async run(ctx) {
     const { config } = ctx;
-    const data = await openDataset(config.dataset, 'eval');
-    const layout = rrmLayout(data);
-    const net = await trainedRrmNetwork(
-      config,
-      layout.numLabels,
-      layout.numClasses,
-      join(stageDir(ctx, 'train'), 'checkpoint'),
-    );
+    const { data, layout, net } = await trainedForSplit(ctx, 'eval');
     const plain = new ConfusionMatrix(layout.numClasses);
     const rfpc = new ConfusionMatrix(layout.numClasses);
     const ids = shardIds(data.ids, ctx.shard);
