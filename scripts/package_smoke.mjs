@@ -123,21 +123,24 @@ step('the wsss binary: wsss pipelines', () =>
     project,
   ),
 );
-step('wsss run baseline --preset smoke in the fresh project', () =>
-  run(
-    process.execPath,
-    [
-      join(project, 'node_modules', '@wsss', 'cli', 'dist', 'bin.js'),
-      'run',
-      'baseline',
-      '--preset',
-      'smoke',
-      '--backend',
-      'wasm',
-    ],
-    project,
-  ),
-);
+for (const pipeline of ['baseline', 'rrm-aa-lr']) {
+  // rrm-aa-lr's CRFs run on a worker thread that loads the installed @wsss/crf
+  step(`wsss run ${pipeline} --preset smoke in the fresh project`, () =>
+    run(
+      process.execPath,
+      [
+        join(project, 'node_modules', '@wsss', 'cli', 'dist', 'bin.js'),
+        'run',
+        pipeline,
+        '--preset',
+        'smoke',
+        '--backend',
+        'wasm',
+      ],
+      project,
+    ),
+  );
+}
 
 const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
 const configs = [
