@@ -216,7 +216,8 @@ describe('rrm-aa-lr pipeline', () => {
       for (const term of ['classification', 'crossEntropy', 'affinity'])
         expect(Number.isFinite(train[`last epoch ${term}`] as number)).toBe(true);
       expect(train['joint step ms']).toBeGreaterThan(0);
-      expect(train['CRF wait share of a joint step']).toBeGreaterThanOrEqual(0);
+      expect(train['pseudo-label share of a joint step']).toBeGreaterThan(0);
+      expect(train['CRF wait ms per joint step']).toBeGreaterThanOrEqual(0);
       const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as RunReport;
       expect(report.rows.map((r) => r.scored)).toEqual([
         'seeds (train)',
