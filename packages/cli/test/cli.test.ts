@@ -54,7 +54,7 @@ describe('wsss', () => {
   it('names bad input in one line with exit code 1 and writes nothing', async () => {
     const out = mkdtempSync(join(tmpdir(), 'wsss-cli-'));
     const cases: [string[], RegExp][] = [
-      [['run', 'nope', '--out', out], /^wsss: unknown pipeline 'nope'; known: baseline\n$/],
+      [['run', 'nope', '--out', out], /^wsss: unknown pipeline 'nope'; known: baseline, rrm-aa-lr\n$/],
       [
         ['run', 'baseline', '--preset', 'fast', '--out', out],
         /^wsss: unknown preset 'fast'; expected one of smoke, quick, paper\n$/,
@@ -319,8 +319,11 @@ describe('wsss', () => {
       JSON.parse(readFileSync(join(out, name, 'report.json'), 'utf8')) as RunReport;
     expect(report('killed').rows).toEqual(report('whole').rows);
     // exact resume: the segmentation network ends with the uninterrupted run's weights, bit for bit
-    const weights = (name: string) =>
-      readFileSync(join(out, name, '04-train-segmentation', 'checkpoint', 'weights.bin'));
+    const weights = (name: string) => {
+      const dir = join(out, name, '04-train-segmentation', 'checkpoint');
+      const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+      return readFileSync(join(dir, manifest.weightsManifest[0].paths[0]));
+    };
     expect(weights('killed').equals(weights('whole'))).toBe(true);
     rmSync(out, { recursive: true, force: true });
   }, 240000);

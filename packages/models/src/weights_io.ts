@@ -103,10 +103,15 @@ function byteSize(spec: WeightSpec): number {
   return count * (spec.dtype === 'bool' ? 1 : 4);
 }
 
+/** The two names a manifest's binary alternates between (see {@link saveWeights}). */
+const WEIGHT_FILES = ['weights.bin', 'weights-b.bin'] as const;
+
 /**
- * Saves tensors as a TF.js weights manifest (`model.json` + `weights.bin`) in `dir`, atomically: the binary is
- * written first, then the manifest that names it, each through a temporary file. `metadata` goes into model.json
- * (e.g. `{ step: 1200, rng: rng.state() }` for a checkpoint).
+ * Saves tensors as a TF.js weights manifest (`model.json` + its binary) in `dir`, atomically as a pair: the binary
+ * goes to the one of `weights.bin` / `weights-b.bin` that the current manifest does not name, then the manifest
+ * naming it replaces the old one (each through a temporary file and a rename), then the old binary is removed. A
+ * process killed at any moment leaves a manifest and the binary it names, old or new, never a mix. `metadata`
+ * goes into model.json (e.g. `{ step: 1200, rng: rng.state() }` for a checkpoint).
  */
 export async function saveWeights(
   dir: string,
@@ -114,14 +119,26 @@ export async function saveWeights(
   metadata: Record<string, unknown> = {},
 ): Promise<void> {
   const { join } = await import('node:path');
+  const { existsSync, readFileSync, rmSync } = await import('node:fs');
+  const manifest = join(dir, 'model.json');
+  let current: string | undefined;
+  try {
+    current = existsSync(manifest)
+      ? (JSON.parse(readFileSync(manifest, 'utf8')) as WeightsManifestJson).weightsManifest?.[0]?.paths?.[0]
+      : undefined;
+  } catch {
+    current = undefined; // an unreadable manifest is replaced below
+  }
+  const file = current === WEIGHT_FILES[0] ? WEIGHT_FILES[1] : WEIGHT_FILES[0];
   const { data, specs } = await tf.io.encodeWeights(tensors);
-  await writeFileAtomic(join(dir, 'weights.bin'), new Uint8Array(data));
+  await writeFileAtomic(join(dir, file), new Uint8Array(data));
   const json: WeightsManifestJson = {
     format: 'weights-manifest',
     ...metadata,
-    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+    weightsManifest: [{ paths: [file], weights: specs }],
   };
-  await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1));
+  await writeFileAtomic(manifest, JSON.stringify(json, null, 1));
+  for (const other of WEIGHT_FILES) if (other !== file) rmSync(join(dir, other), { force: true });
 }
 
 /** Loads a weights manifest into a network's parameters (every parameter must be present) and frees the copies. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, selectBackend, tf } from '@wsss/core';
@@ -153,6 +153,14 @@ describe('Optimizer', () => {
 describe('weights manifest I/O', () => {
   it('round-trips tensors and metadata atomically, and explains bad locations', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wsss-weights-'));
+    await saveWeights(dir, { 'a/kernel': tf.tensor2d([[1, 2]]), b: tf.tensor1d([3], 'int32') }, { step: 7 });
+    expect(readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
+    // the next save writes the other binary, so a kill before its manifest is in place leaves the old pair intact
+    await saveWeights(dir, { 'a/kernel': tf.tensor2d([[5, 6]]), b: tf.tensor1d([8], 'int32') }, { step: 9 });
+    expect(readdirSync(dir).sort()).toEqual(['model.json', 'weights-b.bin']);
+    // what a save killed between its binary and its manifest leaves: a stray binary next to the intact pair
+    writeFileSync(join(dir, 'weights.bin'), new Uint8Array([1, 2, 3]));
+    expect((await loadWeights(dir)).metadata.step).toBe(9);
     await saveWeights(dir, { 'a/kernel': tf.tensor2d([[1, 2]]), b: tf.tensor1d([3], 'int32') }, { step: 7 });
     expect(readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
     const { tensors, metadata } = await loadWeights(dir);

@@ -42,9 +42,9 @@ export class RrmNetwork {
   }
 
   forward(images: tf.Tensor4D, options: { training?: boolean } = {}): RrmOutputs {
-    const { features, taps } = this.backbone.forward(images, options);
+    const features = tf.tidy(() => this.backbone.forward(images, options).features);
     const outputs = this.branches(features);
-    tf.dispose([features, ...Object.values(taps ?? {})]);
+    features.dispose();
     return outputs;
   }
 

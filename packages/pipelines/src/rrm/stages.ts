@@ -92,22 +92,16 @@ const trainStage: Stage<RrmConfig> = {
     'train one network end to end: classification, online CAMs -> CRF pseudo labels every step, CE + AA + LR losses',
   async run(ctx) {
     const { config } = ctx;
-    const data = await openDataset(config.dataset, 'train');
-    const layout = rrmLayout(data);
-    const net = await rrmNetwork(config, layout.numLabels, layout.numClasses, true);
-    const frozen = Boolean(config.backbone.weights) && !config.backbone.finetune;
-    const { overlap } = config.pseudoLabels;
-    // the CRFs on a worker thread of their own, running while the network trains on the batch before
-    const background = overlap ? await BackgroundCrf.start() : undefined;
-    const runCrf: CrfRunner = background
-      ? (image, input, options) => background.crfOnScores(image, input, options)
-      : crfOnScores;
-    if (frozen) for (const name of net.backbone.params.variables.keys()) net.backbone.params.frozen.add(name);
     const t = config.training;
     if (t.classificationSteps >= t.steps)
       throw new Error(
         `training.classificationSteps (${t.classificationSteps}) must be below training.steps (${t.steps})`,
       );
+    const data = await openDataset(config.dataset, 'train');
+    const layout = rrmLayout(data);
+    const net = await rrmNetwork(config, layout.numLabels, layout.numClasses, true);
+    const frozen = Boolean(config.backbone.weights) && !config.backbone.finetune;
+    if (frozen) for (const name of net.backbone.params.variables.keys()) net.backbone.params.frozen.add(name);
     const loader = new BatchLoader(data, {
       batchSize: t.batchSize,
       seed: 1,
@@ -128,11 +122,8 @@ const trainStage: Stage<RrmConfig> = {
     let epochOfSums = -1;
     const timing = { camMs: 0, waitMs: 0, stepMs: 0, jointSteps: 0 };
     let stepStart = 0;
+    // adds the previous step's terms to its epoch's sums, then starts new sums when `epoch` is a new one
     const drain = async (epoch: number) => {
-      if (epoch !== epochOfSums) {
-        for (const n of TERMS) sums[n] = { sum: 0, count: 0 };
-        epochOfSums = epoch;
-      }
       for (const n of TERMS) {
         const v = kept[n];
         if (!v) continue;
@@ -141,8 +132,18 @@ const trainStage: Stage<RrmConfig> = {
         v.dispose();
       }
       kept = {};
+      if (epoch !== epochOfSums) {
+        for (const n of TERMS) sums[n] = { sum: 0, count: 0 };
+        epochOfSums = epoch;
+      }
     };
     const report = trainingReport(ctx, 'train');
+    // the CRFs on a worker thread of their own, running while the network trains on the batch before
+    const background = config.pseudoLabels.overlap ? await BackgroundCrf.start() : undefined;
+    const overlap = background !== undefined;
+    const runCrf: CrfRunner = background
+      ? (image, input, options) => background.crfOnScores(image, input, options)
+      : crfOnScores;
     let result: TrainLoopResult;
     try {
       result = await trainLoop({
