@@ -3,18 +3,12 @@ import {
   markdownTable,
   numberOption,
   parseCommandLine,
+  settle,
   type Timing,
   time,
 } from '@wsss/cli';
-import { tf } from '@wsss/core';
 
-export { markdownTable, type Timing, time };
-
-/** Awaits the values of every tensor (so that lazy backends finish) and disposes them. */
-export async function settle(tensors: tf.Tensor[]): Promise<void> {
-  await Promise.all(tensors.map((t) => t.data()));
-  tf.dispose(tensors);
-}
+export { markdownTable, settle, type Timing, time };
 
 export function ms(t: Timing): string {
   return t.runs > 1

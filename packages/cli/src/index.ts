@@ -8,7 +8,7 @@ export {
   stringOption,
 } from './arguments';
 export { BENCH_CASES, type BenchCase, type BenchRun, type BenchSize } from './bench/cases';
-export { markdownTable, summarizeTimes, type Timing, time } from './bench/timing';
+export { markdownTable, settle, summarizeTimes, type Timing, time } from './bench/timing';
 export { type BenchArgs, type BenchRecord, type BenchResult, benchCommand } from './commands/bench';
 export { type EvalArgs, evalCommand } from './commands/eval';
 export { type RunArgs, resumeCommand, runCommand } from './commands/run';

@@ -45,7 +45,7 @@ export { RrmNetwork, type RrmOutputs, rrmNetwork } from './rrm/network';
 export { type OnlineCams, onlineCams } from './rrm/online_cams';
 export { rrmPipeline } from './rrm/pipeline';
 export { type RrmImageLabels, rrmImageLabels } from './rrm/pseudo_labels';
-export { type SegmentOptions, segment } from './segment';
+export { labelsFromProbabilities, type SegmentOptions, segment } from './segment';
 export {
   type Shard,
   type Stage,

@@ -16,6 +16,7 @@ import { type RgbImage, Rng, tf } from '@wsss/core';
 import { CRF_PRESETS, DenseCrf } from '@wsss/crf';
 import { labelReassignLoss } from '@wsss/label-reassign';
 import { ClassifierHead, MobileNetV2, multilabelSoftMarginLoss } from '@wsss/models';
+import { settle } from './timing';
 
 export type BenchSize = 'small' | 'standard';
 
@@ -34,12 +35,6 @@ export interface BenchCase {
   /** The case runs on the CPU whatever the tf backend (our wasm kernels outside TensorFlow.js). */
   backendIndependent?: boolean;
   setup(size: BenchSize, context: { threads: number }): BenchRun;
-}
-
-/** Awaits the values of `tensors` (so that lazy and GPU backends finish) and disposes them. */
-async function settle(tensors: tf.Tensor[]): Promise<void> {
-  await Promise.all(tensors.map((t) => t.data()));
-  tf.dispose(tensors);
 }
 
 /** A coarse random label map [B, H, W] (blobs on a 6x6 grid). */

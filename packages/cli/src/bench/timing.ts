@@ -1,4 +1,5 @@
 /** Wall-time statistics of repeated runs (the `wsss bench` harness, also used by the repository's benchmarks). */
+import { tf } from '@wsss/core';
 
 export interface Timing {
   medianMs: number;
@@ -57,4 +58,10 @@ export async function time(
 export function markdownTable(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** Awaits the values of `tensors` (so that lazy and GPU backends finish) and disposes them. */
+export async function settle(tensors: tf.Tensor[]): Promise<void> {
+  await Promise.all(tensors.map((t) => t.data()));
+  tf.dispose(tensors);
 }

@@ -35,9 +35,12 @@ export function onlineCams(
   const [, height, width] = images.shape;
   const outputSize = options.outputSize ?? [height, width];
   return tf.tidy(() => {
-    const base = options.features ? net.branches(options.features) : net.forward(images);
-    const size: [number, number] = [base.activationMaps.shape[1], base.activationMaps.shape[2]];
-    let sum = tf.relu(base.activationMaps) as tf.Tensor4D;
+    // the classification branch only: the segmentation branch plays no part in the CAMs
+    const features = options.features ?? net.backbone.forward(images).features;
+    const activationMaps = net.classifier.activationMaps(features);
+    const classLogits = tf.mean(activationMaps, [1, 2]) as tf.Tensor2D;
+    const size: [number, number] = [activationMaps.shape[1], activationMaps.shape[2]];
+    let sum = tf.relu(activationMaps) as tf.Tensor4D;
     for (const scale of scales) {
       if (scale === 1) continue;
       const h = Math.max(1, Math.round(height * scale));
@@ -50,7 +53,7 @@ export function onlineCams(
     const up = tf.image.resizeBilinear(mean, outputSize, false, true);
     const present = tf.mul(
       labels,
-      tf.cast(tf.greaterEqual(tf.sigmoid(base.classLogits), minClassScore), 'float32'),
+      tf.cast(tf.greaterEqual(tf.sigmoid(classLogits), minClassScore), 'float32'),
     ) as tf.Tensor2D;
     const [b, , , l] = up.shape;
     const masked = tf.mul(up, tf.reshape(present, [b, 1, 1, l]));

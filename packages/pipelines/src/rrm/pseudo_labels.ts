@@ -49,9 +49,10 @@ export async function rrmImageLabels(
   });
   const maxCam = new Float32Array(pixels);
   for (const plane of planes) for (let i = 0; i < pixels; i++) maxCam[i] = Math.max(maxCam[i], plane[i]);
+  const background = (alpha: number) => maxCam.map((m) => (1 - m) ** alpha);
   const scores = (alpha: number) => {
     const out = new Float32Array((1 + kept.length) * pixels);
-    for (let i = 0; i < pixels; i++) out[i] = Math.fround((1 - maxCam[i]) ** alpha);
+    out.set(background(alpha));
     planes.forEach((plane, k) => {
       out.set(plane, (k + 1) * pixels);
     });
@@ -65,7 +66,7 @@ export async function rrmImageLabels(
   const [low, high] = await Promise.all([crf(options.lowAlpha), crf(options.highAlpha)]);
   const crfMs = performance.now() - start;
   const camAll = new Float32Array(numClasses * pixels);
-  camAll.set(scores(32).subarray(0, pixels));
+  camAll.set(background(32)); // RRM's cam_all: background power 32
   planes.forEach((plane, k) => {
     camAll.set(plane, crfClassValues[k + 1] * pixels);
   });

@@ -7,7 +7,7 @@ import { type TrainLoopResult, trainLoop } from '@wsss/models';
 import { ownDir, stageDir, trainingReport, writeOverlay } from '../artefacts';
 import { openDataset } from '../data';
 import { segmentationScores } from '../evaluation';
-import { segment } from '../segment';
+import { labelsFromProbabilities, segment } from '../segment';
 import { type Stage, type StageContext, shardIds } from '../stage';
 import type { RrmConfig } from './config';
 import { type RrmLossTerms, rrmLoss } from './losses';
@@ -396,11 +396,14 @@ const evaluateStage: Stage<RrmConfig> = {
     const options = segmentOptions(config);
     for (const [i, id] of ids.entries()) {
       const sample = await data.get(id);
-      const prediction = await segment(net.segmentation, sample.image, options);
-      const filtered = await segment(net.segmentation, sample.image, {
+      // one pass of the network for both: rfpc only masks its probabilities
+      const probabilities = net.segmentation.predict(sample.image, options);
+      const prediction = await labelsFromProbabilities(probabilities, sample.image, options);
+      const filtered = await labelsFromProbabilities(probabilities, sample.image, {
         ...options,
         allowed: allowedClasses(sample.labels, layout.classValues, layout.numClasses),
       });
+      probabilities.dispose();
       await writeLabelPng(join(ctx.dir, 'predictions', `${id}.png`), prediction, data.palette);
       if (sample.mask) {
         plain.update(sample.mask.data, prediction.data);
