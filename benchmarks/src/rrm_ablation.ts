@@ -1,10 +1,12 @@
 /**
  * The AA/LR paper's ablations with the rrm-aa-lr pipeline (a benchmark, not a test): table 1 (CLS + CE, + AA, + LR,
  * + rfpc), table 2's SA vs AA and table 3's connection functions (max / min / mean), each row a run of the `quick`
- * preset on the synthetic set (or `--set dataset...`), printed as mIoU of the pseudo labels and the network on the
- * training images, and of the final network on held-out images, next to the paper's deltas on VOC val.
- * Runs are kept under runs/rrm-ablation and resumed, so rows can be run a few at a time (`--rows`).
- * Run: pnpm --filter @wsss/benchmarks bench:rrm-ablation [--rows a,b] [--set key=value]... [--table]
+ * preset on the synthetic set or on CamVid crops (`--dataset camvid-crops`: 200 training crops of 120x120 at half
+ * resolution, 100 val crops, as the baseline's CamVid measurement), printed as mIoU of the pseudo labels and the network
+ * on the training images, and of the final network on held-out images, next to the paper's deltas on VOC val.
+ * Runs are kept under runs/rrm-ablation[-camvid] and resumed, so rows can be run a few at a time (`--rows`).
+ * Run: pnpm --filter @wsss/benchmarks bench:rrm-ablation [--dataset synthetic|camvid-crops] [--rows a,b]
+ *      [--set key=value]... [--table]
  */
 
 import { readFileSync } from 'node:fs';
@@ -55,19 +57,39 @@ const ROWS: Row[] = [
 
 const { values } = parseCommandLine(
   process.argv.slice(2),
-  { rows: { type: 'string' }, set: { type: 'string', multiple: true }, table: { type: 'boolean' } },
+  {
+    rows: { type: 'string' },
+    dataset: { type: 'string', default: 'synthetic' },
+    set: { type: 'string', multiple: true },
+    table: { type: 'boolean' },
+  },
   'bench:rrm-ablation',
 );
+const dataset = values.dataset as string;
+if (dataset !== 'synthetic' && dataset !== 'camvid-crops')
+  throw new Error(`--dataset: expected synthetic or camvid-crops, got '${dataset}'`);
 // default: tables 1-3 (the gamma rows of table 4 on request: --rows gamma-0,gamma-5)
 const wanted =
   (values.rows as string | undefined)?.split(',') ??
   ROWS.filter((r) => !r.name.startsWith('gamma')).map((r) => r.name);
-const extra = ((values.set as string[] | undefined) ?? []).flatMap((s) => ['--set', s]);
+const camvid = dataset === 'camvid-crops' ? sharedPath('data/camvid', 'CamVid crops') : undefined;
+if (dataset === 'camvid-crops' && !camvid) process.exit(0);
+const datasetSets = camvid
+  ? [
+      'dataset.name=camvid-crops',
+      `dataset.root=${camvid}`,
+      'dataset.trainSplit=train',
+      'dataset.imageSize=120',
+      'dataset.trainSize=200',
+      'dataset.evalSize=100',
+    ]
+  : [];
+const extra = [...datasetSets, ...((values.set as string[] | undefined) ?? [])].flatMap((s) => ['--set', s]);
 const weights = sharedPath(
   'weights/mobilenet_v2_1.0_224',
   'ImageNet weights (the rows train from random weights)',
 );
-const out = resolve('runs/rrm-ablation');
+const out = resolve(camvid ? 'runs/rrm-ablation-camvid' : 'runs/rrm-ablation');
 
 // --table: print the table of the runs there are, running nothing
 for (const row of values.table ? [] : ROWS.filter((r) => wanted.includes(r.name))) {

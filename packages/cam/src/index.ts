@@ -19,4 +19,10 @@ export {
   powerLabels,
 } from './pseudo_labels';
 export { resizeBicubic } from './resize';
-export { type RrmLabelInputs, type RrmLabelOptions, rrmPseudoLabels } from './rrm_labels';
+export {
+  type RrmLabelInputs,
+  type RrmLabelInputsWithoutBackground,
+  type RrmLabelOptions,
+  rrmPseudoLabels,
+  rrmPseudoLabelsWithoutBackground,
+} from './rrm_labels';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rrmPseudoLabels } from '@wsss/cam';
+import { rrmPseudoLabels, rrmPseudoLabelsWithoutBackground } from '@wsss/cam';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -86,5 +86,48 @@ describe('rrmPseudoLabels (parity item 15)', () => {
         crfHigh: ok,
       }),
     ).toThrow(/crfLow must be \[numClasses x H x W\] = 2 x 2 x 2 label-major, got 6 values/);
+  });
+});
+
+describe('rrmPseudoLabelsWithoutBackground', () => {
+  // two real classes (0 and 1, e.g. CamVid's sky and building), no background channel. CAM argmax regions: class 0
+  // on pixels 0-2, 6 (tie, lower channel) and 7; class 1 on pixels 3-5.
+  // class 0's region values > 0.1: 0.95, 0.9, 0.3, 0.2 -> sorted index floor(0.6 * 4) = 2 -> threshold 0.9: pixel 0.
+  // class 1's: 0.5, 0.6, 0.95 -> index floor(0.6 * 3) = 1 -> threshold 0.6: pixel 5.
+  const cams = Float32Array.from([0.95, 0.9, 0.3, 0, 0, 0, 0.05, 0.2, 0, 0.1, 0.1, 0.5, 0.6, 0.95, 0.05, 0]);
+  const crf0 = [0.9, 0.85, 0.6, 0.2, 0.1, 0.05, 0.5, 0.7];
+  const crf = Float32Array.from([...crf0, ...crf0.map((q) => 1 - q)]);
+  const inputs = { width: 8, height: 1, numClasses: 2, cams, crf };
+
+  it("takes the CRF's label where the CAM percentile rule and the CRF's marginal are sure", () => {
+    expect(Array.from(rrmPseudoLabelsWithoutBackground(inputs))).toEqual([
+      0, 255, 255, 255, 255, 1, 255, 255,
+    ]);
+  });
+
+  it('follows camPercentile, crfSure and ignoreIndex', () => {
+    // percentile 0: thresholds 0.2 (class 0: pixels 0-2 sure) and 0.5 (class 1: pixels 4, 5); pixel 2's CRF
+    // marginal 0.6 < 0.8 stays unsure
+    expect(Array.from(rrmPseudoLabelsWithoutBackground(inputs, { camPercentile: 0 }))).toEqual([
+      0, 0, 255, 255, 1, 1, 255, 255,
+    ]);
+    // pixel 0's marginal 0.9 < 0.94, pixel 5's 0.95 is not
+    expect(Array.from(rrmPseudoLabelsWithoutBackground(inputs, { crfSure: 0.94, ignoreIndex: 11 }))).toEqual([
+      11, 11, 11, 11, 11, 1, 11, 11,
+    ]);
+  });
+
+  it('gives a class the CRF does not predict no sure pixel', () => {
+    // the CRF says class 1 everywhere: class 0's sure pixel 0 is not used, class 1 keeps pixel 5
+    const allOne = Float32Array.from([...new Array(8).fill(0.1), ...new Array(8).fill(0.9)]);
+    expect(Array.from(rrmPseudoLabelsWithoutBackground({ ...inputs, crf: allOne }))).toEqual([
+      255, 255, 255, 255, 255, 1, 255, 255,
+    ]);
+  });
+
+  it('names inputs of the wrong length', () => {
+    expect(() => rrmPseudoLabelsWithoutBackground({ ...inputs, crf: new Float32Array(3) })).toThrow(
+      /rrmPseudoLabelsWithoutBackground: crf must be \[numClasses x H x W\] = 2 x 1 x 8 label-major, got 3 values/,
+    );
   });
 });

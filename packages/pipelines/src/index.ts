@@ -40,11 +40,12 @@ export {
 export { getPipeline, listPipelines, registerPipeline } from './registry';
 export { buildReport, type ReportRow, type RunReport, reportMarkdown, writeReport } from './report';
 export { RRM_DEFAULTS, RRM_PRESETS, type RrmConfig } from './rrm/config';
+export { type RrmLayout, rrmLayout } from './rrm/layout';
 export { type RrmLossTerms, type RrmTargets, rrmLoss } from './rrm/losses';
 export { RrmNetwork, type RrmOutputs, rrmNetwork } from './rrm/network';
 export { type OnlineCams, onlineCams } from './rrm/online_cams';
 export { rrmPipeline } from './rrm/pipeline';
-export { type RrmImageLabels, rrmImageLabels } from './rrm/pseudo_labels';
+export { type CrfRunner, type RrmImageLabels, rrmImageLabels } from './rrm/pseudo_labels';
 export { labelsFromProbabilities, type SegmentOptions, segment } from './segment';
 export {
   type Shard,

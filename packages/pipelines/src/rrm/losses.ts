@@ -12,6 +12,11 @@ export interface RrmTargets {
   pseudoLabels?: tf.Tensor3D;
   /** [B, H, W] confidence V of each pixel for the AA loss (`losses.confidence: 'pseudo-label'`). */
   confidence?: tf.Tensor3D;
+  /**
+   * Mask value of the background, whose pixels L_CE and L_LR average apart from the others (RRM); null for a
+   * dataset without background (one mean over all labelled pixels). Default 0.
+   */
+  background?: number | null;
 }
 
 /** The terms of one step's loss, each a scalar (absent when switched off or not yet on). */
@@ -44,6 +49,7 @@ export function rrmLoss(
   return tf.tidy((): RrmLossTerms & tf.TensorContainerObject => {
     const classification = multilabelSoftMarginLoss(outputs.classLogits, targets.labels);
     const pseudo = targets.pseudoLabels;
+    const background = targets.background === undefined ? 0 : targets.background;
     if (!phase.joint || !pseudo) return { total: classification, classification };
     const terms: RrmLossTerms & tf.TensorContainerObject = { total: classification, classification };
     const parts: tf.Scalar[] = [classification];
@@ -52,7 +58,7 @@ export function rrmLoss(
     const [, height, width] = pseudo.shape;
     const up = tf.image.resizeBilinear(logits, [height, width], false, true);
     if (losses.crossEntropy) {
-      terms.crossEntropy = segmentationCrossEntropy(up, pseudo, { balanceClass: 0 });
+      terms.crossEntropy = segmentationCrossEntropy(up, pseudo, { balanceClass: background ?? undefined });
       parts.push(terms.crossEntropy);
     }
     if (losses.affinity !== 'none') {
@@ -88,6 +94,8 @@ export function rrmLoss(
       terms.labelReassign = labelReassignLoss(outputs.embedding, small, tf.softmax(logits) as tf.Tensor4D, {
         margin: losses.labelReassignMargin,
         gamma: losses.gamma,
+        balance: background !== null,
+        backgroundIndex: background ?? 0,
       });
       parts.push(tf.mul(losses.labelReassignWeight, terms.labelReassign) as tf.Scalar);
     }

@@ -5,8 +5,9 @@ import { openDataset } from '../data';
 import type { CamPredictor, Predictor } from '../pipeline';
 import { segment } from '../segment';
 import type { RrmConfig } from './config';
+import { rrmLayout } from './layout';
 import { trainedRrmNetwork } from './network';
-import { rrmLayout, rrmStages } from './stages';
+import { rrmStages } from './stages';
 
 async function trainedNetwork(runDir: string, config: RrmConfig) {
   const checkpoint = trainedCheckpoint(runDir, rrmStages(), 'train', 'network');

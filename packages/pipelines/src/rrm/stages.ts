@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { camLabels } from '@wsss/cam';
 import { ConfusionMatrix, imageToInput, type LabelMap, type RgbImage, tf, writeLabelPng } from '@wsss/core';
 import { BackgroundCrf, crfOnScores } from '@wsss/crf';
-import { type Batch, BatchLoader, disposeBatch, type SegmentationDataset } from '@wsss/datasets';
+import { type Batch, BatchLoader, disposeBatch } from '@wsss/datasets';
 import { type TrainLoopResult, trainLoop } from '@wsss/models';
 import { ownDir, stageDir, trainingReport, writeOverlay } from '../artefacts';
 import { openDataset } from '../data';
@@ -10,24 +10,11 @@ import { segmentationScores } from '../evaluation';
 import { labelsFromProbabilities, segment } from '../segment';
 import { type Stage, type StageContext, shardIds } from '../stage';
 import type { RrmConfig } from './config';
+import { type RrmLayout, rrmLayout } from './layout';
 import { type RrmLossTerms, rrmLoss } from './losses';
 import { type RrmNetwork, rrmNetwork, trainedRrmNetwork } from './network';
 import { onlineCams } from './online_cams';
 import { type CrfRunner, rrmImageLabels } from './pseudo_labels';
-
-/** The dataset's layout for RRM: mask values of the labels, mask classes; RRM's rule needs background = 0. */
-export function rrmLayout(data: SegmentationDataset) {
-  if (data.backgroundIndex !== 0) {
-    throw new Error(
-      `rrm-aa-lr: the dataset must have a background class with mask value 0 (RRM's pseudo labels are background + classes); ${data.name ?? 'this dataset'} has ${data.backgroundIndex === null ? 'none' : `background ${data.backgroundIndex}`}`,
-    );
-  }
-  return {
-    classValues: [...data.labelClasses],
-    numClasses: data.classNames.length,
-    numLabels: data.labelClasses.length,
-  };
-}
 
 interface BatchLabels {
   pseudo: tf.Tensor3D;
@@ -43,7 +30,7 @@ async function startBatchLabels(
   net: RrmNetwork,
   batch: RrmBatch,
   config: RrmConfig,
-  layout: ReturnType<typeof rrmLayout>,
+  layout: RrmLayout,
   runCrf: CrfRunner,
 ): Promise<{ done: Promise<BatchLabels> }> {
   const { cams, present } = onlineCams(net, batch.images, batch.labels, {
@@ -59,8 +46,7 @@ async function startBatchLabels(
       sample.image,
       (camValues as Float32Array).subarray(k * pixels * l, (k + 1) * pixels * l),
       presentValues.subarray(k * l, (k + 1) * l),
-      layout.classValues,
-      layout.numClasses,
+      layout,
       config.pseudoLabels,
       runCrf,
     ),
@@ -139,10 +125,10 @@ const trainStage: Stage<RrmConfig> = {
     };
     const report = trainingReport(ctx, 'train');
     // the CRFs on a worker thread of their own, running while the network trains on the batch before
-    const background = config.pseudoLabels.overlap ? await BackgroundCrf.start() : undefined;
-    const overlap = background !== undefined;
-    const runCrf: CrfRunner = background
-      ? (image, input, options) => background.crfOnScores(image, input, options)
+    const crfWorker = config.pseudoLabels.overlap ? await BackgroundCrf.start() : undefined;
+    const overlap = crfWorker !== undefined;
+    const runCrf: CrfRunner = crfWorker
+      ? (image, input, options) => crfWorker.crfOnScores(image, input, options)
       : crfOnScores;
     let result: TrainLoopResult;
     try {
@@ -155,6 +141,7 @@ const trainStage: Stage<RrmConfig> = {
               labels: batch.labels,
               pseudoLabels: batch.labelMaps.pseudo,
               confidence: batch.floatMaps.confidence,
+              background: layout.background,
             },
             config.losses,
             { joint: step >= t.classificationSteps, labelReassign: step >= labelReassignFrom },
@@ -231,7 +218,7 @@ const trainStage: Stage<RrmConfig> = {
         onStep: report.onStep,
       });
     } finally {
-      await background?.close();
+      await crfWorker?.close();
     }
     if (stepStart) timing.stepMs += performance.now() - stepStart;
     await drain(epochOfSums);
@@ -271,7 +258,7 @@ async function imageLabels(
   image: RgbImage,
   labels: Float32Array,
   config: RrmConfig,
-  layout: ReturnType<typeof rrmLayout>,
+  layout: RrmLayout,
 ) {
   const scale = config.training.inputScale;
   const input = tf.tidy(() => {
@@ -286,7 +273,11 @@ async function imageLabels(
     outputSize: [image.height, image.width],
   });
   const squeezed = tf.squeeze(cams, [0]) as tf.Tensor3D;
-  const seeds = camLabels(squeezed, layout.classValues, { threshold: config.evaluation.seedThreshold });
+  const seeds = camLabels(
+    squeezed,
+    layout.classValues,
+    layout.background === null ? null : { threshold: config.evaluation.seedThreshold },
+  );
   squeezed.dispose();
   const [camValues, presentValues] = await Promise.all([cams.data(), present.data()]);
   tf.dispose([input, labelTensor, cams, present]);
@@ -294,8 +285,7 @@ async function imageLabels(
     image,
     camValues as Float32Array,
     presentValues,
-    layout.classValues,
-    layout.numClasses,
+    layout,
     config.pseudoLabels,
   );
   return { seeds, pseudo: { width: image.width, height: image.height, data: pseudo.labels } as LabelMap };
@@ -310,15 +300,11 @@ function segmentOptions(config: RrmConfig) {
   };
 }
 
-/** Mask classes allowed by an image's labels: the background and its classes (rfpc). */
-function allowedClasses(
-  labels: ArrayLike<number>,
-  classValues: readonly number[],
-  numClasses: number,
-): Uint8Array {
-  const allowed = new Uint8Array(numClasses);
-  allowed[0] = 1;
-  classValues.forEach((v, l) => {
+/** Mask classes allowed by an image's labels: the background (if any) and its classes (rfpc). */
+function allowedClasses(labels: ArrayLike<number>, layout: RrmLayout): Uint8Array {
+  const allowed = new Uint8Array(layout.numClasses);
+  if (layout.background !== null) allowed[layout.background] = 1;
+  layout.classValues.forEach((v, l) => {
     if (labels[l] > 0) allowed[v] = 1;
   });
   return allowed;
@@ -401,7 +387,7 @@ const evaluateStage: Stage<RrmConfig> = {
       const prediction = await labelsFromProbabilities(probabilities, sample.image, options);
       const filtered = await labelsFromProbabilities(probabilities, sample.image, {
         ...options,
-        allowed: allowedClasses(sample.labels, layout.classValues, layout.numClasses),
+        allowed: allowedClasses(sample.labels, layout),
       });
       probabilities.dispose();
       await writeLabelPng(join(ctx.dir, 'predictions', `${id}.png`), prediction, data.palette);
