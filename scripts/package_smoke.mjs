@@ -3,7 +3,8 @@
  * The packages as a user installs them: `pnpm pack` every library package, install the tarballs into a fresh npm
  * project outside the workspace, and there run an ESM and a CommonJS smoke test (package_smoke/), both builds of
  * @wsss/core in one process, and type-check consumers under TypeScript node16 (ESM and CJS), nodenext and bundler
- * resolution. Checks that each tarball holds its LICENSE, README and both builds. Needs `pnpm build` first.
+ * resolution; bundle each library package for the browser (esbuild, platform browser, nothing external) and run a
+ * browser bundle. Checks that each tarball holds its LICENSE, README and its builds. Needs `pnpm build` first.
  *
  *   node scripts/package_smoke.mjs [--keep]      (--keep leaves the temporary project for a look)
  */
@@ -34,6 +35,8 @@ const LIBRARIES = [
   'pipelines',
   'cli',
 ];
+/** The packages with a browser build (the `browser` export condition); pipelines and cli are Node programs. */
+const BROWSER = ['core', 'datasets', 'models', 'cam', 'crf', 'affinity', 'label-reassign'];
 const REQUIRED_FILES = [
   'LICENSE',
   'README.md',
@@ -86,7 +89,11 @@ for (const name of LIBRARIES) {
     const listing = run('tar', ['tzf', join(packs, tarball)])
       .split('\n')
       .map((f) => f.replace(/^package\//, ''));
-    const required = name === 'models' ? [...REQUIRED_FILES, 'scripts/torch_to_manifest.py'] : REQUIRED_FILES;
+    const required = [
+      ...REQUIRED_FILES,
+      ...(BROWSER.includes(name) ? ['dist/browser/index.js'] : []),
+      ...(name === 'models' ? ['scripts/torch_to_manifest.py'] : []),
+    ];
     const missing = required.filter((f) => !listing.includes(f));
     if (missing.length) throw new Error(`${tarball} lacks ${missing.join(', ')}`);
     return `${tarball} holds ${required.join(', ')}`;
@@ -109,6 +116,7 @@ step('npm install the tarballs in a fresh project', () =>
       ...tarballs,
       `typescript@${rootPackage.devDependencies.typescript}`,
       `@types/node@${rootPackage.devDependencies['@types/node']}`,
+      `esbuild@${rootPackage.devDependencies.esbuild}`,
     ],
     project,
   ),
@@ -141,6 +149,47 @@ for (const pipeline of ['baseline', 'rrm-aa-lr']) {
     ),
   );
 }
+
+// the browser builds: every package bundles with nothing external and no Node built-in in its graph
+const esbuild = join(project, 'node_modules', 'esbuild', 'bin', 'esbuild');
+for (const name of BROWSER) {
+  step(`browser bundle of @wsss/${name} (esbuild --platform=browser, no externals)`, () => {
+    const entry = `browser_${name}.mjs`;
+    writeFileSync(join(project, entry), `import * as m from '@wsss/${name}';\nglobalThis.wsss = m;\n`);
+    const out = join(project, 'bundles', `${name}.js`);
+    run(
+      esbuild,
+      [entry, '--bundle', '--platform=browser', '--format=esm', `--outfile=${out}`, '--log-level=error'],
+      project,
+    );
+    const code = readFileSync(out, 'utf8');
+    const leaked = ['tfjs-layers', 'tfjs-backend-webgl', 'tfjs-converter', 'sharp', 'worker_threads'].filter(
+      (m) => new RegExp(`(from|require\\()\\s*["']([^"']*/)?${m}`).test(code),
+    );
+    if (leaked.length) throw new Error(`the bundle imports ${leaked.join(', ')}`);
+    return `${(code.length / 1e6).toFixed(2)} MB`;
+  });
+}
+// the browser build's code runs: a dense CRF, CAM labels, a gradient through the bundle, in Node made to look like a
+// page to tfjs-core (no `process`, a `window` with a `document`); the demo page's test runs it in Chromium
+step('run a browser bundle: gradient, dense CRF, CAM labels, LR loss on cpu', () => {
+  const out = join(project, 'bundles', 'browser_run.mjs');
+  const pageLike = 'delete globalThis.process; globalThis.window = globalThis; globalThis.document = {};';
+  run(
+    esbuild,
+    [
+      'browser_run.mjs',
+      '--bundle',
+      '--platform=browser',
+      '--format=esm',
+      `--outfile=${out}`,
+      `--banner:js=${pageLike}`,
+      '--log-level=error',
+    ],
+    project,
+  );
+  return run(process.execPath, [out], project);
+});
 
 const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
 const configs = [

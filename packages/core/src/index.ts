@@ -39,7 +39,7 @@ export {
 export { vocPalette } from './image/palette';
 export { decodeImage, encodePng, readImage, writePng } from './image/rgb_io';
 export { imageToTensor, labelMapToTensor, tensorToImage } from './image/tensor_convert';
-export type { LabelMap, RgbImage } from './image/types';
+export type { LabelMap, Pixels8, RgbImage } from './image/types';
 export {
   makeKernelOutput,
   readKernelInput,

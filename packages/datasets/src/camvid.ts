@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type LabelMap, readImage, readLabelPng } from '@wsss/core';
-import { exists, readIdList, requirePath } from './files';
+import { exists, joinPath, readIdList, readText, requirePath } from './files';
 import { labelsFromMask, resolveId, type Sample, type SegmentationDataset } from './types';
 
 export type CamVidSplit = 'train' | 'val' | 'test';
@@ -42,16 +40,16 @@ export async function loadCamVid(options: CamVidOptions): Promise<SegmentationDa
   const { root, split } = options;
   const name = `CamVid ${split}`;
   await requirePath(name, 'root folder', root);
-  const ids = await readIdList(name, join(root, `${split}.txt`));
-  await requirePath(name, 'image folder', join(root, split));
-  await requirePath(name, 'mask folder', join(root, `${split}annot`));
-  const palette = await readPalette(name, join(root, 'classes.txt'));
+  const ids = await readIdList(name, joinPath(root, `${split}.txt`));
+  await requirePath(name, 'image folder', joinPath(root, split));
+  await requirePath(name, 'mask folder', joinPath(root, `${split}annot`));
+  const palette = await readPalette(name, joinPath(root, 'classes.txt'));
   const labelClasses = CAMVID_CLASSES.map((_, i) => i);
   const known = new Set(ids);
   const cache = new Map<string, Uint8Array>();
 
   const readMask = async (id: string): Promise<LabelMap> => {
-    const mask = await readLabelPng(join(root, `${split}annot`, `${id}.png`), palette);
+    const mask = await readLabelPng(joinPath(root, `${split}annot`, `${id}.png`), palette);
     for (let i = 0; i < mask.data.length; i++) {
       const v = mask.data[i];
       if (v === CAMVID_VOID) mask.data[i] = 255;
@@ -97,10 +95,10 @@ export async function loadCamVid(options: CamVidOptions): Promise<SegmentationDa
 
 async function imagePath(root: string, split: string, id: string): Promise<string> {
   for (const ext of ['jpg', 'png']) {
-    const p = join(root, split, `${id}.${ext}`);
+    const p = joinPath(root, split, `${id}.${ext}`);
     if (await exists(p)) return p;
   }
-  throw new Error(`CamVid ${split}: no image for id ${id} (${join(root, split, id)}.jpg or .png)`);
+  throw new Error(`CamVid ${split}: no image for id ${id} (${joinPath(root, split, id)}.jpg or .png)`);
 }
 
 /** classes.txt lines "0 Sky 128,128,128" -> a 256-entry palette (void and unlisted values black). */
@@ -108,7 +106,7 @@ async function readPalette(name: string, path: string): Promise<Uint8Array> {
   const palette = new Uint8Array(256 * 3);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readText(path);
   } catch {
     // Fall back to the SegNet colours when classes.txt is absent.
     text = SEGNET_COLOURS.map((c, i) => `${i} x ${c.join(',')}`).join('\n');

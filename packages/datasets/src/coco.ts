@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type LabelMap, readImage, readLabelPng, vocPalette } from '@wsss/core';
 import { rasterizeSegmentation, type Segmentation } from './coco_masks';
-import { exists, requirePath } from './files';
+import { exists, joinPath, readText, requirePath } from './files';
 import { resolveId, type Sample, type SegmentationDataset } from './types';
 
 export type CocoSplit = 'train2014' | 'val2014' | 'train2017' | 'val2017';
@@ -50,11 +48,11 @@ interface CocoJson {
 export async function loadCoco(options: CocoOptions): Promise<SegmentationDataset> {
   const { root, split } = options;
   const name = `COCO ${split}`;
-  const annotationFile = options.annotationFile ?? join(root, 'annotations', `instances_${split}.json`);
+  const annotationFile = options.annotationFile ?? joinPath(root, 'annotations', `instances_${split}.json`);
   await requirePath(name, 'annotation file', annotationFile);
   let json: CocoJson;
   try {
-    json = JSON.parse(await readFile(annotationFile, 'utf8')) as CocoJson;
+    json = JSON.parse(await readText(annotationFile)) as CocoJson;
   } catch (err) {
     throw new Error(`${name}: cannot parse ${annotationFile}: ${(err as Error).message}`);
   }
@@ -73,9 +71,9 @@ export async function loadCoco(options: CocoOptions): Promise<SegmentationDatase
   }
   const images = new Map(json.images.map((img) => [stem(img.file_name), img]));
   const ids = json.images.map((img) => stem(img.file_name));
-  const imageDir = options.imageDir ?? join(root, split);
+  const imageDir = options.imageDir ?? joinPath(root, split);
   const maskSource = options.maskSource ?? 'annotations';
-  const maskDir = options.maskDir ?? join(root, 'coco_seg_anno');
+  const maskDir = options.maskDir ?? joinPath(root, 'coco_seg_anno');
   if (maskSource === 'prerendered') await requirePath(name, 'pre-rendered mask folder', maskDir);
   const numClasses = categories.length;
   const labelClasses = categories.map((_, i) => i + 1);
@@ -113,7 +111,7 @@ export async function loadCoco(options: CocoOptions): Promise<SegmentationDatase
     async get(idOrIndex): Promise<Sample> {
       const id = resolveId({ name, ids }, idOrIndex);
       const labels = labelsOf(id);
-      const image = await readImage(join(imageDir, images.get(id)!.file_name));
+      const image = await readImage(joinPath(imageDir, images.get(id)!.file_name));
       const mask = await maskOf(id);
       if (mask.width !== image.width || mask.height !== image.height) {
         throw new Error(
@@ -162,7 +160,10 @@ function stem(fileName: string): string {
 
 /** `coco_seg_anno/<id>.png`, or the 12-digit numeric image id that some repos use. */
 async function prerenderedPath(dir: string, id: string, numericId: number, name: string): Promise<string> {
-  const candidates = [join(dir, `${id}.png`), join(dir, `${String(numericId).padStart(12, '0')}.png`)];
+  const candidates = [
+    joinPath(dir, `${id}.png`),
+    joinPath(dir, `${String(numericId).padStart(12, '0')}.png`),
+  ];
   for (const c of candidates) if (await exists(c)) return c;
   throw new Error(`${name}: no pre-rendered mask for ${id} (looked for ${candidates.join(' and ')})`);
 }

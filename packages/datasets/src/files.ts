@@ -1,14 +1,6 @@
-import { access, readFile } from 'node:fs/promises';
+import { exists, readText } from './file_access';
 
-/** True when `path` exists. */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { exists, joinPath, readBytes, readText } from './file_access';
 
 /** Fails with `<dataset>: <what> not found: <path>` unless `path` exists. */
 export async function requirePath(dataset: string, what: string, path: string, hint = ''): Promise<void> {
@@ -20,7 +12,7 @@ export async function requirePath(dataset: string, what: string, path: string, h
  * the stem of the first path), blank lines skipped. */
 export async function readIdList(dataset: string, path: string): Promise<string[]> {
   await requirePath(dataset, 'id list', path);
-  const text = await readFile(path, 'utf8');
+  const text = await readText(path);
   const ids: string[] = [];
   for (const line of text.split(/\r?\n/)) {
     const first = line.trim().split(/\s+/)[0];

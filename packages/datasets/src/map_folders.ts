@@ -1,6 +1,5 @@
-import { join } from 'node:path';
 import { readImage, readLabelPng } from '@wsss/core';
-import { exists } from './files';
+import { exists, joinPath } from './files';
 import type { FloatMap, Sample, SegmentationDataset } from './types';
 
 /** Folders of per-image maps to attach to a dataset's samples, each file named `<id>.png`. */
@@ -34,7 +33,7 @@ export function withMapFolders(dataset: SegmentationDataset, folders: MapFolders
   const name = `${dataset.name}+maps`;
   const path = async (dir: string, id: string, extensions: string[]) => {
     for (const ext of extensions) {
-      const file = join(dir, `${id}${ext}`);
+      const file = joinPath(dir, `${id}${ext}`);
       if (await exists(file)) return file;
     }
     if (missing === 'skip') return undefined;

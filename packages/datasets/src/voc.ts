@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type LabelMap, readImage, readLabelPng, vocPalette } from '@wsss/core';
-import { exists, readIdList, requirePath } from './files';
+import { exists, joinPath, readBytes, readIdList, requirePath } from './files';
 import { type NpyArray, parseNpy } from './npy';
 import { labelsFromMask, resolveId, type Sample, type SegmentationDataset } from './types';
 
@@ -70,13 +68,13 @@ export async function loadVoc(options: VocOptions): Promise<SegmentationDataset>
   await requirePath(name, 'root folder', root);
   const ids = await readIdList(
     name,
-    options.listPath ?? join(root, 'ImageSets', 'Segmentation', `${split}.txt`),
+    options.listPath ?? joinPath(root, 'ImageSets', 'Segmentation', `${split}.txt`),
   );
   const maskDir =
     options.maskDir ??
-    ((await exists(join(root, 'SegmentationClassAug'))) ? 'SegmentationClassAug' : 'SegmentationClass');
+    ((await exists(joinPath(root, 'SegmentationClassAug'))) ? 'SegmentationClassAug' : 'SegmentationClass');
   const hasMasks = split !== 'test';
-  if (hasMasks) await requirePath(name, 'mask folder', join(root, maskDir));
+  if (hasMasks) await requirePath(name, 'mask folder', joinPath(root, maskDir));
   const labelSource = options.labelSource ?? 'annotations';
   if (labelSource === 'masks' && !hasMasks) {
     throw new Error(`${name}: labelSource 'masks' needs masks, which the test split does not have`);
@@ -94,7 +92,8 @@ export async function loadVoc(options: VocOptions): Promise<SegmentationDataset>
   const known = new Set(ids);
   const maskLabels = new Map<string, Uint8Array>();
 
-  const readMask = async (id: string): Promise<LabelMap> => readLabelPng(join(root, maskDir, `${id}.png`));
+  const readMask = async (id: string): Promise<LabelMap> =>
+    readLabelPng(joinPath(root, maskDir, `${id}.png`));
 
   return {
     name,
@@ -119,7 +118,7 @@ export async function loadVoc(options: VocOptions): Promise<SegmentationDataset>
     async get(idOrIndex: string | number): Promise<Sample> {
       const id = resolveId({ name, ids }, idOrIndex);
       if (!known.has(id)) throw new Error(`${name}: unknown id ${id}`);
-      const image = await readImage(join(root, 'JPEGImages', `${id}.jpg`));
+      const image = await readImage(joinPath(root, 'JPEGImages', `${id}.jpg`));
       if (!hasMasks) return { id, image, labels: new Uint8Array(20) };
       const mask = await readMask(id);
       if (mask.width !== image.width || mask.height !== image.height) {
@@ -141,7 +140,7 @@ export async function readClsLabels(
 ): Promise<Map<string, Uint8Array>> {
   const candidates = path
     ? [path]
-    : [join(root, 'cls_labels.npy'), join(root, '..', 'labels', 'cls_labels.npy')];
+    : [joinPath(root, 'cls_labels.npy'), joinPath(root, '..', 'labels', 'cls_labels.npy')];
   let found: string | undefined;
   for (const c of candidates) if (await exists(c)) found = found ?? c;
   if (!found) {
@@ -150,7 +149,7 @@ export async function readClsLabels(
         `or labelSource: 'masks' to derive labels from the masks`,
     );
   }
-  const parsed = parseNpy(new Uint8Array(await readFile(found)), found);
+  const parsed = parseNpy(await readBytes(found), found);
   if (!(parsed instanceof Map)) throw new Error(`${dataset}: ${found} does not hold a dict of label vectors`);
   const out = new Map<string, Uint8Array>();
   for (const [id, value] of parsed) {

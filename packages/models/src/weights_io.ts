@@ -1,4 +1,5 @@
 import { tf, writeFileAtomic } from '@wsss/core';
+import { joinPath, readLocalFile, readTextIfExists, removeFile } from './files';
 import type { Parameters } from './parameters';
 
 /** One entry of a TF.js weights manifest. */
@@ -28,21 +29,14 @@ async function readBytes(location: string, what: string): Promise<Uint8Array> {
       throw new Error(`loadWeights: cannot fetch ${what} ${location}: HTTP ${response.status}`);
     return new Uint8Array(await response.arrayBuffer());
   }
-  const { readFile } = await import('node:fs/promises');
-  try {
-    return new Uint8Array(await readFile(location));
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new Error(`loadWeights: ${what} ${code === 'ENOENT' ? 'not found' : 'unreadable'}: ${location}`);
-  }
+  return readLocalFile(location, what);
 }
 
 /** `dir` -> `dir/model.json`; a path or URL ending in .json is used as is. */
-async function manifestLocation(urlOrPath: string): Promise<string> {
+function manifestLocation(urlOrPath: string): string {
   if (urlOrPath.endsWith('.json')) return urlOrPath;
   if (isUrl(urlOrPath)) return `${urlOrPath.replace(/\/$/, '')}/model.json`;
-  const { join } = await import('node:path');
-  return join(urlOrPath, 'model.json');
+  return joinPath(urlOrPath, 'model.json');
 }
 
 function sibling(manifest: string, file: string): string {
@@ -59,7 +53,7 @@ function sibling(manifest: string, file: string): string {
  * ```
  */
 export async function loadWeights(urlOrPath: string): Promise<LoadedWeights> {
-  const location = await manifestLocation(urlOrPath);
+  const location = manifestLocation(urlOrPath);
   let json: WeightsManifestJson;
   try {
     json = JSON.parse(new TextDecoder().decode(await readBytes(location, 'manifest')));
@@ -118,27 +112,27 @@ export async function saveWeights(
   tensors: tf.NamedTensorMap,
   metadata: Record<string, unknown> = {},
 ): Promise<void> {
-  const { join } = await import('node:path');
-  const { existsSync, readFileSync, rmSync } = await import('node:fs');
-  const manifest = join(dir, 'model.json');
+  const manifest = joinPath(dir, 'model.json');
   let current: string | undefined;
   try {
-    current = existsSync(manifest)
-      ? (JSON.parse(readFileSync(manifest, 'utf8')) as WeightsManifestJson).weightsManifest?.[0]?.paths?.[0]
-      : undefined;
+    const text = readTextIfExists(manifest);
+    current =
+      text === undefined
+        ? undefined
+        : (JSON.parse(text) as WeightsManifestJson).weightsManifest?.[0]?.paths?.[0];
   } catch {
     current = undefined; // an unreadable manifest is replaced below
   }
   const file = current === WEIGHT_FILES[0] ? WEIGHT_FILES[1] : WEIGHT_FILES[0];
   const { data, specs } = await tf.io.encodeWeights(tensors);
-  await writeFileAtomic(join(dir, file), new Uint8Array(data));
+  await writeFileAtomic(joinPath(dir, file), new Uint8Array(data));
   const json: WeightsManifestJson = {
     format: 'weights-manifest',
     ...metadata,
     weightsManifest: [{ paths: [file], weights: specs }],
   };
   await writeFileAtomic(manifest, JSON.stringify(json, null, 1));
-  for (const other of WEIGHT_FILES) if (other !== file) rmSync(join(dir, other), { force: true });
+  for (const other of WEIGHT_FILES) if (other !== file) removeFile(joinPath(dir, other));
 }
 
 /** Loads a weights manifest into a network's parameters (every parameter must be present) and frees the copies. */

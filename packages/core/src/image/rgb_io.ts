@@ -1,16 +1,12 @@
 import { writeFileAtomic } from '../util/atomic_write';
 import { decodeBmp, isBmp } from './bmp';
+import { decodeCompressed, encodePngBytes } from './codec';
 import { readInputFile } from './read_input_file';
-import type { RgbImage } from './types';
-
-type Sharp = typeof import('sharp');
-
-async function loadSharp(): Promise<Sharp> {
-  return ((await import('sharp')) as unknown as { default: Sharp }).default;
-}
+import type { Pixels8, RgbImage } from './types';
 
 /**
- * Decodes a JPEG, PNG, WebP, GIF, TIFF (through sharp) or uncompressed BMP file to 8-bit RGB (alpha dropped, grey expanded, palette resolved).
+ * Decodes a JPEG, PNG, WebP, GIF, TIFF (through sharp; in a browser, what the browser decodes) or uncompressed BMP
+ * file to 8-bit RGB (alpha dropped, grey expanded, palette resolved). In a browser `path` is a URL, fetched.
  * Throws an error naming the file when it is missing or cannot be decoded.
  *
  * ```ts
@@ -24,49 +20,25 @@ export async function readImage(path: string): Promise<RgbImage> {
 /** Decodes encoded image bytes to RGB; `name` is used in error messages. */
 export async function decodeImage(bytes: Uint8Array, name = '<buffer>'): Promise<RgbImage> {
   if (isBmp(bytes)) return decodeBmp(bytes, name);
-  const sharp = await loadSharp();
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'error' })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
-    return {
-      width: info.width,
-      height: info.height,
-      channels: 3,
-      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    };
+    return await decodeCompressed(bytes);
   } catch (err) {
     throw new Error(`decodeImage: cannot decode ${name}: ${(err as Error).message}`);
   }
 }
 
 /** Encodes interleaved 8-bit pixels (1, 3 or 4 channels) as PNG bytes. */
-export async function encodePng(image: {
-  width: number;
-  height: number;
-  channels: 1 | 3 | 4;
-  data: Uint8Array;
-}): Promise<Uint8Array> {
+export async function encodePng(image: Pixels8): Promise<Uint8Array> {
   const { width, height, channels, data } = image;
   if (data.length !== width * height * channels) {
     throw new Error(
       `encodePng: image.data has ${data.length} bytes, expected width*height*channels = ${width}*${height}*${channels}`,
     );
   }
-  const sharp = await loadSharp();
-  let pipeline = sharp(data, { raw: { width, height, channels } });
-  if (channels === 1) pipeline = pipeline.toColourspace('b-w'); // otherwise libvips writes grey as RGB
-  const png = await pipeline.png().toBuffer();
-  return new Uint8Array(png.buffer, png.byteOffset, png.length);
+  return encodePngBytes(image);
 }
 
-/** Writes an 8-bit image as PNG, atomically (temp file + rename). */
-export async function writePng(
-  path: string,
-  image: { width: number; height: number; channels: 1 | 3 | 4; data: Uint8Array },
-): Promise<void> {
+/** Writes an 8-bit image as PNG, atomically (temp file + rename). Node only. */
+export async function writePng(path: string, image: Pixels8): Promise<void> {
   await writeFileAtomic(path, await encodePng(image));
 }

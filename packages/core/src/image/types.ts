@@ -7,6 +7,14 @@ export interface RgbImage {
   data: Uint8Array;
 }
 
+/** 8-bit pixels in row-major, interleaved order with 1 (grey), 3 (RGB) or 4 (RGBA) channels, e.g. for a PNG. */
+export interface Pixels8 {
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+  data: Uint8Array;
+}
+
 /** A single-channel label map (class indices; 255 = ignore by convention). */
 export interface LabelMap {
   width: number;

@@ -1,7 +1,10 @@
 export interface ProgressOptions {
   /** Shown before the bar, e.g. 'train'. */
   label?: string;
-  /** Where to write; default `process.stderr`. A TTY gets a redrawn bar with ETA, anything else plain lines. */
+  /**
+   * Where to write; default `process.stderr` (in a browser, the console). A TTY gets a redrawn bar with ETA, anything
+   * else plain lines.
+   */
   stream?: { write(text: string): unknown; isTTY?: boolean };
   /** Plain-line mode: at most one line per this many ms (the last step is always printed). Default 5000. */
   lineIntervalMs?: number;
@@ -33,7 +36,11 @@ export class Progress {
     private readonly initial = 0,
   ) {
     this.now = options.now ?? (() => performance.now());
-    this.stream = options.stream ?? process.stderr;
+    this.stream =
+      options.stream ??
+      (typeof process !== 'undefined' && process.stderr
+        ? process.stderr
+        : { write: (text: string) => console.info(text.trimEnd()) });
     this.start = this.now();
     this.current = initial;
   }

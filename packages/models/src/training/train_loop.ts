@@ -1,4 +1,5 @@
 import { Progress, type ProgressOptions, tf } from '@wsss/core';
+import { joinPath, readTextIfExists } from '../files';
 import type { Parameters } from '../parameters';
 import { loadWeights, saveWeights } from '../weights_io';
 import { Optimizer, type OptimizerOptions } from './optimizer';
@@ -178,11 +179,9 @@ function disposeTensorsOf(value: unknown, depth = 0): void {
 
 /** Metadata of the checkpoint in `dir` without loading its weights, or undefined when there is none. */
 export async function readCheckpointMetadata(dir: string): Promise<Record<string, unknown> | undefined> {
-  const { existsSync, readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const manifest = join(dir, 'model.json');
-  if (!existsSync(manifest)) return undefined;
-  const { weightsManifest: _, ...metadata } = JSON.parse(readFileSync(manifest, 'utf8'));
+  const text = readTextIfExists(joinPath(dir, 'model.json'));
+  if (text === undefined) return undefined;
+  const { weightsManifest: _, ...metadata } = JSON.parse(text);
   return metadata;
 }
 
@@ -192,9 +191,7 @@ async function restoreCheckpoint(
   optimizer: Optimizer,
   nameOf: (v: tf.Variable) => string,
 ): Promise<number> {
-  const { existsSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  if (!existsSync(join(dir, 'model.json'))) return 0;
+  if (readTextIfExists(joinPath(dir, 'model.json')) === undefined) return 0;
   const { tensors, metadata } = await loadWeights(dir);
   try {
     // 'wsss-classifier-checkpoint': trainClassifier's checkpoints before trainLoop, same layout
