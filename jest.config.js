@@ -17,6 +17,7 @@ export default {
     '^@wsss/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  globalSetup: '<rootDir>/jest.global-setup.ts',
   setupFilesAfterEnv: ['<rootDir>/jest.setup.ts'],
   reporters: ['default', '<rootDir>/jest.summary-reporter.cjs'],
   testTimeout: 120000,

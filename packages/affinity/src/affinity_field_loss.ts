@@ -21,27 +21,15 @@ export interface AffinityFieldOptions {
   clip?: number;
 }
 
-/** Bidirectional ignore masks, one [B, H, W] per neighbour: pixel, neighbour or reverse neighbour unlabelled or outside (AAF). */
-function ignoredPairs(
-  labels: ArrayLike<number>,
-  shape: [number, number, number],
-  size: number,
-  ignoreIndex: number,
-): Uint8Array {
-  const [b, h, w] = shape;
-  const out = new Uint8Array(b * h * w * 8);
-  const invalid = (n: number, y: number, x: number) =>
-    y < 0 || y >= h || x < 0 || x >= w || labels[(n * h + y) * w + x] === ignoreIndex;
-  let e = 0;
-  for (const [dy, dx] of eightNeighbours(size)) {
-    for (let n = 0; n < b; n++) {
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++)
-          out[e++] = invalid(n, y, x) || invalid(n, y + dy, x + dx) || invalid(n, y - dy, x - dx) ? 1 : 0;
-      }
-    }
-  }
-  return out;
+/**
+ * 1 for the pairs (pixel, each of the 8 corner neighbours at `size`) that AAF ignores: the pixel, the neighbour or the
+ * opposite neighbour unlabelled or outside the image. [B, H, W, 1] per neighbour, with tf ops (no readback).
+ */
+function ignoredPairs(labels: tf.Tensor3D, size: number, ignoreIndex: number): tf.Tensor4D[] {
+  const unlabelled = tf.expandDims(tf.cast(tf.equal(labels, ignoreIndex), 'float32'), 3) as tf.Tensor4D;
+  const shifted = neighbourShifts(unlabelled, size, 1);
+  // eightNeighbours is symmetric: offset 7 - k is offset k negated
+  return shifted.map((s, k) => tf.maximum(unlabelled, tf.maximum(s, shifted[7 - k])) as tf.Tensor4D);
 }
 
 /**
@@ -82,19 +70,19 @@ export function affinityFieldLoss(
       `affinityFieldLoss: sizeWeights must be [classes, sizes] = [${classes}, ${sizes.length}]`,
     );
   }
-  const labelValues = labels.dataSync();
-  const ownClass = Int32Array.from(labelValues, (l) => (l === ignoreIndex ? 0 : l));
   return tf.tidy(() => {
+    const classOf = tf.cast(labels, 'int32') as tf.Tensor3D;
     const p = tf.clipByValue(probabilities, clip, 1 - clip) as tf.Tensor4D;
     const logP = tf.log(p);
     const log1mP = tf.log(tf.sub(1, p));
-    const onehot = tf.oneHot(tf.tensor3d(labelValues, [b, h, w], 'int32'), classes) as tf.Tensor4D; // 255 -> all zero
+    const onehot = tf.oneHot(classOf, classes) as tf.Tensor4D; // 255 -> all zero
     // each pixel's row of the size weights, as a one-hot product (a gather's gradient needs a kernel wasm lacks)
-    const own = tf.oneHot(tf.tensor1d(ownClass, 'int32'), classes).toFloat();
+    const ownClass = tf.where(tf.equal(classOf, ignoreIndex), tf.zerosLike(classOf), classOf);
+    const own = tf.oneHot(tf.reshape(ownClass, [-1]) as tf.Tensor1D, classes).toFloat();
     const perPixel = (weights: tf.Variable, s: number) =>
       tf.reshape(tf.matMul(own, tf.slice(tf.softmax(weights, 1), [0, s], [classes, 1])), [b, h, w, 1]);
     const terms = sizes.map((size, s) => {
-      const ignored = ignoredPairs(labelValues, shape, size, ignoreIndex);
+      const ignored = ignoredPairs(classOf, size, ignoreIndex);
       const shiftedOnehot = neighbourShifts(onehot, size);
       const sums = {
         edge: [] as tf.Tensor[],
@@ -109,10 +97,7 @@ export function affinityFieldLoss(
           tf.add(tf.mul(q, tf.log(q)), tf.mul(tf.sub(1, q), tf.log(tf.sub(1, q)))),
           tf.add(tf.mul(q, logP), tf.mul(tf.sub(1, q), log1mP)),
         );
-        const keep = tf.sub(
-          1,
-          tf.tensor4d(ignored.subarray(k * b * h * w, (k + 1) * b * h * w), [b, h, w, 1], 'float32'),
-        );
+        const keep = tf.sub(1, ignored[k]);
         const edge = tf.mul(tf.notEqual(shiftedOnehot[k], onehot).toFloat(), keep);
         const notEdge = tf.sub(keep, edge);
         let edgeLoss = tf.relu(tf.sub(margin, kl));

@@ -1,7 +1,7 @@
 import { sumTensors, tf } from '@wsss/core';
 import { fusedPairwiseAffinityLoss } from './fused_pairwise_loss';
 import { type Divergence, divergenceAt, divergenceTerms, eightNeighbours } from './pair_divergence';
-import { pairSetMasks } from './pair_sets';
+import { pairSetMaskTensors } from './pair_sets';
 
 /** How the connection weight Omega_ij combines the confidences V_i, V_j (AA/LR paper eq. 7 uses max; table 3 compares). */
 export type Connection = 'max' | 'min' | 'mean';
@@ -21,6 +21,12 @@ export interface AffinityLossOptions {
    */
   implementation?: 'auto' | 'fused' | 'ops';
 }
+
+/** `x` as a constant of the gradient: the identity forward, zero gradient backward. */
+const constantOf = tf.customGrad(((x: tf.Tensor) => ({
+  value: tf.clone(x),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 
 /** Mean of `values` over `mask`, 0 when the mask is empty (AAF issue 14: empty edge sets gave NaN). */
 function maskedMean(values: tf.Tensor, mask: tf.Tensor): tf.Scalar {
@@ -52,7 +58,7 @@ function pairwiseAffinityLoss(
   omega: ((dilation: number) => tf.Tensor4D) | undefined,
   options: AffinityLossOptions,
   fn: string,
-  fused?: { connection: 1 | 2 | 3; confidence: ArrayLike<number> },
+  fused?: { connection: 1 | 2 | 3; confidence: () => ArrayLike<number> },
 ): tf.Scalar {
   const shape = checkInputs(probabilities, labels, fn);
   const {
@@ -62,30 +68,25 @@ function pairwiseAffinityLoss(
     ignoreIndex = 255,
     implementation = 'auto',
   } = options;
-  const labelValues = labels.dataSync();
   if (
     implementation === 'fused' ||
     (implementation === 'auto' && ['cpu', 'wasm'].includes(tf.getBackend()))
   ) {
-    return fusedPairwiseAffinityLoss(probabilities, labelValues, {
+    // the fused pass reads everything back; the ops below never do (WebGPU reads only asynchronously)
+    return fusedPairwiseAffinityLoss(probabilities, labels.dataSync(), {
       dilations,
       margin,
       divergence,
       ignoreIndex,
       clip: 1e-4,
       connection: fused?.connection ?? 0,
-      confidence: fused?.confidence,
+      confidence: fused?.confidence(),
     });
   }
   return tf.tidy(() => {
     const pieces = divergenceTerms(probabilities, divergence);
     const terms = dilations.map((d) => {
-      const masks = pairSetMasks(labelValues, shape, d, ignoreIndex);
-      const sets = {
-        fg: tf.tensor4d(masks.fg, [...shape, 8]),
-        bg: tf.tensor4d(masks.bg, [...shape, 8]),
-        negative: tf.tensor4d(masks.negative, [...shape, 8]),
-      };
+      const sets = pairSetMaskTensors(labels, d, ignoreIndex);
       const w = divergenceAt(pieces, d);
       const weight = omega?.(d);
       const weighted = weight ? tf.mul(weight, w) : w;
@@ -154,11 +155,11 @@ export function adaptiveAffinityLoss(
     throw new Error(`adaptiveAffinityLoss: confidence must be [${b}, ${h}, ${w}], got [${confidence.shape}]`);
   }
   const { connection = 'max' } = options;
-  const values = tf.tidy(() =>
-    (confidence === 'maxProbability' ? tf.max(probabilities, 3) : confidence).dataSync(),
-  );
   return tf.tidy(() => {
-    const v = tf.tensor4d(values, [b, h, w, 1]); // a constant copy: Omega carries no gradient
+    // Omega carries no gradient: V enters as a constant (through a zero-gradient identity, no readback)
+    const v = constantOf(
+      tf.reshape(confidence === 'maxProbability' ? tf.max(probabilities, 3) : confidence, [b, h, w, 1]),
+    ) as tf.Tensor4D;
     const omega = (d: number) => {
       const pad = tf.pad(v, [
         [0, 0],
@@ -170,14 +171,16 @@ export function adaptiveAffinityLoss(
         eightNeighbours(d).map(([dy, dx]) => tf.slice(pad, [0, d + dy, d + dx, 0], [b, h, w, 1])),
         3,
       );
-      if (connection === 'max') return tf.maximum(v, nbr) as tf.Tensor4D;
-      if (connection === 'min') return tf.minimum(v, nbr) as tf.Tensor4D;
-      return tf.div(tf.add(v, nbr), 2) as tf.Tensor4D;
+      // tiled, not broadcast: tfjs' maximum / minimum gradients do not reduce a broadcast input
+      const own = tf.tile(v, [1, 1, 1, 8]);
+      if (connection === 'max') return tf.maximum(own, nbr) as tf.Tensor4D;
+      if (connection === 'min') return tf.minimum(own, nbr) as tf.Tensor4D;
+      return tf.div(tf.add(own, nbr), 2) as tf.Tensor4D;
     };
     const code = ({ max: 1, min: 2, mean: 3 } as const)[connection];
     return pairwiseAffinityLoss(probabilities, labels, omega, options, 'adaptiveAffinityLoss', {
       connection: code,
-      confidence: values,
+      confidence: () => v.dataSync(),
     });
   });
 }

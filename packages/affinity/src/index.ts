@@ -17,6 +17,7 @@ export { denseAffinityMatrix, denseRandomWalk } from './dense_random_walk';
 export {
   RANDOM_WALK,
   type RandomWalkAttrs,
+  randomWalkCompute,
   randomWalkKernelFunc,
   registerRandomWalkKernels,
 } from './kernels/random_walk_kernel';
@@ -31,4 +32,4 @@ export {
   pairDivergence,
 } from './pair_divergence';
 export { RandomWalkGraph, type RandomWalkOptions, type RandomWalkResult, randomWalk } from './random_walk';
-export { randomWalkOp } from './random_walk_op';
+export { randomWalkOp, randomWalkOpAsync } from './random_walk_op';

@@ -1,4 +1,5 @@
-import { eightNeighbours } from './pair_divergence';
+import { tf } from '@wsss/core';
+import { eightNeighbours, neighbourShifts } from './pair_divergence';
 
 /** Masks [B, H, W, 8] (neighbour last, 1 where the pair belongs to the set) of one dilation's pair sets. */
 export interface PairSetMasks {
@@ -44,4 +45,28 @@ export function pairSetMasks(
     }
   }
   return { fg, bg, negative };
+}
+
+/**
+ * {@link pairSetMasks} computed with tf ops on the labels' backend (no readback, e.g. on WebGPU): float masks
+ * [B, H, W, 8], neighbour k in `eightNeighbours(dilation)` order.
+ */
+export function pairSetMaskTensors(
+  labels: tf.Tensor3D,
+  dilation: number,
+  ignoreIndex: number,
+): { fg: tf.Tensor4D; bg: tf.Tensor4D; negative: tf.Tensor4D } {
+  return tf.tidy(() => {
+    const own = tf.expandDims(tf.cast(labels, 'int32'), 3) as tf.Tensor4D;
+    const others = tf.concat(neighbourShifts(own, dilation, ignoreIndex), 3);
+    const valid = tf.logicalAnd(tf.notEqual(own, ignoreIndex), tf.notEqual(others, ignoreIndex));
+    const same = tf.equal(own, others);
+    const isBackground = tf.equal(own, 0);
+    const mask = (m: tf.Tensor) => tf.cast(tf.logicalAnd(valid, m), 'float32') as tf.Tensor4D;
+    return {
+      fg: mask(tf.logicalAnd(same, tf.logicalNot(isBackground))),
+      bg: mask(tf.logicalAnd(same, isBackground)),
+      negative: mask(tf.logicalNot(same)),
+    };
+  });
 }

@@ -42,8 +42,13 @@ export { imageToTensor, labelMapToTensor, tensorToImage } from './image/tensor_c
 export type { LabelMap, Pixels8, RgbImage } from './image/types';
 export {
   makeKernelOutput,
+  type PortableCompute,
+  type PortableValues,
+  portableKernelFunc,
   readKernelInput,
   registerPortableKernel,
+  runPortableAsync,
+  runPortableKernel,
   SYNC_BACKENDS,
 } from './kernels/portable_kernel';
 export {

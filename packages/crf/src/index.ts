@@ -15,10 +15,11 @@ export {
   denseCrf,
   saliencyCrf,
 } from './dense_crf_inference';
-export { denseCrfOp } from './dense_crf_op';
+export { denseCrfOp, denseCrfOpAsync } from './dense_crf_op';
 export {
   DENSE_CRF,
   type DenseCrfAttrs,
+  denseCrfCompute,
   denseCrfKernelFunc,
   registerDenseCrfKernels,
 } from './kernels/dense_crf_kernel';

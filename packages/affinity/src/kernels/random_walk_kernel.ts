@@ -1,6 +1,6 @@
 import {
-  makeKernelOutput,
-  readKernelInput,
+  type PortableCompute,
+  portableKernelFunc,
   registerPortableKernel,
   SYNC_BACKENDS,
   type tf,
@@ -23,28 +23,22 @@ export interface RandomWalkAttrs {
 }
 
 /**
- * The portable implementation: reads the inputs back (synchronously) and runs the WebAssembly sparse walk.
- * Inputs: affinity [offsets, from] (psa's pairs of an height x width map), scores [channels, N]. Output: [channels, N].
+ * The portable implementation: the WebAssembly sparse walk on the inputs' values. Inputs: affinity [offsets, from]
+ * (psa's pairs of an height x width map), scores [channels, N]. Output: [channels, N].
  */
-export function randomWalkKernelFunc(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
-  const { affinity, scores } = args.inputs as { affinity: tf.TensorInfo; scores: tf.TensorInfo };
-  const { height, width, radius, beta, logSteps, tolerance } = args.attrs as unknown as RandomWalkAttrs;
-  const graph = new RandomWalkGraph(
-    readKernelInput(args.backend, affinity),
-    pairIndices(height, width, radius),
-    beta,
-  );
+export const randomWalkCompute: PortableCompute<RandomWalkAttrs> = (inputs, attrs) => {
+  const { affinity, scores } = inputs;
+  const { height, width, radius, beta, logSteps, tolerance } = attrs;
+  const graph = new RandomWalkGraph(affinity.values, pairIndices(height, width, radius), beta);
   const channels = scores.shape[0];
-  const values = Float32Array.from(readKernelInput(args.backend, scores));
-  const out = randomWalk(graph, values, channels, { logSteps, tolerance }).scores;
-  return makeKernelOutput(args.backend, [channels, height * width], out, RANDOM_WALK);
-}
+  const out = randomWalk(graph, Float32Array.from(scores.values), channels, { logSteps, tolerance }).scores;
+  return { shape: [channels, height * width], values: out };
+};
+
+/** The synchronous kernel function of {@link randomWalkCompute} (reads its inputs back synchronously). */
+export const randomWalkKernelFunc: tf.KernelFunc = portableKernelFunc(RANDOM_WALK, randomWalkCompute);
 
 /** Registers {@link randomWalkKernelFunc} for the backends that can read tensors synchronously (unless already registered). */
 export function registerRandomWalkKernels(backends: readonly string[] = SYNC_BACKENDS): void {
-  registerPortableKernel(RANDOM_WALK, randomWalkKernelFunc as unknown as tf.KernelFunc, backends);
+  registerPortableKernel(RANDOM_WALK, randomWalkKernelFunc, backends);
 }

@@ -9,7 +9,7 @@ import {
   CrossTaskAffinity,
   pairAffinity,
   pairIndices,
-  randomWalkOp,
+  randomWalkOpAsync,
   standardAffinityLoss,
 } from '@wsss/affinity';
 import { type RgbImage, Rng, tf } from '@wsss/core';
@@ -190,7 +190,7 @@ export const BENCH_CASES: readonly BenchCase[] = [
   },
   {
     op: 'random-walk',
-    description: "AffinityNet random walk (randomWalkOp, radius 5, beta 8, 256 steps) on a CAM's scores",
+    description: "AffinityNet random walk (randomWalkOpAsync, radius 5, beta 8, 256 steps) on a CAM's scores",
     shape: (size) => {
       const [h, w, c] = walkSize(size);
       return `${h}x${w}, ${c} channels`;
@@ -204,7 +204,7 @@ export const BENCH_CASES: readonly BenchCase[] = [
       });
       const scores = tf.randomUniform([c, h * w], 0, 1, 'float32', 6) as tf.Tensor2D;
       return {
-        run: () => settle([randomWalkOp(affinity, scores, pairs, { tolerance: 0 })]),
+        run: async () => settle([await randomWalkOpAsync(affinity, scores, pairs, { tolerance: 0 })]),
         dispose: () => tf.dispose([affinity, scores]),
       };
     },

@@ -1,6 +1,6 @@
 import {
-  makeKernelOutput,
-  readKernelInput,
+  type PortableCompute,
+  portableKernelFunc,
   registerPortableKernel,
   SYNC_BACKENDS,
   type tf,
@@ -22,40 +22,30 @@ export interface DenseCrfAttrs {
 }
 
 /**
- * The portable implementation: reads the inputs back (synchronously) and runs the WebAssembly lattice kernels on
- * one thread. Inputs: unary [L, H, W] float32, image [H, W, 3] int32 (0..255). Output: Q [L, H, W].
+ * The portable implementation: the WebAssembly lattice kernels on one thread, on the inputs' values. Inputs: unary
+ * [L, H, W] float32, image [H, W, 3] int32 (0..255). Output: Q [L, H, W].
  */
-export function denseCrfKernelFunc(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
-  const { unary, image } = args.inputs as { unary: tf.TensorInfo; image: tf.TensorInfo };
-  const attrs = args.attrs as unknown as DenseCrfAttrs;
+export const denseCrfCompute: PortableCompute<DenseCrfAttrs> = (inputs, attrs) => {
+  const { unary, image } = inputs;
   const [labels, height, width] = unary.shape;
-  const crf = new DenseCrf(width, height, labels).setUnaryEnergy(
-    Float32Array.from(readKernelInput(args.backend, unary)),
-  );
+  const crf = new DenseCrf(width, height, labels).setUnaryEnergy(Float32Array.from(unary.values));
   if (attrs.gaussianCompat !== 0)
     crf.addPairwiseGaussian({ sxy: attrs.gaussianSxy, compat: attrs.gaussianCompat });
   if (attrs.bilateralCompat !== 0) {
-    const data = Uint8Array.from(readKernelInput(args.backend, image));
     crf.addPairwiseBilateral({
       sxy: attrs.bilateralSxy,
       srgb: attrs.bilateralSrgb,
       compat: attrs.bilateralCompat,
-      image: { width, height, data },
+      image: { width, height, data: Uint8Array.from(image.values) },
     });
   }
-  return makeKernelOutput(
-    args.backend,
-    [labels, height, width],
-    crf.inferenceSync(attrs.iterations),
-    DENSE_CRF,
-  );
-}
+  return { shape: [labels, height, width], values: crf.inferenceSync(attrs.iterations) };
+};
+
+/** The synchronous kernel function of {@link denseCrfCompute} (reads its inputs back synchronously). */
+export const denseCrfKernelFunc: tf.KernelFunc = portableKernelFunc(DENSE_CRF, denseCrfCompute);
 
 /** Registers {@link denseCrfKernelFunc} for the backends that can read tensors synchronously (unless already registered). */
 export function registerDenseCrfKernels(backends: readonly string[] = SYNC_BACKENDS): void {
-  registerPortableKernel(DENSE_CRF, denseCrfKernelFunc as unknown as tf.KernelFunc, backends);
+  registerPortableKernel(DENSE_CRF, denseCrfKernelFunc, backends);
 }
