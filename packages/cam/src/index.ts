@@ -13,6 +13,7 @@ export { camOverlay, jet } from './overlay';
 export {
   type ConfidentLabelOptions,
   camLabels,
+  camLabelsAsync,
   confidentLabels,
   crfScores,
   labelsFromScores,

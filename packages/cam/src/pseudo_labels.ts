@@ -24,17 +24,49 @@ export function camLabels(
   classValues: readonly number[],
   background: BackgroundMode | null = { threshold: 0.2 },
 ): LabelMap {
-  check(cams, classValues, 'camLabels');
+  const { argmax, lut } = camArgmax(cams, classValues, background, 'camLabels');
+  const out = lut.map(argmax.dataSync() as Int32Array);
+  argmax.dispose();
+  return out;
+}
+
+/**
+ * {@link camLabels} read back asynchronously: for every backend, webgpu included (whose synchronous readback is
+ * unavailable in Node and unreliable in Chromium).
+ */
+export async function camLabelsAsync(
+  cams: tf.Tensor3D,
+  classValues: readonly number[],
+  background: BackgroundMode | null = { threshold: 0.2 },
+): Promise<LabelMap> {
+  const { argmax, lut } = camArgmax(cams, classValues, background, 'camLabelsAsync');
+  const values = (await argmax.data()) as Int32Array;
+  argmax.dispose();
+  return lut.map(values);
+}
+
+/** The argmax tensor of camLabels and the map from its indices to mask values. */
+function camArgmax(
+  cams: tf.Tensor3D,
+  classValues: readonly number[],
+  background: BackgroundMode | null,
+  name: string,
+) {
+  check(cams, classValues, name);
   const [h, w] = cams.shape;
-  const argmax = tf.tidy(
-    () => tf.argMax(background ? withBackground(cams, background) : cams, 2).dataSync() as Int32Array,
-  );
-  const lut = background ? [0, ...classValues] : [...classValues];
-  return toLabelMap(
-    argmax.map((i) => lut[i]),
-    h,
-    w,
-  );
+  const argmax = tf.tidy(() => tf.argMax(background ? withBackground(cams, background) : cams, 2));
+  const values = background ? [0, ...classValues] : [...classValues];
+  return {
+    argmax,
+    lut: {
+      map: (indices: Int32Array): LabelMap =>
+        toLabelMap(
+          indices.map((i) => values[i]),
+          h,
+          w,
+        ),
+    },
+  };
 }
 
 export interface ConfidentLabelOptions {

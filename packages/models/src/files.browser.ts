@@ -1,14 +1,16 @@
+import { fetchBytes } from './fetch_bytes';
+
 /**
  * Browser twin of files.ts: a local path is a URL relative to the page, fetched; checkpoints (reading what is on
  * disk, removing files) need Node.js.
  */
 
-export async function readLocalFile(path: string, what: string): Promise<Uint8Array> {
-  const response = await fetch(path).catch((err: Error) => {
-    throw new Error(`loadWeights: cannot fetch ${what} ${path}: ${err.message}`);
-  });
-  if (!response.ok) throw new Error(`loadWeights: cannot fetch ${what} ${path}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+export async function readLocalFile(
+  path: string,
+  what: string,
+  onBytes?: (bytes: number) => void,
+): Promise<Uint8Array> {
+  return fetchBytes(path, what, onBytes);
 }
 
 export function joinPath(dir: string, file: string): string {

@@ -5,9 +5,15 @@ import { join } from 'node:path';
 /** The file system access of weights and checkpoints (Node); files.browser.ts is the browser's. */
 
 /** A local file's bytes; the error says `what` and whether it is missing or unreadable. */
-export async function readLocalFile(path: string, what: string): Promise<Uint8Array> {
+export async function readLocalFile(
+  path: string,
+  what: string,
+  onBytes?: (bytes: number) => void,
+): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await readFile(path));
+    const bytes = new Uint8Array(await readFile(path));
+    onBytes?.(bytes.length);
+    return bytes;
   } catch (err) {
     const code = (err as { code?: string }).code;
     throw new Error(`loadWeights: ${what} ${code === 'ENOENT' ? 'not found' : 'unreadable'}: ${path}`);

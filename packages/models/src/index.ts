@@ -44,6 +44,7 @@ export {
 } from './training/train_loop';
 export {
   type LoadedWeights,
+  type LoadWeightsOptions,
   loadWeights,
   saveWeights,
   type WeightSpec,

@@ -1,4 +1,5 @@
 import { tf, writeFileAtomic } from '@wsss/core';
+import { fetchBytes } from './fetch_bytes';
 import { joinPath, readLocalFile, readTextIfExists, removeFile } from './files';
 import type { Parameters } from './parameters';
 
@@ -22,14 +23,20 @@ function isUrl(location: string): boolean {
   return /^(https?|blob):/.test(location);
 }
 
-async function readBytes(location: string, what: string): Promise<Uint8Array> {
-  if (isUrl(location)) {
-    const response = await fetch(location);
-    if (!response.ok)
-      throw new Error(`loadWeights: cannot fetch ${what} ${location}: HTTP ${response.status}`);
-    return new Uint8Array(await response.arrayBuffer());
-  }
-  return readLocalFile(location, what);
+async function readBytes(
+  location: string,
+  what: string,
+  onBytes?: (bytes: number) => void,
+): Promise<Uint8Array> {
+  return isUrl(location) ? fetchBytes(location, what, onBytes) : readLocalFile(location, what, onBytes);
+}
+
+export interface LoadWeightsOptions {
+  /**
+   * Called as the binary shards arrive (chunk by chunk over HTTP): bytes so far and the total the manifest
+   * describes, e.g. for a progress bar while a page loads its weights.
+   */
+  onProgress?: (progress: { loadedBytes: number; totalBytes: number }) => void;
 }
 
 /** `dir` -> `dir/model.json`; a path or URL ending in .json is used as is. */
@@ -52,7 +59,10 @@ function sibling(manifest: string, file: string): string {
  * tensors['MobilenetV2/Conv/kernel'].shape; // [3, 3, 3, 32]
  * ```
  */
-export async function loadWeights(urlOrPath: string): Promise<LoadedWeights> {
+export async function loadWeights(
+  urlOrPath: string,
+  options: LoadWeightsOptions = {},
+): Promise<LoadedWeights> {
   const location = manifestLocation(urlOrPath);
   let json: WeightsManifestJson;
   try {
@@ -67,9 +77,20 @@ export async function loadWeights(urlOrPath: string): Promise<LoadedWeights> {
     );
   }
   const tensors: tf.NamedTensorMap = {};
+  const totalBytes = json.weightsManifest.reduce(
+    (n, group) => n + group.weights.reduce((m, w) => m + byteSize(w), 0),
+    0,
+  );
+  let loadedBytes = 0;
+  const onBytes = options.onProgress
+    ? (bytes: number) => {
+        loadedBytes += bytes;
+        options.onProgress?.({ loadedBytes, totalBytes });
+      }
+    : undefined;
   for (const group of json.weightsManifest) {
     const shards = await Promise.all(
-      group.paths.map((p) => readBytes(sibling(location, p), 'weights shard')),
+      group.paths.map((p) => readBytes(sibling(location, p), 'weights shard', onBytes)),
     );
     const total = shards.reduce((n, s) => n + s.length, 0);
     const buffer = new Uint8Array(total);

@@ -3,4 +3,5 @@
 export { expectGradientsMatch, type GradientCheckOptions } from './gradient_check';
 export { expectNoLeaks, type NoLeakOptions, withNoLeaks } from './no_leaks';
 export { sharedDataRoot, sharedPath } from './shared_data';
-export { startWebGpuForTests, useSwiftShaderWhenUnset } from './webgpu';
+export { useSwiftShaderWhenUnset } from './swiftshader';
+export { startWebGpuForTests } from './webgpu';

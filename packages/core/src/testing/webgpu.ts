@@ -1,17 +1,5 @@
-import { existsSync } from 'node:fs';
 import { selectBackend } from '../backend/select_backend';
-
-/** Debian chromium's SwiftShader Vulkan driver: a CPU WebGPU adapter for Node's `webgpu` package (correctness only). */
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-
-/**
- * Points the Vulkan loader at SwiftShader when `VK_ICD_FILENAMES` is unset and Debian's chromium is installed. Call it
- * in the process before Dawn loads (a jest globalSetup: test files see a copy of the environment).
- */
-export function useSwiftShaderWhenUnset(): void {
-  if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD))
-    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-}
+import { useSwiftShaderWhenUnset } from './swiftshader';
 
 /**
  * Switches the tests of a file to the webgpu backend: Node's `webgpu` package (Dawn) on whatever Vulkan driver is
