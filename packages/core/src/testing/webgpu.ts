@@ -7,8 +7,7 @@ import { useSwiftShaderWhenUnset } from './swiftshader';
  * saying why on stderr, where no adapter starts, so that the caller skips its tests.
  */
 export async function startWebGpuForTests(): Promise<boolean> {
-  if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD))
-    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  useSwiftShaderWhenUnset();
   try {
     await selectBackend({ preference: 'webgpu', log: null });
     return true;
