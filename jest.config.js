@@ -11,7 +11,11 @@ export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
-  testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+  testMatch: [
+    '<rootDir>/packages/*/test/**/*.test.ts',
+    '<rootDir>/examples/*/test/**/*.test.ts',
+    '<rootDir>/test/**/*.test.ts',
+  ],
   moduleNameMapper: {
     '^@wsss/([a-z-]+)/testing$': '<rootDir>/packages/$1/src/testing/index.ts',
     '^@wsss/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',

@@ -1,6 +1,6 @@
 import { sumTensors, tf } from '@wsss/core';
 import { checkInputs } from './affinity_loss';
-import { eightNeighbours, neighbourShifts } from './pair_divergence';
+import { neighbourShifts } from './pair_divergence';
 
 export interface AffinityFieldOptions {
   /** Patch sizes s: neighbours are the 8 corners of (2s+1)^2 patches. Default [1, 2, 3] (AAF); [1] is the plain affinity loss. */

@@ -60,7 +60,7 @@ function pairwiseAffinityLoss(
   fn: string,
   fused?: { connection: 1 | 2 | 3; confidence: () => ArrayLike<number> },
 ): tf.Scalar {
-  const shape = checkInputs(probabilities, labels, fn);
+  checkInputs(probabilities, labels, fn);
   const {
     dilations = [4, 8, 12, 24],
     margin = 3,
