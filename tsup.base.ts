@@ -4,25 +4,28 @@ import type { Plugin } from 'esbuild';
 import { defineConfig, type Options } from 'tsup';
 
 /**
- * Swaps a relative import of `x.ts` for its sibling `x.browser.ts` when there is one: the browser build's twin of a
- * Node-only module (file I/O, sharp, worker threads), the way Azure's and other isomorphic SDKs split theirs.
+ * Swaps a relative import of `x.ts` for its first existing sibling among `x.<suffix>.ts`: `.browser.ts`, the browser
+ * build's twin of a Node-only module (file I/O, sharp, worker threads), the way Azure's and other isomorphic SDKs
+ * split theirs; `.build.ts`, what both builds use instead of a module that serves the sources (tests, tsx).
  */
-const browserTwins: Plugin = {
-  name: 'browser-twins',
-  setup(build) {
-    build.onResolve({ filter: /^\.\.?\// }, (args) => {
-      const base = resolve(args.resolveDir, args.path).replace(/\.(js|ts)$/, '');
-      const twin = `${base}.browser.ts`;
-      if (!args.importer.endsWith('.browser.ts') && existsSync(twin)) return { path: twin };
-      return undefined;
-    });
-  },
-};
+function twins(suffixes: string[]): Plugin {
+  return {
+    name: 'twins',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.?\// }, (args) => {
+        if (/\.(browser|build)\.ts$/.test(args.importer)) return undefined;
+        const base = resolve(args.resolveDir, args.path).replace(/\.(js|ts)$/, '');
+        const twin = suffixes.map((suffix) => `${base}.${suffix}.ts`).find((f) => existsSync(f));
+        return twin ? { path: twin } : undefined;
+      });
+    },
+  };
+}
 
 /**
  * The build every @wsss package shares: ESM + CJS + .d.ts for Node, with import.meta/__dirname shims, and an ESM
  * build for browsers (`dist/browser/`, the `browser` export condition) in which every module with a `.browser.ts`
- * twin is replaced by it, so that no Node built-in is in its import graph. Declarations carry tfjs' chained-op
+ * twin is replaced by it, so that no Node built-in is in its import graph; both use `.build.ts` twins. Declarations carry tfjs' chained-op
  * typings (`t.reshape(...)`), which @wsss/core registers at run time, so that every package and every user sees them.
  */
 export function packageConfig(
@@ -40,6 +43,9 @@ export function packageConfig(
     sourcemap: true,
     shims: true,
     target: 'es2022',
+    esbuildPlugins: [twins(['build'])],
+    // tfjs-core's gradient registry (ESM with extensionless imports, which Node cannot load) goes into the build
+    noExternal: [/^@tensorflow\/tfjs-core\/dist\//],
   };
   const browser: Options = {
     entry: browserEntry,
@@ -48,7 +54,7 @@ export function packageConfig(
     platform: 'browser',
     sourcemap: true,
     target: 'es2022',
-    esbuildPlugins: [browserTwins],
+    esbuildPlugins: [twins(['browser', 'build'])],
   };
   // cleaned once here: the two builds run at the same time, and tsup's own clean of one would race the other
   rmSync('dist', { recursive: true, force: true });
