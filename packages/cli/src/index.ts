@@ -8,8 +8,15 @@ export {
   stringOption,
 } from './arguments';
 export { BENCH_CASES, type BenchCase, type BenchRun, type BenchSize } from './bench/cases';
+export { type PeerResult, type PeerRun, runPeers } from './bench/peers';
 export { markdownTable, settle, summarizeTimes, type Timing, time } from './bench/timing';
-export { type BenchArgs, type BenchRecord, type BenchResult, benchCommand } from './commands/bench';
+export {
+  type BenchArgs,
+  type BenchRecord,
+  type BenchResult,
+  benchCommand,
+  benchTable,
+} from './commands/bench';
 export { type EvalArgs, evalCommand } from './commands/eval';
 export { type RunArgs, resumeCommand, runCommand } from './commands/run';
 export { type Io, UsageError } from './io';

@@ -38,6 +38,9 @@ commands:
   --runs <n>            timed calls per kernel and backend (default 5)
   --threads <n>         threads of the CRF (default: the cores of this machine)
   --json <file>         also write the results, machine and versions as JSON
+  --no-peers            do not run the peers (python3 with pydensecrf, PyTorch, SciPy: timed in the same run,
+                        each of our rows gets its ratio; a peer that is not installed is skipped with the reason)
+  --peer-threads <n>    threads the peers may use (default 1, as our wasm kernels)
 `,
   run: `usage: wsss run <pipeline> [options]
 
@@ -300,6 +303,8 @@ export async function main(
           runs: { type: 'string' },
           threads: { type: 'string' },
           json: { type: 'string' },
+          'no-peers': { type: 'boolean' },
+          'peer-threads': { type: 'string' },
         },
         'bench',
       );
@@ -316,6 +321,8 @@ export async function main(
           threads:
             values.threads === undefined ? undefined : integer(values.threads as string, '--threads', 1),
           json: values.json as string | undefined,
+          peers: values['no-peers'] !== true,
+          peerThreads: integer(values['peer-threads'] as string | undefined, '--peer-threads', 1),
         },
         io,
       );

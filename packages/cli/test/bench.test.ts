@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_CASES, type BenchRecord, summarizeTimes, time } from '@wsss/cli';
+import { BENCH_CASES, type BenchRecord, benchCommand, runPeers, summarizeTimes, time } from '@wsss/cli';
 import { selectBackend } from '@wsss/core';
 import { wsss } from './wsss';
 
@@ -57,6 +57,7 @@ describe('wsss bench', () => {
         [...ops, 'training-step'].join(','),
         '--json',
         json,
+        '--no-peers',
       );
       expect(stderr).not.toMatch(/left \d+ tensors/);
       expect(code).toBe(0);
@@ -79,7 +80,9 @@ describe('wsss bench', () => {
       }
       expect(record.machine.cores).toBeGreaterThan(0);
       expect(record.versions.tfjs).toMatch(/^\d+\.\d+/);
-      expect(stdout).toMatch(/\| op \| shape \| backend \| median ms \| IQR ms \| runs \|/);
+      expect(stdout).toMatch(
+        /\| op \| shape \| backend \| median ms \| IQR ms \| runs \| ours \/ peer \(same run\) \|/,
+      );
       expect(stdout).toMatch(/\| label-reassign \| \[2,12,12,16\] \| wasm \|/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -109,6 +112,7 @@ describe('wsss bench', () => {
       'small',
       '--runs',
       '1',
+      '--no-peers',
     );
     expect(skipped.code).toBe(0);
     expect(skipped.stderr).toMatch(
@@ -116,4 +120,90 @@ describe('wsss bench', () => {
     );
     expect(skipped.stdout).toMatch(/\| affinity-aa \| \[2,12,12,4\] \| cpu \|/);
   }, 60_000);
+});
+
+describe('wsss bench peers', () => {
+  const io = () => {
+    const out = { stdout: '', stderr: '' };
+    return {
+      out,
+      io: {
+        stdout: { write: (t: string) => (out.stdout += t) },
+        stderr: { write: (t: string) => (out.stderr += t) },
+      } as never,
+    };
+  };
+
+  it('runs the peers after ours in the same run and prints ours / peer from that run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsss-peers-'));
+    // a stand-in interpreter: answers the request the way peers/bench_peers.py does
+    const stub = join(dir, 'peers.mjs');
+    writeFileSync(
+      stub,
+      `let input = '';
+process.stdin.on('data', (c) => (input += c)).on('end', () => {
+  const { ops, runs } = JSON.parse(input);
+  if (runs !== 2) process.exit(3);
+  for (const op of ops)
+    console.log(JSON.stringify(op === 'affinity-sa'
+      ? { op, peer: 'stub 1.0 (1 thread)', shape: '[2,12,12,4]', times: [10, 30, 20] }
+      : { op, skipped: 'no peer for this kernel' }));
+});`,
+    );
+    try {
+      const { out, io: captured } = io();
+      const record = await benchCommand(
+        {
+          backends: 'cpu',
+          ops: 'affinity-sa,affinity-aa',
+          size: 'small',
+          runs: 2,
+          peerCommand: [process.execPath, stub],
+        },
+        captured,
+      );
+      expect(record.peers).toMatchObject([
+        { op: 'affinity-sa', peer: 'stub 1.0 (1 thread)', medianMs: 20, runs: 3 },
+      ]);
+      expect(record.peerSkipped).toEqual([{ op: 'affinity-aa', reason: 'no peer for this kernel' }]);
+      const ours = record.results.find((r) => r.op === 'affinity-sa')!;
+      const ratio = (ours.medianMs / 20).toFixed(2);
+      expect(out.stdout).toContain(`| affinity-sa | [2,12,12,4] | cpu |`);
+      expect(out.stdout).toContain(`| ${ratio}x stub 1.0 (1 thread) |`);
+      expect(out.stdout).toMatch(
+        /\| affinity-sa \| \[2,12,12,4\] \| stub 1\.0 \(1 thread\) \| 20\.0 \| 15\.0-25\.0 \| 3 \| peer \|/,
+      );
+      expect(out.stdout).toMatch(/\| affinity-aa \| .* \| cpu \| .* \| - \|/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('says why when the interpreter is missing, and still measures ours', async () => {
+    const run = await runPeers({ ops: ['crf', 'cross-task'], size: 'small', runs: 1, threads: 1 }, [
+      '/nonexistent/python3',
+      'x.py',
+    ]);
+    expect(run.results).toEqual([]);
+    expect(run.skipped.map((s) => s.op)).toEqual(['crf', 'cross-task']);
+    expect(run.skipped[0].reason).toMatch(/the peers did not run \(.*ENOENT/);
+  });
+
+  // the real peers where this machine has them (Debian: python3-torch, python3-scipy, pydensecrf on PYTHONPATH)
+  it('runs the real Python peers at small shapes where python3 has them', async () => {
+    const run = await runPeers({
+      ops: ['crf', 'random-walk', 'affinity-sa', 'cross-task', 'label-reassign', 'training-step'],
+      size: 'small',
+      runs: 1,
+      threads: 1,
+    });
+    if (run.results.length === 0) {
+      process.stderr.write(
+        `[wsss] skipping the real bench peers: ${run.skipped.map((s) => `${s.op}: ${s.reason}`).join('; ')}\n`,
+      );
+      return;
+    }
+    for (const r of run.results) expect(r.medianMs).toBeGreaterThan(0);
+    for (const s of run.skipped) expect(s.reason).toMatch(/not installed|no peer/);
+  }, 120_000);
 });

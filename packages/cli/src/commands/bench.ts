@@ -2,6 +2,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { arch, availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { BACKEND_PRIORITY, type BackendName, selectBackend, tf } from '@wsss/core';
 import { BENCH_CASES, type BenchCase, type BenchSize } from '../bench/cases';
+import { type PeerResult, runPeers } from '../bench/peers';
 import { markdownTable, type Timing, time } from '../bench/timing';
 import { type Io, UsageError } from '../io';
 
@@ -16,6 +17,12 @@ export interface BenchArgs {
   threads?: number;
   /** Where to write the JSON record. */
   json?: string;
+  /** Run the peers (pydensecrf, PyTorch, SciPy through python3) in the same run. Default true. */
+  peers?: boolean;
+  /** Threads the peers may use. Default 1 (our wasm kernels run on one core). */
+  peerThreads?: number;
+  /** The peers' interpreter and script (tests). Default: `python3` (or WSSS_PYTHON) and peers/bench_peers.py. */
+  peerCommand?: readonly string[];
 }
 
 export interface BenchResult extends Timing {
@@ -33,6 +40,9 @@ export interface BenchRecord {
   size: BenchSize;
   results: BenchResult[];
   skipped: { backend: string; reason: string }[];
+  /** The peers' timings from the same run, and the kernels without one. */
+  peers: PeerResult[];
+  peerSkipped: { op: string; reason: string }[];
 }
 
 function selectedCases(ops: string | undefined): BenchCase[] {
@@ -60,9 +70,49 @@ function selectedBackends(list: string | undefined): BackendName[] {
 const fixed = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 /**
+ * The table of a bench record: our rows (with the ratio to the op's peer, ours / peer, from the same run) and the
+ * peers' rows, then the machine.
+ */
+export function benchTable(record: BenchRecord): string {
+  const peerOf = new Map(record.peers.map((p) => [p.op, p]));
+  const rows: (string | number)[][] = [];
+  for (const r of record.results) {
+    const peer = peerOf.get(r.op);
+    rows.push([
+      r.op,
+      r.shape,
+      r.backend,
+      fixed(r.medianMs),
+      `${fixed(r.q1Ms)}-${fixed(r.q3Ms)}`,
+      r.runs,
+      peer ? `${(r.medianMs / peer.medianMs).toFixed(2)}x ${peer.peer}` : '-',
+    ]);
+  }
+  for (const p of record.peers)
+    rows.push([
+      p.op,
+      p.shape,
+      p.peer,
+      fixed(p.medianMs),
+      `${fixed(p.q1Ms)}-${fixed(p.q3Ms)}`,
+      p.runs,
+      'peer',
+    ]);
+  const { machine, versions, skipped } = record;
+  return (
+    `${markdownTable(['op', 'shape', 'backend', 'median ms', 'IQR ms', 'runs', 'ours / peer (same run)'], rows)}\n\n` +
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, tfjs ${versions.tfjs}` +
+    (skipped.length ? `; skipped: ${skipped.map((s) => s.backend).join(', ')}` : '') +
+    '\n'
+  );
+}
+
+/**
  * `wsss bench`: times each kernel (BENCH_CASES) on every backend that starts (cpu, wasm, webgpu with an adapter,
  * tensorflow with tfjs-node), median and interquartile range of `runs` timed calls after one warm-up; prints one
  * markdown table and optionally writes the JSON record. Cases that run outside TensorFlow.js (the CRF) run once.
+ * Then the peers (pydensecrf, PyTorch, SciPy, where python3 has them) time the same kernels at the same shapes, in
+ * the same run, and each of our rows gets its ratio to the peer.
  */
 export async function benchCommand(args: BenchArgs, io: Io): Promise<BenchRecord> {
   const cases = selectedCases(args.ops);
@@ -84,6 +134,8 @@ export async function benchCommand(args: BenchArgs, io: Io): Promise<BenchRecord
     size: args.size,
     results: [],
     skipped: [],
+    peers: [],
+    peerSkipped: [],
   };
   const independentDone = new Set<string>();
   for (const backend of backends) {
@@ -122,20 +174,17 @@ export async function benchCommand(args: BenchArgs, io: Io): Promise<BenchRecord
       if (c.backendIndependent) independentDone.add(c.op);
     }
   }
-  const rows = record.results.map((r) => [
-    r.op,
-    r.shape,
-    r.backend,
-    fixed(r.medianMs),
-    `${fixed(r.q1Ms)}-${fixed(r.q3Ms)}`,
-    r.runs,
-  ]);
-  io.stdout.write(
-    `${markdownTable(['op', 'shape', 'backend', 'median ms', 'IQR ms', 'runs'], rows)}\n\n` +
-      `${record.machine.cpu}, ${record.machine.cores} cores, Node ${record.machine.node}, tfjs ${record.versions.tfjs}` +
-      (record.skipped.length ? `; skipped: ${record.skipped.map((s) => s.backend).join(', ')}` : '') +
-      '\n',
-  );
+  if (args.peers !== false) {
+    io.stderr.write('bench: the peers, in the same run ...\n');
+    const peers = await runPeers(
+      { ops: cases.map((c) => c.op), size: args.size, runs: args.runs, threads: args.peerThreads ?? 1 },
+      args.peerCommand,
+    );
+    record.peers = peers.results;
+    record.peerSkipped = peers.skipped;
+    for (const s of peers.skipped) io.stderr.write(`bench: no peer for ${s.op}: ${s.reason}\n`);
+  }
+  io.stdout.write(`${benchTable(record)}\n`);
   if (args.json) {
     const temporary = `${args.json}.${process.pid}.tmp`;
     writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`);
