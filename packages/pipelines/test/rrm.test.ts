@@ -166,6 +166,41 @@ describe('RRM + AA/LR losses', () => {
   }, 240_000);
 });
 
+describe('the paper preset', () => {
+  it("resolves to the paper's settings and builds a network whose branches have the paper's shapes", async () => {
+    await selectBackend({ preference: 'wasm', log: null });
+    const config = resolveConfig(RRM_DEFAULTS, RRM_PRESETS, { preset: 'paper' }) as RrmConfig;
+    expect(config.backbone.outputStride).toBe(8);
+    expect(config.network).toEqual({ embeddingChannels: 512, dilation: 12 });
+    expect(config.training).toMatchObject({
+      cropSize: 321,
+      batchSize: 4,
+      learningRate: 1e-4,
+      weightDecay: 5e-4,
+    });
+    expect(config.losses).toMatchObject({
+      affinityWeight: 0.1,
+      labelReassignWeight: 0.1,
+      margin: 3,
+      labelReassignMargin: 1,
+      gamma: 2,
+      labelReassignEpochs: 2,
+      dilations: [4, 8, 12, 24],
+    });
+    expect(config.cams.scales).toEqual([1, 0.5, 1.5, 2]);
+    // VOC: 20 labels, 21 mask classes; a 65-pixel input at output stride 8 gives 9 x 9 features
+    const net = await rrmNetwork(config, 20, 21, false);
+    const images = tf.randomNormal([1, 65, 65, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const outputs = net.forward(images);
+    expect(outputs.classLogits.shape).toEqual([1, 20]);
+    expect(outputs.embedding.shape).toEqual([1, 9, 9, 512]);
+    expect(outputs.segmentationLogits.shape).toEqual([1, 9, 9, 21]);
+    tf.dispose([images, ...Object.values(outputs)]);
+    net.dispose();
+    await selectBackend({ preference: 'cpu', log: null });
+  }, 120_000);
+});
+
 describe('online CAMs', () => {
   it('drop classes scored below minClassScore and max-normalise the others to 1', async () => {
     await selectBackend({ preference: 'cpu', log: null });
