@@ -18,6 +18,7 @@ import { selectBackend, tf } from '@wsss/core';
 import { startWebGpuForTests } from '@wsss/core/testing';
 import { crfOnScores, denseCrfOp, denseCrfOpAsync } from '@wsss/crf';
 import { createSyntheticDataset } from '@wsss/datasets';
+import { labelReassignLoss } from '@wsss/label-reassign';
 import { ClassifierHead, MobileNetV2, multilabelSoftMarginLoss } from '@wsss/models';
 
 type Values = Float32Array | Int32Array | Uint8Array;
@@ -122,6 +123,26 @@ describe('webgpu matches cpu', () => {
     expect(leaked).toBe(0);
     for (let k = 0; k < cpu.length; k++) expect(relativeError(cpu[k], gpu[k])).toBeLessThan(2e-4);
     expect(cpu[0][0]).toBeGreaterThan(0);
+  });
+
+  gpuIt('the LR loss and its gradient: device ops on webgpu, the host path on cpu', async () => {
+    const { cpu, gpu, leaked } = await onCpuAndWebGpu(async () => {
+      const embeddings = tf.randomNormal([2, 8, 8, 6], 0, 1, 'float32', 16) as tf.Tensor4D;
+      const logits = tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 17) as tf.Tensor4D;
+      const labels = tf.tidy(() =>
+        tf.argMax(tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 18), 3),
+      ) as tf.Tensor3D;
+      const probabilities = tf.softmax(logits) as tf.Tensor4D;
+      const { value, grad } = tf.valueAndGrad((e: tf.Tensor) =>
+        labelReassignLoss(e as tf.Tensor4D, labels, probabilities, { gamma: 2 }),
+      )(embeddings);
+      const out = await read(value, grad);
+      tf.dispose([embeddings, logits, labels, probabilities]);
+      return out;
+    });
+    expect(leaked).toBe(0);
+    expect(cpu[0][0]).toBeGreaterThan(0);
+    for (let k = 0; k < cpu.length; k++) expect(relativeError(cpu[k], gpu[k])).toBeLessThan(1e-4);
   });
 
   gpuIt('cross-task affinity forward and backward', async () => {

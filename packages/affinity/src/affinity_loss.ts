@@ -1,4 +1,4 @@
-import { sumTensors, tf } from '@wsss/core';
+import { stopGradient, sumTensors, tf } from '@wsss/core';
 import { fusedPairwiseAffinityLoss } from './fused_pairwise_loss';
 import { type Divergence, divergenceAt, divergenceTerms, eightNeighbours } from './pair_divergence';
 import { pairSetMaskTensors } from './pair_sets';
@@ -21,12 +21,6 @@ export interface AffinityLossOptions {
    */
   implementation?: 'auto' | 'fused' | 'ops';
 }
-
-/** `x` as a constant of the gradient: the identity forward, zero gradient backward. */
-const constantOf = tf.customGrad(((x: tf.Tensor) => ({
-  value: tf.clone(x),
-  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-})) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 
 /** Mean of `values` over `mask`, 0 when the mask is empty (AAF issue 14: empty edge sets gave NaN). */
 function maskedMean(values: tf.Tensor, mask: tf.Tensor): tf.Scalar {
@@ -157,7 +151,7 @@ export function adaptiveAffinityLoss(
   const { connection = 'max' } = options;
   return tf.tidy(() => {
     // Omega carries no gradient: V enters as a constant (through a zero-gradient identity, no readback)
-    const v = constantOf(
+    const v = stopGradient(
       tf.reshape(confidence === 'maxProbability' ? tf.max(probabilities, 3) : confidence, [b, h, w, 1]),
     ) as tf.Tensor4D;
     const omega = (d: number) => {

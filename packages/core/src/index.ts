@@ -57,6 +57,7 @@ export {
   WASM_TRAINING_KERNELS,
 } from './kernels/wasm/register';
 export { ConfusionMatrix, type ConfusionMatrixOptions, confusionMatrix } from './metrics/confusion_matrix';
+export { stopGradient, withoutGradient } from './ops/stop_gradient';
 export { sumTensors } from './ops/sum_tensors';
 export { Rng } from './random/rng';
 export { tf } from './tf';

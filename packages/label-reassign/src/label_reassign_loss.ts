@@ -1,6 +1,7 @@
 import { tf } from '@wsss/core';
 import { centroidCosineSimilarity } from './centroid_similarity';
 import { checkEmbeddings, labelledPixels } from './centroids';
+import { labelReassignLossOnDevice } from './label_reassign_device';
 
 export interface LabelReassignOptions {
   /** Margin n of the hinge on cosine similarities (eqs. 14-15). Default 1. */
@@ -28,8 +29,13 @@ export interface LabelReassignOptions {
   /** Label of the background class. Default 0. */
   backgroundIndex?: number;
   ignoreIndex?: number;
-  /** 'fused' (WebAssembly, the default on cpu/wasm) or 'ops' (tf ops, the default elsewhere); see centroidCosineSimilarity. */
+  /**
+   * 'fused' (WebAssembly similarities and the assignment on the host, the default on cpu/wasm) or 'ops' (everything
+   * with tf ops on the tensors' device, nothing read back: the default elsewhere, e.g. WebGPU).
+   */
   implementation?: 'auto' | 'fused' | 'ops';
+  /** Number of classes C, for the 'ops' path without probabilities (`confidence: 'uniform'`). */
+  numClasses?: number;
 }
 
 /**
@@ -82,6 +88,24 @@ export function labelReassignLoss(
     throw new Error(
       `labelReassignLoss: probabilities must be [${b}, ${h}, ${w}, C] (or use confidence: 'uniform')`,
     );
+  }
+  if (implementation === 'ops' || (implementation === 'auto' && !['cpu', 'wasm'].includes(tf.getBackend()))) {
+    const classes = probabilities?.shape[3] ?? options.numClasses;
+    if (classes === undefined)
+      throw new Error(
+        'labelReassignLoss: the tf-ops path needs the number of classes: pass probabilities [B, H, W, C] or options.numClasses',
+      );
+    const resolved = {
+      margin,
+      gamma,
+      assignment,
+      includeAssignedCentroid,
+      balance,
+      confidence,
+      backgroundIndex,
+      ignoreIndex,
+    };
+    return labelReassignLossOnDevice(embeddings, labels, probabilities, classes, resolved);
   }
   const labelValues = labels.dataSync();
   const probValues = confidence === 'probability' ? (probabilities as tf.Tensor4D).dataSync() : undefined;

@@ -262,3 +262,64 @@ describe('bcdCentreLoss', () => {
     expect(bcdCentreLoss(e, labels).dataSync()[0]).toBeCloseTo(0.5, 5);
   });
 });
+
+describe('labelReassignLoss on the device (tf ops, nothing read back)', () => {
+  it('equals the host path in value and gradient for every option, ignored pixels and a one-class image', () => {
+    const rng = new Rng(21);
+    const [b, h, w, d, c] = [3, 4, 5, 6, 5];
+    const x = tf.tensor4d(
+      Float32Array.from({ length: b * h * w * d }, () => rng.normal()),
+      [b, h, w, d],
+    );
+    // image 0: classes 0, 1, 3 and ignored pixels; image 1: 0, 2, 4; image 2: class 1 only (skipped by the loss)
+    const values = Int32Array.from({ length: b * h * w }, (_, i) => {
+      const img = Math.floor(i / (h * w));
+      if (img === 2) return 1;
+      return img === 0 ? [0, 1, 3, 255][i % 4] : [0, 2, 4][i % 3];
+    });
+    const l = tf.tensor3d(values, [b, h, w], 'int32');
+    const p = tf.softmax(
+      tf.tensor4d(
+        Float32Array.from({ length: b * h * w * c }, () => rng.normal()),
+        [b, h, w, c],
+      ),
+    ) as tf.Tensor4D;
+    const variants = [
+      {},
+      { gamma: 0 },
+      { gamma: 5, margin: 0.3 },
+      { assignment: 'label' as const },
+      { includeAssignedCentroid: false },
+      { balance: false },
+      { backgroundIndex: 2 },
+      { confidence: 'uniform' as const, numClasses: c },
+    ];
+    for (const options of variants) {
+      const run = (implementation: 'fused' | 'ops') =>
+        tf.tidy(() => {
+          const probabilities = options.confidence === 'uniform' ? undefined : p;
+          const f = (t: tf.Tensor) =>
+            labelReassignLoss(t as tf.Tensor4D, l, probabilities, { ...options, implementation });
+          return [f(x).dataSync()[0], tf.grad(f)(x).dataSync()] as const;
+        });
+      const [hostValue, hostGrad] = run('fused');
+      const [deviceValue, deviceGrad] = run('ops');
+      expect(hostValue).toBeGreaterThan(0);
+      expect(deviceValue).toBeCloseTo(hostValue, 5);
+      for (let i = 0; i < hostGrad.length; i++)
+        expect(Math.abs(hostGrad[i] - deviceGrad[i])).toBeLessThan(1e-5 * (1 + Math.abs(hostGrad[i])));
+    }
+    // beta is a weight, not trained: no gradient reaches the probabilities
+    const g = tf.grad((q: tf.Tensor) => labelReassignLoss(x, l, q as tf.Tensor4D, { implementation: 'ops' }))(
+      p,
+    );
+    expect(Array.from(g.dataSync()).every((v) => v === 0)).toBe(true);
+    // one class per image everywhere: 0, as the host path
+    const single = tf.zerosLike(l) as tf.Tensor3D;
+    expect(labelReassignLoss(x, single, p, { implementation: 'ops' }).dataSync()[0]).toBe(0);
+    expect(() =>
+      labelReassignLoss(x, l, undefined, { confidence: 'uniform', implementation: 'ops' }),
+    ).toThrow(/needs the number of classes: pass probabilities \[B, H, W, C\] or options.numClasses/);
+    tf.dispose([x, l, p, g, single]);
+  });
+});
