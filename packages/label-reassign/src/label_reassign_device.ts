@@ -1,4 +1,5 @@
 import { stopGradient, tf, withoutGradient } from '@wsss/core';
+import { labelReassignModulation } from './modulation';
 
 /** The options of labelReassignLoss, resolved (see there). */
 export interface ResolvedLabelReassignOptions {
@@ -75,13 +76,7 @@ export function labelReassignLossOnDevice(
     const sj = tf.sum(tf.mul(s, second), 2);
     const others = includeAssignedCentroid ? presentRows : tf.mul(presentRows, tf.sub(1, own));
     const hinge = tf.sum(tf.mul(tf.relu(tf.sub(tf.add(s, margin), tf.expandDims(si, 2))), others), 2);
-    const alpha =
-      gamma === 0
-        ? tf.onesLike(hinge)
-        : tf.pow(
-            tf.clipByValue(tf.sub(1, tf.div(tf.sub(si, sj), tf.maximum(tf.add(si, sj), 1e-6))), 0, 1),
-            gamma,
-          );
+    const alpha = labelReassignModulation(si, sj, gamma);
     // per image: mean over E_bg + mean over E_fg (or one mean), over the images with at least two classes
     const usedImage = tf.cast(tf.greaterEqual(tf.sum(present, 1), 2), 'float32'); // [B]
     const used = tf.maximum(tf.sum(usedImage), 1);

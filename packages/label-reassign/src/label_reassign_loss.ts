@@ -2,6 +2,7 @@ import { tf } from '@wsss/core';
 import { centroidCosineSimilarity } from './centroid_similarity';
 import { checkEmbeddings, labelledPixels } from './centroids';
 import { labelReassignLossOnDevice } from './label_reassign_device';
+import { labelReassignModulation } from './modulation';
 
 export interface LabelReassignOptions {
   /** Margin n of the hinge on cosine similarities (eqs. 14-15). Default 1. */
@@ -168,15 +169,7 @@ export function labelReassignLoss(
       tf.mul(tf.relu(tf.sub(tf.add(similarity, margin), si)), tf.tensor2d(others, [b * n, kMax])),
       1,
     );
-    const alpha =
-      gamma === 0
-        ? tf.onesLike(hinge)
-        : tf
-            .pow(
-              tf.clipByValue(tf.sub(1, tf.div(tf.sub(si, sj), tf.maximum(tf.add(si, sj), 1e-6))), 0, 1),
-              gamma,
-            )
-            .reshape([b * n]);
+    const alpha = tf.reshape(labelReassignModulation(si, sj, gamma), [b * n]);
     return tf.sum(tf.mul(tf.mul(alpha, hinge), tf.tensor1d(rowWeight))) as tf.Scalar;
   });
 }

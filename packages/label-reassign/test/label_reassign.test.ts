@@ -5,6 +5,7 @@ import {
   centroidCosineSimilarity,
   LabelReassignLoss,
   labelReassignLoss,
+  labelReassignModulation,
   tripletCenterLoss,
   weightedCentroids,
 } from '@wsss/label-reassign';
@@ -321,5 +322,46 @@ describe('labelReassignLoss on the device (tf ops, nothing read back)', () => {
       labelReassignLoss(x, l, undefined, { confidence: 'uniform', implementation: 'ops' }),
     ).toThrow(/needs the number of classes: pass probabilities \[B, H, W, C\] or options.numClasses/);
     tf.dispose([x, l, p, g, single]);
+  });
+});
+
+describe('the modulation alpha (eq. 16) for 0 < gamma < 1', () => {
+  it('keeps the gradient finite where alpha is 0 (it was NaN: the power of a 0 base), on both paths', () => {
+    const rng = new Rng(5);
+    // random embeddings: many pixels have a negative similarity to their second centroid, so 1 - (si - sj) / (si + sj)
+    // clips to 0 there
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 2 * 4 * 4 * 3 }, () => rng.normal()),
+      [2, 4, 4, 3],
+    );
+    const l = tf.tensor3d(
+      Int32Array.from({ length: 32 }, (_, i) => i % 3),
+      [2, 4, 4],
+      'int32',
+    );
+    const p = tf.softmax(
+      tf.tensor4d(
+        Float32Array.from({ length: 32 * 3 }, () => rng.normal()),
+        [2, 4, 4, 3],
+      ),
+    ) as tf.Tensor4D;
+    for (const implementation of ['fused', 'ops'] as const) {
+      for (const gamma of [0.5, 1]) {
+        const f = (t: tf.Tensor) => labelReassignLoss(t as tf.Tensor4D, l, p, { gamma, implementation });
+        const value = f(x).dataSync()[0];
+        const grad = tf.grad(f)(x);
+        expect(Number.isFinite(value)).toBe(true);
+        expect(Array.from(grad.dataSync()).every(Number.isFinite)).toBe(true);
+        grad.dispose();
+      }
+    }
+    // the value where alpha is 0 and where it is not: as the formula, clip(...)^gamma
+    const si = tf.tensor1d([0.8, 0.5, 0.4]);
+    const sj = tf.tensor1d([-0.1, 0.3, 0.4]);
+    const alpha = labelReassignModulation(si, sj, 0.5).dataSync();
+    expect(alpha[0]).toBe(0); // 1 - 0.9 / 0.7 < 0
+    expect(alpha[1]).toBeCloseTo(Math.sqrt(1 - 0.2 / 0.8), 6);
+    expect(alpha[2]).toBeCloseTo(1, 6);
+    tf.dispose([x, l, p, si, sj]);
   });
 });
