@@ -11,6 +11,7 @@ registerResizeBilinearGradient();
 registerWasmTrainingKernels();
 
 export {
+  automaticBackendOrder,
   BACKEND_PRIORITY,
   type BackendName,
   type SelectBackendOptions,

@@ -1,4 +1,4 @@
-import { selectBackend, tf } from '@wsss/core';
+import { automaticBackendOrder, selectBackend, tf } from '@wsss/core';
 import { setModuleLoaderForTesting } from '../src/backend/optional_module';
 
 describe('selectBackend', () => {
@@ -8,7 +8,7 @@ describe('selectBackend', () => {
     else process.env.WSSS_BACKEND = savedEnv;
   });
 
-  it('picks wasm automatically when neither tfjs-node nor a WebGPU adapter exists, saying why', async () => {
+  it('picks wasm automatically in Node when tfjs-node is absent, saying why (webgpu only when named there)', async () => {
     const lines: string[] = [];
     const restore = setModuleLoaderForTesting(async (name) => {
       throw Object.assign(new Error(`Cannot find package '${name}'`), { code: 'ERR_MODULE_NOT_FOUND' });
@@ -17,12 +17,13 @@ describe('selectBackend', () => {
       const selected = await selectBackend({ log: (l) => lines.push(l) });
       expect(selected.name).toBe('wasm');
       expect(tf.getBackend()).toBe('wasm');
-      expect(selected.skipped.map((s) => s.name)).toEqual(['tensorflow', 'webgpu']);
+      expect(selected.skipped.map((s) => s.name)).toEqual(['tensorflow']);
       expect(selected.skipped[0].reason).toMatch(
         /@tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node is installed/,
       );
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^\[wsss\] backend: wasm \(skipped tensorflow: .*; webgpu: .*\)$/);
+      expect(lines[0]).toMatch(/^\[wsss\] backend: wasm \(skipped tensorflow: [^;]*\)$/);
+      expect(automaticBackendOrder()).toEqual(['tensorflow', 'wasm', 'cpu']);
       // Logged once: the same selection again prints nothing.
       await selectBackend({ log: (l) => lines.push(l) });
       expect(lines).toHaveLength(1);
@@ -43,9 +44,9 @@ describe('selectBackend', () => {
     await expect(selectBackend({ preference: 'tensorflow', log: null })).rejects.toThrow(
       /backend 'tensorflow' was requested but is unavailable: neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node is installed/,
     );
-    process.env.WSSS_BACKEND = 'webgpu';
+    process.env.WSSS_BACKEND = 'tensorflow';
     await expect(selectBackend({ log: null })).rejects.toThrow(
-      /backend 'webgpu' was requested but is unavailable/,
+      /backend 'tensorflow' was requested but is unavailable/,
     );
     process.env.WSSS_BACKEND = 'cuda';
     await expect(selectBackend({ log: null })).rejects.toThrow(

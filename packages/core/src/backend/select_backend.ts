@@ -7,10 +7,19 @@ import { isNode, nodeWasmDirectory } from './wasm_paths';
 export const BACKEND_PRIORITY = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_PRIORITY)[number];
 
+/**
+ * The automatic order: BACKEND_PRIORITY in a browser; in Node without webgpu, which starts there only when asked for
+ * (`selectBackend('webgpu')`): Node has no OffscreenCanvas, so the webgpu backend cannot read a tensor synchronously,
+ * and `dataSync()` (tfjs' own and many callers') fails there.
+ */
+export function automaticBackendOrder(): readonly BackendName[] {
+  return isNode() ? BACKEND_PRIORITY.filter((name) => name !== 'webgpu') : BACKEND_PRIORITY;
+}
+
 export interface SelectBackendOptions {
   /**
    * One backend, or an ordered list to try. Default: the `WSSS_BACKEND` environment variable when set, otherwise
-   * `BACKEND_PRIORITY`. A backend named explicitly (here or in `WSSS_BACKEND`) that cannot start is an error;
+   * {@link automaticBackendOrder} (BACKEND_PRIORITY; in Node without webgpu). A backend named explicitly (here or in `WSSS_BACKEND`) that cannot start is an error;
    * in the automatic order unavailable ones are skipped.
    */
   preference?: BackendName | readonly BackendName[];
@@ -33,8 +42,8 @@ let announced: string | undefined;
 /**
  * Starts the fastest TensorFlow.js backend that is available and makes it current:
  * `tensorflow` (`@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`, only if installed) > `webgpu` (only if a
- * WebGPU adapter exists: in a browser, or in Node with the `webgpu` package) > `wasm` (SIMD, with the training
- * kernels of `@wsss/core` registered) > `cpu`.
+ * WebGPU adapter exists: in a browser; in Node, with the `webgpu` package, only when named, see
+ * {@link automaticBackendOrder}) > `wasm` (SIMD, with the training kernels of `@wsss/core` registered) > `cpu`.
  *
  * ```ts
  * import { selectBackend, tf } from '@wsss/core';
@@ -53,7 +62,7 @@ export async function selectBackend(
   const envChoice = isNode() ? process.env.WSSS_BACKEND?.trim() : undefined;
   const explicit = options.preference ?? (envChoice ? (envChoice.split(',') as BackendName[]) : undefined);
   const order: readonly BackendName[] =
-    explicit === undefined ? BACKEND_PRIORITY : typeof explicit === 'string' ? [explicit] : explicit;
+    explicit === undefined ? automaticBackendOrder() : typeof explicit === 'string' ? [explicit] : explicit;
   for (const name of order) {
     if (!(BACKEND_PRIORITY as readonly string[]).includes(name)) {
       throw new Error(
