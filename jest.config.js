@@ -18,6 +18,7 @@ export default {
   ],
   moduleNameMapper: {
     '^@wsss/([a-z-]+)/testing$': '<rootDir>/packages/$1/src/testing/index.ts',
+    '^@wsss/cli/bench$': '<rootDir>/packages/cli/src/bench/index.ts',
     '^@wsss/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

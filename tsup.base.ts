@@ -30,7 +30,8 @@ function twins(suffixes: string[]): Plugin {
  */
 export function packageConfig(
   entry: Record<string, string>,
-  browserEntry: Record<string, string> = { index: entry.index },
+  /** The browser build's entries; null for a Node program (pipelines, cli). */
+  browserEntry: Record<string, string> | null = { index: entry.index },
 ): ReturnType<typeof defineConfig> {
   const node: Options = {
     entry,
@@ -48,7 +49,7 @@ export function packageConfig(
     noExternal: [/^@tensorflow\/tfjs-core\/dist\//],
   };
   const browser: Options = {
-    entry: browserEntry,
+    entry: browserEntry ?? {},
     outDir: 'dist/browser',
     format: ['esm'],
     platform: 'browser',
@@ -58,5 +59,5 @@ export function packageConfig(
   };
   // cleaned once here: the two builds run at the same time, and tsup's own clean of one would race the other
   rmSync('dist', { recursive: true, force: true });
-  return defineConfig([node, browser]);
+  return defineConfig(browserEntry ? [node, browser] : [node]);
 }

@@ -1,3 +1,4 @@
 import { packageConfig } from '../../tsup.base';
 
-export default packageConfig({ index: 'src/index.ts' });
+/** Node only (run folders, worker threads): no browser build. */
+export default packageConfig({ index: 'src/index.ts' }, null);

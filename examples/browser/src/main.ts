@@ -5,6 +5,7 @@
  */
 import '@tensorflow/tfjs-backend-webgpu';
 import { camOverlay } from '@wsss/cam';
+import { BENCH_CASES, type BenchSize, time } from '@wsss/cli/bench';
 import {
   type BackendName,
   type LabelMap,
@@ -31,6 +32,16 @@ interface DemoState {
   backend?: string;
   done: boolean;
   error?: string;
+  /** `?bench=small|standard`: wsss bench's kernels timed in this page. */
+  bench?: {
+    op: string;
+    shape: string;
+    backend: string;
+    medianMs: number;
+    q1Ms: number;
+    q3Ms: number;
+    runs: number;
+  }[];
   result?: {
     backend: string;
     classes: PhotoResult['classes'];
@@ -98,8 +109,47 @@ const options: PhotoOptions = {
   flip: params.get('flip') !== '0',
 };
 
+/** wsss bench's kernels (`@wsss/cli/bench`) on the page's backend: the browser variant of the same harness. */
+async function benchmark(backend: string, size: BenchSize, runs: number) {
+  const rows: NonNullable<DemoState['bench']> = [];
+  $('panels').replaceChildren();
+  for (const [i, c] of BENCH_CASES.entries()) {
+    status(`benchmark (${size}): ${c.op}`, i / BENCH_CASES.length);
+    const run = c.setup(size, { threads: 1 });
+    try {
+      const t = await time(run.run, runs, 1);
+      rows.push({
+        op: c.op,
+        shape: c.shape(size),
+        backend: c.backendIndependent ? 'own kernel, 1 thread' : backend,
+        ...t,
+      });
+    } finally {
+      run.dispose();
+    }
+  }
+  $('timings').innerHTML =
+    '<tr><th>op</th><th>shape</th><th>backend</th><th>median ms</th><th>IQR ms</th><th>runs</th></tr>' +
+    rows
+      .map(
+        (r) =>
+          `<tr><td>${r.op}</td><td>${r.shape}</td><td>${r.backend}</td><td class="ms">${r.medianMs.toFixed(1)}</td>` +
+          `<td class="ms">${r.q1Ms.toFixed(1)}-${r.q3Ms.toFixed(1)}</td><td class="ms">${r.runs}</td></tr>`,
+      )
+      .join('');
+  status(`benchmark (${size}): done`, 1);
+  return rows;
+}
+
 async function main() {
   const backend = await startBackend();
+  const benchSize = params.get('bench');
+  $('bench').addEventListener('click', () => benchmark(backend, 'small', 5).catch(fail));
+  if (benchSize === 'small' || benchSize === 'standard') {
+    state.bench = await benchmark(backend, benchSize, Number(params.get('runs') ?? 5));
+    state.done = true;
+    return;
+  }
   status('loading the ImageNet MobileNetV2 weights', 0);
   const weights = params.get('weights') ?? './weights/mobilenet_v2_1.0_224';
   const nets = await loadPhotoNetworks(weights, ({ loadedBytes, totalBytes }) =>

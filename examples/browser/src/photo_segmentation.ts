@@ -185,7 +185,7 @@ export async function segmentPhoto(
 
 /**
  * psa's random walk (infer_aff) with untrained affinities: the dilated network's features of the photo, scaled to a
- * mean magnitude of 1, give AffinityNet's pair affinities (radius 5); the scores [(1 - max)^alpha, present CAMs] at
+ * mean magnitude of 1, give AffinityNet's pair affinities (radius 5, less on a small photo's feature map); the scores [(1 - max)^alpha, present CAMs] at
  * the features' resolution are propagated, upsampled bilinearly and argmaxed.
  */
 async function randomWalkLabels(
@@ -201,7 +201,15 @@ async function randomWalkLabels(
     return tf.div(f, tf.add(tf.mean(tf.abs(f)), 1e-5)) as tf.Tensor4D;
   });
   const [, h, w] = features.shape;
-  const pairs = pairIndices(h, w, 5);
+  // psa's radius 5, smaller where the feature map of a small photo is too small for it
+  const radius = Math.min(5, h, Math.floor((w + 1) / 2));
+  if (radius < 2) {
+    tf.dispose(features);
+    throw new Error(
+      `segmentPhoto: the photo (${image.width} x ${image.height}) is too small for the random walk`,
+    );
+  }
+  const pairs = pairIndices(h, w, radius);
   const small = tf.tidy(() => tf.image.resizeBilinear(cams, [h, w], false, true) as tf.Tensor3D);
   const scored = crfScores(small, present, VOC_VALUES, walk.alpha);
   const affinity = tf.tidy(() => tf.squeeze(pairAffinity(features, pairs), [0]) as tf.Tensor2D);

@@ -1,14 +1,19 @@
 /**
  * The demo page in headless Chromium (Debian's chromium, driven by puppeteer-core; WebGPU through SwiftShader): it
  * loads, runs a photo on wasm and on webgpu, and its label maps equal Node's on the same photo (the page's
- * computation run here on wasm). Screenshots go to artifacts/. Skips, saying why, without chromium, the shared weights
- * or the packages' browser builds (`pnpm build`).
+ * computation run here on wasm); its benchmark mode runs wsss bench's kernels. With ../shared: the ImageNet weights
+ * and cat.bmp; without: seeded random MobileNetV2 weights and a synthetic PNG, served the same way. Screenshots go to
+ * artifacts/. Skips, saying why, without chromium or the packages' browser builds (`pnpm build`).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readImage, selectBackend } from '@wsss/core';
+import { BENCH_CASES } from '@wsss/cli/bench';
+import { encodePng, readImage, selectBackend } from '@wsss/core';
 import { sharedPath } from '@wsss/core/testing';
+import { createSyntheticDataset } from '@wsss/datasets';
+import { MobileNetV2, saveWeights } from '@wsss/models';
 import puppeteer, { type Browser } from 'puppeteer-core';
 // @ts-expect-error: plain JavaScript build script, no declarations
 import { buildPage } from '../build.mjs';
@@ -19,8 +24,9 @@ import { loadPhotoNetworks, type PhotoOptions, segmentPhoto } from '../src/photo
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const weights = sharedPath('weights/mobilenet_v2_1.0_224', 'the browser demo page test');
-const photo = sharedPath('images/cat.bmp');
+const sharedWeights = sharedPath('weights/mobilenet_v2_1.0_224');
+const sharedPhoto = sharedPath('images/cat.bmp');
+const withShared = Boolean(sharedWeights && sharedPhoto);
 const built = ['core', 'cam', 'crf', 'affinity', 'models', 'datasets'].every((p) =>
   existsSync(join(root, 'packages', p, 'dist', 'browser', 'index.js')),
 );
@@ -28,14 +34,26 @@ const reason = !existsSync(CHROMIUM)
   ? `no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
   : !built
     ? 'the packages have no browser builds (run pnpm build)'
-    : !weights || !photo
-      ? 'no shared weights or photos'
-      : undefined;
+    : undefined;
 if (reason) process.stderr.write(`[wsss] skipping the browser demo page test: ${reason}\n`);
 
 // small and single-scale: WebGPU on SwiftShader runs on the CPU
 const OPTIONS: PhotoOptions = { maxSide: 160, scales: [1], flip: false };
-const QUERY = 'image=./images/cat.bmp&auto=1&maxSide=160&scales=1&flip=0';
+const PHOTO = withShared ? 'cat.bmp' : 'synthetic.png';
+const QUERY = `image=./images/${PHOTO}&auto=1&maxSide=160&scales=1&flip=0`;
+
+/** The folder served as the shared data: ../shared, or seeded random weights and a synthetic photo. */
+async function dataFolder(): Promise<string> {
+  if (withShared) return dirname(dirname(sharedWeights!));
+  const dir = mkdtempSync(join(tmpdir(), 'wsss-page-'));
+  const net = new MobileNetV2({ includeTop: true, seed: 7 });
+  await saveWeights(join(dir, 'weights', 'mobilenet_v2_1.0_224'), net.params.toNamedTensors());
+  net.dispose();
+  const sample = await createSyntheticDataset({ size: 1, seed: 2, height: 120, width: 160 }).get(0);
+  mkdirSync(join(dir, 'images'));
+  writeFileSync(join(dir, 'images', PHOTO), await encodePng(sample.image));
+  return dir;
+}
 
 interface PageResult {
   backend: string;
@@ -53,9 +71,11 @@ function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
 (reason ? describe.skip : describe)('browser demo page (headless Chromium)', () => {
   let browser: Browser;
   let server: { url: string; close: () => Promise<void> };
+  let data: string;
   beforeAll(async () => {
     await buildPage();
-    server = await servePage({ port: 0 });
+    data = await dataFolder();
+    server = await servePage({ port: 0, shared: data });
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -74,13 +94,14 @@ function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    if (!withShared && data) rmSync(data, { recursive: true, force: true });
   });
 
   let node: Awaited<ReturnType<typeof segmentPhoto>>;
   beforeAll(async () => {
     await selectBackend({ preference: 'wasm', log: null });
-    const nets = await loadPhotoNetworks(weights!);
-    node = await segmentPhoto(await readImage(photo!), nets, OPTIONS);
+    const nets = await loadPhotoNetworks(join(data, 'weights', 'mobilenet_v2_1.0_224'));
+    node = await segmentPhoto(await readImage(join(data, 'images', PHOTO)), nets, OPTIONS);
     nets.dispose();
     await selectBackend({ preference: 'cpu', log: null });
   }, 300_000);
@@ -117,4 +138,29 @@ function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
     },
     300_000,
   );
+
+  it('runs wsss bench’s kernels in the page (its benchmark mode, small shapes, wasm)', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${server.url}?backend=wasm&bench=small&runs=1`);
+    await page.waitForFunction(() => (globalThis as { wsssDemo?: { done: boolean } }).wsssDemo?.done, {
+      timeout: 300_000,
+      polling: 500,
+    });
+    const state = (await page.evaluate(() => {
+      const s = (globalThis as unknown as { wsssDemo: { error?: string; bench?: unknown } }).wsssDemo;
+      return { error: s.error, bench: s.bench };
+    })) as { error?: string; bench?: { op: string; backend: string; medianMs: number }[] };
+    mkdirSync(join(root, 'artifacts'), { recursive: true });
+    await page.screenshot({ path: join(root, 'artifacts', 'browser-bench-wasm.png'), fullPage: true });
+    await page.close();
+    expect(errors).toEqual([]);
+    expect(state.error).toBeUndefined();
+    expect(state.bench!.map((r) => r.op)).toEqual(BENCH_CASES.map((c) => c.op));
+    for (const r of state.bench!) {
+      expect(r.medianMs).toBeGreaterThan(0);
+      expect(r.backend).toMatch(/^(wasm|own kernel, 1 thread)$/);
+    }
+  }, 300_000);
 });
