@@ -182,6 +182,27 @@ for (const name of BROWSER) {
     return `${(code.length / 1e6).toFixed(2)} MB`;
   });
 }
+// the bench harness a page runs (@wsss/cli/bench) bundles for the browser too, though @wsss/cli is a Node program
+step('browser bundle of @wsss/cli/bench', () => {
+  writeFileSync(
+    join(project, 'browser_bench.mjs'),
+    "import { BENCH_CASES } from '@wsss/cli/bench';\nglobalThis.cases = BENCH_CASES;\n",
+  );
+  const out = join(project, 'bundles', 'cli-bench.js');
+  run(
+    esbuild,
+    [
+      'browser_bench.mjs',
+      '--bundle',
+      '--platform=browser',
+      '--format=esm',
+      `--outfile=${out}`,
+      '--log-level=error',
+    ],
+    project,
+  );
+  return `${(readFileSync(out, 'utf8').length / 1e6).toFixed(2)} MB`;
+});
 // the browser build's code runs: a dense CRF, CAM labels, a gradient through the bundle, in Node made to look like a
 // page to tfjs-core (no `process`, a `window` with a `document`); the demo page's test runs it in Chromium
 step('run a browser bundle: gradient, dense CRF, CAM labels, LR loss on cpu', () => {
