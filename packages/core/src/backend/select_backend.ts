@@ -19,8 +19,8 @@ export function automaticBackendOrder(): readonly BackendName[] {
 export interface SelectBackendOptions {
   /**
    * One backend, or an ordered list to try. Default: the `WSSS_BACKEND` environment variable when set, otherwise
-   * {@link automaticBackendOrder} (BACKEND_PRIORITY; in Node without webgpu). A backend named explicitly (here or in `WSSS_BACKEND`) that cannot start is an error;
-   * in the automatic order unavailable ones are skipped.
+   * {@link automaticBackendOrder} (BACKEND_PRIORITY; in Node without webgpu). A backend named explicitly (here or in
+   * `WSSS_BACKEND`) that cannot start is an error; in the automatic order unavailable ones are skipped.
    */
   preference?: BackendName | readonly BackendName[];
   /** Where the wasm binaries live (URL prefix in a browser). Default in Node: the installed package's `dist/`. */
