@@ -1,4 +1,4 @@
-import { stopGradient, sumTensors, tf } from '@wsss/core';
+import { type Implementation, stopGradient, sumTensors, tf, usesFusedPass } from '@wsss/core';
 import { fusedPairwiseAffinityLoss } from './fused_pairwise_loss';
 import { type Divergence, divergenceAt, divergenceTerms, eightNeighbours } from './pair_divergence';
 import { pairSetMaskTensors } from './pair_sets';
@@ -19,7 +19,7 @@ export interface AffinityLossOptions {
    * 'fused': one WebAssembly pass computing loss and gradient (reads the probabilities back; the fast path on cpu
    * and wasm); 'ops': tf ops and autodiff (stays on the device, e.g. WebGPU). 'auto' (default): fused on cpu/wasm.
    */
-  implementation?: 'auto' | 'fused' | 'ops';
+  implementation?: Implementation;
 }
 
 /** Mean of `values` over `mask`, 0 when the mask is empty (AAF issue 14: empty edge sets gave NaN). */
@@ -62,10 +62,7 @@ function pairwiseAffinityLoss(
     ignoreIndex = 255,
     implementation = 'auto',
   } = options;
-  if (
-    implementation === 'fused' ||
-    (implementation === 'auto' && ['cpu', 'wasm'].includes(tf.getBackend()))
-  ) {
+  if (usesFusedPass(implementation)) {
     // the fused pass reads everything back; the ops below never do (WebGPU reads only asynchronously)
     return fusedPairwiseAffinityLoss(probabilities, labels.dataSync(), {
       dilations,

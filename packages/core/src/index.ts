@@ -58,6 +58,7 @@ export {
   WASM_TRAINING_KERNELS,
 } from './kernels/wasm/register';
 export { ConfusionMatrix, type ConfusionMatrixOptions, confusionMatrix } from './metrics/confusion_matrix';
+export { type Implementation, usesFusedPass } from './ops/implementation';
 export { stopGradient, withoutGradient } from './ops/stop_gradient';
 export { sumTensors } from './ops/sum_tensors';
 export { Rng } from './random/rng';

@@ -1,4 +1,4 @@
-import { tf, WasmArena } from '@wsss/core';
+import { type Implementation, tf, usesFusedPass, WasmArena } from '@wsss/core';
 import { cosineSimilarity, weightedCentroids } from './centroids';
 import { CENTROID_SIMILARITY_WASM } from './wasm/centroid_similarity_wasm';
 
@@ -23,7 +23,7 @@ export function centroidCosineSimilarity(
   embeddings: tf.Tensor2D,
   weights: Float32Array,
   classes: number,
-  options: { groups?: number; implementation?: 'auto' | 'fused' | 'ops' } = {},
+  options: { groups?: number; implementation?: Implementation } = {},
 ): tf.Tensor2D {
   const { groups = 1, implementation = 'auto' } = options;
   const [n, d] = embeddings.shape;
@@ -37,7 +37,7 @@ export function centroidCosineSimilarity(
     throw new Error(`centroidCosineSimilarity: groups must divide the ${n} rows, got ${groups}`);
   }
   const rows = n / groups;
-  if (implementation === 'ops' || (implementation === 'auto' && !['cpu', 'wasm'].includes(tf.getBackend()))) {
+  if (!usesFusedPass(implementation)) {
     return tf.tidy(() => {
       const blocks = Array.from({ length: groups }, (_, g) => {
         const x = tf.slice(embeddings, [g * rows, 0], [rows, d]) as tf.Tensor2D;

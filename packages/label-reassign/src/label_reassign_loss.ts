@@ -1,7 +1,7 @@
-import { tf } from '@wsss/core';
+import { type Implementation, tf, usesFusedPass } from '@wsss/core';
 import { centroidCosineSimilarity } from './centroid_similarity';
 import { checkEmbeddings, labelledPixels } from './centroids';
-import { labelReassignLossOnDevice } from './label_reassign_device';
+import { labelReassignLossOnDevice, type ResolvedLabelReassignOptions } from './label_reassign_device';
 import { labelReassignModulation } from './modulation';
 
 export interface LabelReassignOptions {
@@ -34,7 +34,7 @@ export interface LabelReassignOptions {
    * 'fused' (WebAssembly similarities and the assignment on the host, the default on cpu/wasm) or 'ops' (everything
    * with tf ops on the tensors' device, nothing read back: the default elsewhere, e.g. WebGPU).
    */
-  implementation?: 'auto' | 'fused' | 'ops';
+  implementation?: Implementation;
   /** Number of classes C, for the 'ops' path without probabilities (`confidence: 'uniform'`). */
   numClasses?: number;
 }
@@ -71,17 +71,27 @@ export function labelReassignLoss(
   options: LabelReassignOptions = {},
 ): tf.Scalar {
   const [b, h, w, d] = checkEmbeddings(embeddings, labels, 'labelReassignLoss');
+  const resolved: ResolvedLabelReassignOptions = {
+    margin: options.margin ?? 1,
+    gamma: options.gamma ?? 2,
+    assignment: options.assignment ?? 'reassign',
+    includeAssignedCentroid: options.includeAssignedCentroid ?? true,
+    balance: options.balance ?? true,
+    confidence: options.confidence ?? 'probability',
+    backgroundIndex: options.backgroundIndex ?? 0,
+    ignoreIndex: options.ignoreIndex ?? 255,
+  };
   const {
-    margin = 1,
-    gamma = 2,
-    assignment = 'reassign',
-    includeAssignedCentroid = true,
-    balance = true,
-    confidence = 'probability',
-    backgroundIndex = 0,
-    ignoreIndex = 255,
-    implementation = 'auto',
-  } = options;
+    margin,
+    gamma,
+    assignment,
+    includeAssignedCentroid,
+    balance,
+    confidence,
+    backgroundIndex,
+    ignoreIndex,
+  } = resolved;
+  const implementation = options.implementation ?? 'auto';
   if (
     confidence === 'probability' &&
     (probabilities?.rank !== 4 || probabilities.shape.slice(0, 3).join() !== [b, h, w].join())
@@ -90,22 +100,12 @@ export function labelReassignLoss(
       `labelReassignLoss: probabilities must be [${b}, ${h}, ${w}, C] (or use confidence: 'uniform')`,
     );
   }
-  if (implementation === 'ops' || (implementation === 'auto' && !['cpu', 'wasm'].includes(tf.getBackend()))) {
+  if (!usesFusedPass(implementation)) {
     const classes = probabilities?.shape[3] ?? options.numClasses;
     if (classes === undefined)
       throw new Error(
         'labelReassignLoss: the tf-ops path needs the number of classes: pass probabilities [B, H, W, C] or options.numClasses',
       );
-    const resolved = {
-      margin,
-      gamma,
-      assignment,
-      includeAssignedCentroid,
-      balance,
-      confidence,
-      backgroundIndex,
-      ignoreIndex,
-    };
     return labelReassignLossOnDevice(embeddings, labels, probabilities, classes, resolved);
   }
   const labelValues = labels.dataSync();

@@ -1,4 +1,4 @@
-import { tf } from '@wsss/core';
+import { type Implementation, tf } from '@wsss/core';
 import { centroidCosineSimilarity } from './centroid_similarity';
 import { checkEmbeddings, cosineSimilarity, labelledPixels } from './centroids';
 
@@ -11,7 +11,7 @@ export interface TripletCenterOptions {
   centers?: tf.Tensor2D;
   ignoreIndex?: number;
   /** For batch-mean centres: 'fused' (WebAssembly, the default on cpu/wasm) or 'ops'; see centroidCosineSimilarity. */
-  implementation?: 'auto' | 'fused' | 'ops';
+  implementation?: Implementation;
 }
 
 /**
