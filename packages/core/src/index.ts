@@ -64,5 +64,6 @@ export { sumTensors } from './ops/sum_tensors';
 export { Rng } from './random/rng';
 export { tf } from './tf';
 export { writeFileAtomic } from './util/atomic_write';
+export { fetchBytes } from './util/fetch_bytes';
 export { formatDuration, Progress, type ProgressOptions } from './util/progress';
 export { decodeBase64, WasmArena, type WasmBinaries } from './wasm/wasm_arena';

@@ -1,13 +1,9 @@
+import { fetchBytes } from '@wsss/core';
+
 /**
  * Browser twin of file_access.ts: a dataset root is a URL (relative to the page or absolute) of a folder served with
  * the dataset's layout, and its files are fetched.
  */
-
-async function fetched(path: string): Promise<Response> {
-  const response = await fetch(path);
-  if (!response.ok) throw new Error(`cannot fetch ${path}: HTTP ${response.status}`);
-  return response;
-}
 
 /**
  * A file exists when a HEAD request for it succeeds. A folder (no extension in its last segment) cannot be checked
@@ -24,11 +20,11 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 export async function readText(path: string): Promise<string> {
-  return (await fetched(path)).text();
+  return new TextDecoder().decode(await readBytes(path));
 }
 
 export async function readBytes(path: string): Promise<Uint8Array> {
-  return new Uint8Array(await (await fetched(path)).arrayBuffer());
+  return fetchBytes(path, { caller: 'dataset' });
 }
 
 export function joinPath(...parts: string[]): string {

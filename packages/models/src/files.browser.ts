@@ -1,4 +1,4 @@
-import { fetchBytes } from './fetch_bytes';
+import { fetchBytes } from '@wsss/core';
 
 /**
  * Browser twin of files.ts: a local path is a URL relative to the page, fetched; checkpoints (reading what is on
@@ -10,7 +10,7 @@ export async function readLocalFile(
   what: string,
   onBytes?: (bytes: number) => void,
 ): Promise<Uint8Array> {
-  return fetchBytes(path, what, onBytes);
+  return fetchBytes(path, { caller: 'loadWeights', what, onBytes });
 }
 
 export function joinPath(dir: string, file: string): string {

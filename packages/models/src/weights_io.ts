@@ -1,5 +1,4 @@
-import { tf, writeFileAtomic } from '@wsss/core';
-import { fetchBytes } from './fetch_bytes';
+import { fetchBytes, tf, writeFileAtomic } from '@wsss/core';
 import { joinPath, readLocalFile, readTextIfExists, removeFile } from './files';
 import type { Parameters } from './parameters';
 
@@ -28,7 +27,9 @@ async function readBytes(
   what: string,
   onBytes?: (bytes: number) => void,
 ): Promise<Uint8Array> {
-  return isUrl(location) ? fetchBytes(location, what, onBytes) : readLocalFile(location, what, onBytes);
+  return isUrl(location)
+    ? fetchBytes(location, { caller: 'loadWeights', what, onBytes })
+    : readLocalFile(location, what, onBytes);
 }
 
 export interface LoadWeightsOptions {

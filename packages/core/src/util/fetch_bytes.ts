@@ -1,16 +1,18 @@
 /**
- * A URL's bytes through `fetch`, reporting each chunk's size to `onBytes` as it arrives (a body stream where there
- * is one); errors name `what` and the URL.
+ * A URL's bytes through `fetch` (pages, workers, and Node for http(s) URLs), reporting each chunk's size to `onBytes`
+ * as it arrives (from the body stream where there is one). Errors say `${caller}: ${what} not found: url` (HTTP 404)
+ * or `${caller}: cannot fetch ${what} url: ...`.
  */
 export async function fetchBytes(
   url: string,
-  what: string,
-  onBytes?: (bytes: number) => void,
+  options: { caller: string; what?: string; onBytes?: (bytes: number) => void },
 ): Promise<Uint8Array> {
+  const { caller, what = 'file', onBytes } = options;
   const response = await fetch(url).catch((err: Error) => {
-    throw new Error(`loadWeights: cannot fetch ${what} ${url}: ${err.message}`);
+    throw new Error(`${caller}: cannot fetch ${what} ${url}: ${err.message}`);
   });
-  if (!response.ok) throw new Error(`loadWeights: cannot fetch ${what} ${url}: HTTP ${response.status}`);
+  if (response.status === 404) throw new Error(`${caller}: ${what} not found: ${url}`);
+  if (!response.ok) throw new Error(`${caller}: cannot fetch ${what} ${url}: HTTP ${response.status}`);
   if (!onBytes || !response.body) {
     const bytes = new Uint8Array(await response.arrayBuffer());
     onBytes?.(bytes.length);
