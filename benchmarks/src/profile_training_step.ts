@@ -5,8 +5,10 @@
  * (calls, ms, share) and the step's wall time.
  * Run: pnpm --filter @wsss/benchmarks bench:profile-training [--runs N]
  */
+
+import { classifierTrainingStep } from '@wsss/cli/bench';
 import { selectBackend, tf } from '@wsss/core';
-import { ClassifierHead, MobileNetV2, multilabelSoftMarginLoss } from '@wsss/models';
+import { ClassifierHead, MobileNetV2 } from '@wsss/models';
 import { benchmarkOption, markdownTable } from './timing';
 
 const runs = benchmarkOption('runs', 3);
@@ -19,22 +21,7 @@ for (const outputStride of [32, 16] as const) {
   const labels = tf.tidy(() =>
     tf.cast(tf.greater(tf.randomUniform([8, 20], 0, 1, 'float32', 4), 0.8), 'float32'),
   );
-  const variables = [...backbone.params.variables.values(), ...head.params.variables.values()];
-  const step = async () => {
-    const out = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          multilabelSoftMarginLoss(
-            head.forward(backbone.forward(images, { training: true }).features),
-            labels as tf.Tensor2D,
-          ),
-        variables,
-      );
-      return [value, ...Object.values(grads)];
-    });
-    await Promise.all(out.map((t) => t.data()));
-    tf.dispose(out);
-  };
+  const step = classifierTrainingStep(backbone, head, images, labels as tf.Tensor2D);
   await step(); // warm-up
   const totals = new Map<string, { calls: number; ms: number }>();
   const walls: number[] = [];

@@ -104,6 +104,33 @@ const networkShape = (size: BenchSize, training: boolean) =>
     ? { width: 1, batch: training ? 4 : 1, side: training ? 224 : 320 }
     : { width: 0.35, batch: 1, side: 64 };
 
+/**
+ * One training step of a classifier (backbone + 1x1 head, multilabel soft margin): forward, backward, every gradient
+ * read back; no update. What the training-step case (and the training profile) time.
+ */
+export function classifierTrainingStep(
+  backbone: MobileNetV2,
+  head: ClassifierHead,
+  images: tf.Tensor4D,
+  labels: tf.Tensor2D,
+): () => Promise<void> {
+  const variables = [...backbone.params.variables.values(), ...head.params.variables.values()];
+  return () =>
+    settle(
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(
+          () =>
+            multilabelSoftMarginLoss(
+              head.forward(backbone.forward(images, { training: true }).features),
+              labels,
+            ),
+          variables,
+        );
+        return [value, ...Object.values(grads)];
+      }),
+    );
+}
+
 function networkCase(training: boolean): BenchCase {
   const classes = 20;
   return {
@@ -123,22 +150,8 @@ function networkCase(training: boolean): BenchCase {
       const labels = tf.tidy(() =>
         tf.cast(tf.greater(tf.randomUniform([batch, classes], 0, 1, 'float32', 4), 0.8), 'float32'),
       );
-      const variables = [...backbone.params.variables.values(), ...head.params.variables.values()];
       const run = training
-        ? () =>
-            settle(
-              tf.tidy(() => {
-                const { value, grads } = tf.variableGrads(
-                  () =>
-                    multilabelSoftMarginLoss(
-                      head.forward(backbone.forward(images, { training: true }).features),
-                      labels as tf.Tensor2D,
-                    ),
-                  variables,
-                );
-                return [value, ...Object.values(grads)];
-              }),
-            )
+        ? classifierTrainingStep(backbone, head, images, labels as tf.Tensor2D)
         : () =>
             settle([
               tf.tidy(() =>
