@@ -62,16 +62,15 @@ function status(message: string, fraction?: number) {
   else bar.value = fraction;
 }
 
-function draw(title: string, image: { width: number; height: number; data: Uint8Array }, channels: 1 | 3) {
+/** An RGB image as a captioned canvas in the panels. */
+function draw(title: string, image: RgbImage) {
   const canvas = document.createElement('canvas');
   canvas.width = image.width;
   canvas.height = image.height;
   const context = canvas.getContext('2d')!;
   const rgba = context.createImageData(image.width, image.height);
-  const palette = vocPalette();
   for (let i = 0; i < image.width * image.height; i++) {
-    for (let c = 0; c < 3; c++)
-      rgba.data[4 * i + c] = channels === 3 ? image.data[3 * i + c] : palette[3 * image.data[i] + c];
+    rgba.data.set(image.data.subarray(3 * i, 3 * i + 3), 4 * i);
     rgba.data[4 * i + 3] = 255;
   }
   context.putImageData(rgba, 0, 0);
@@ -167,11 +166,11 @@ async function main() {
     const { image: shown, labels, ms, classes } = result;
     $('classes').textContent =
       `classes: ${classes.map((c) => `${c.name} ${c.probability.toFixed(2)}`).join(', ')}`;
-    draw('photo', shown, 3);
-    draw('CAM (max over classes)', camOverlay(shown, result.camMax), 3);
-    draw('CAM labels', overlay(shown, labels.cam), 3);
-    draw('dense CRF', overlay(shown, labels.crf), 3);
-    draw('random walk', overlay(shown, labels.walk), 3);
+    draw('photo', shown);
+    draw('CAM (max over classes)', camOverlay(shown, result.camMax));
+    draw('CAM labels', overlay(shown, labels.cam));
+    draw('dense CRF', overlay(shown, labels.crf));
+    draw('random walk', overlay(shown, labels.walk));
     $('timings').innerHTML =
       `<tr><th>step (${backend})</th><th>ms</th></tr>` +
       Object.entries(ms)
