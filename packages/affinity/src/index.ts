@@ -10,7 +10,7 @@ export {
   StandardAffinityLoss,
   standardAffinityLoss,
 } from './affinity_loss';
-export { affinityNetLoss, pairAffinity } from './affinity_net';
+export { AffinityNetHead, type AffinityNetHeadOptions, affinityNetLoss, pairAffinity } from './affinity_net';
 export { confidentRegions } from './confident_regions';
 export { CrossTaskAffinity, type Task } from './cross_task_affinity';
 export { denseAffinityMatrix, denseRandomWalk } from './dense_random_walk';
