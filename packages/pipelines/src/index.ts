@@ -24,6 +24,9 @@ export {
   type SegmentationScores,
   segmentationScores,
 } from './evaluation';
+export { IAL_DEFAULTS, IAL_PRESETS, type IalConfig } from './ial/config';
+export { ialPipeline } from './ial/pipeline';
+export { type Energy, labellingEnergy } from './ial/regions';
 export {
   type CamPredictor,
   mergeShards,

@@ -1,10 +1,12 @@
 import { baselinePipeline } from './baseline/pipeline';
+import { ialPipeline } from './ial/pipeline';
 import type { Pipeline } from './pipeline';
 import { rrmPipeline } from './rrm/pipeline';
 
 const registry = new Map<string, Pipeline<object>>([
   [baselinePipeline.name, baselinePipeline as Pipeline<object>],
   [rrmPipeline.name, rrmPipeline as unknown as Pipeline<object>],
+  [ialPipeline.name, ialPipeline as unknown as Pipeline<object>],
 ]);
 
 /** Makes a pipeline runnable by name (`wsss run <name>`). */

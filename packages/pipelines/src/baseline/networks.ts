@@ -15,7 +15,7 @@ import type { BaselineConfig } from './config';
  * initialised randomly (with the weights' architecture, width 1, when they are named: a checkpoint loads next).
  */
 export async function backboneOf(
-  config: BaselineConfig,
+  config: Pick<BaselineConfig, 'backbone'>,
   outputStride: 8 | 16,
   pretrained: boolean,
   seed: number,
@@ -31,14 +31,22 @@ export async function backboneOf(
 }
 
 /** The CAM classifier of the config (MobileNetV2 + GAP classifier); `pretrained` as {@link backboneOf}. */
-export async function classifierNetwork(config: BaselineConfig, numClasses: number, pretrained: boolean) {
+export async function classifierNetwork(
+  config: Pick<BaselineConfig, 'backbone' | 'classifier'>,
+  numClasses: number,
+  pretrained: boolean,
+) {
   const backbone = await backboneOf(config, config.classifier.outputStride, pretrained, 1);
   const head = new ClassifierHead(backbone.featureChannels, numClasses, { seed: 1 });
   return { backbone, head };
 }
 
 /** The segmentation network of the config; `pretrained` starts its backbone from the ImageNet weights when given. */
-export async function segmentationNetwork(config: BaselineConfig, numClasses: number, pretrained: boolean) {
+export async function segmentationNetwork(
+  config: Pick<BaselineConfig, 'backbone' | 'segmentation'>,
+  numClasses: number,
+  pretrained: boolean,
+) {
   const { outputStride, head } = config.segmentation;
   const backbone = await backboneOf(config, outputStride, pretrained, 2);
   const aspp = new AsppHead(backbone.featureChannels, numClasses, {
@@ -50,7 +58,11 @@ export async function segmentationNetwork(config: BaselineConfig, numClasses: nu
 }
 
 /** The classifier trained in `checkpoint` (a train-classifier stage's), for CAMs. */
-export async function trainedClassifier(config: BaselineConfig, numClasses: number, checkpoint: string) {
+export async function trainedClassifier(
+  config: Pick<BaselineConfig, 'backbone' | 'classifier'>,
+  numClasses: number,
+  checkpoint: string,
+) {
   const network = await classifierNetwork(config, numClasses, false);
   await loadCheckpointParameters(checkpoint, [
     { name: 'backbone', params: network.backbone.params },
@@ -61,7 +73,7 @@ export async function trainedClassifier(config: BaselineConfig, numClasses: numb
 
 /** The segmentation network trained in `checkpoint` (a train-segmentation stage's), for predictions. */
 export async function trainedSegmentationNetwork(
-  config: BaselineConfig,
+  config: Pick<BaselineConfig, 'backbone' | 'segmentation'>,
   numClasses: number,
   checkpoint: string,
 ) {
@@ -82,7 +94,7 @@ export function classLayout(dataset: SegmentationDataset) {
 export function segmentWithConfig(
   net: SegmentationNetwork,
   image: RgbImage,
-  config: BaselineConfig,
+  config: Pick<BaselineConfig, 'segmentation' | 'evaluation'>,
 ): Promise<LabelMap> {
   return segment(net, image, {
     scales: config.evaluation.scales.map((scale) => scale * config.segmentation.inputScale),

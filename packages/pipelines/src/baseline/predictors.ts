@@ -3,9 +3,10 @@ import { imageToInput, tf } from '@wsss/core';
 import { trainedCheckpoint } from '../artefacts';
 import { openDataset } from '../data';
 import type { CamPredictor, Predictor } from '../pipeline';
+import type { Stage } from '../stage';
 import type { BaselineConfig } from './config';
 import { segmentWithConfig, trainedClassifier, trainedSegmentationNetwork } from './networks';
-import { baselineStages } from './stages';
+import { baselineStages, type CamStagesConfig } from './stages';
 
 /** The segmentation network a finished baseline run trained (for `wsss infer`). */
 export async function baselinePredictor(runDir: string, config: BaselineConfig): Promise<Predictor> {
@@ -26,8 +27,17 @@ export async function baselinePredictor(runDir: string, config: BaselineConfig):
 }
 
 /** The classifier a baseline run trained, as CAMs of new images (for `wsss cam`). */
-export async function baselineCamPredictor(runDir: string, config: BaselineConfig): Promise<CamPredictor> {
-  const checkpoint = trainedCheckpoint(runDir, baselineStages(), 'train-classifier', 'classifier');
+export function baselineCamPredictor(runDir: string, config: BaselineConfig): Promise<CamPredictor> {
+  return classifierCamPredictor(runDir, config, baselineStages());
+}
+
+/** The classifier of a run whose `stages` include the baseline's train-classifier stage, as a CAM predictor. */
+export async function classifierCamPredictor(
+  runDir: string,
+  config: CamStagesConfig,
+  stages: readonly Pick<Stage, 'name'>[],
+): Promise<CamPredictor> {
+  const checkpoint = trainedCheckpoint(runDir, stages, 'train-classifier', 'classifier');
   const data = await openDataset(config.dataset, 'eval');
   const { backbone, head } = await trainedClassifier(config, data.labelClasses.length, checkpoint);
   const network = (x: tf.Tensor4D) => head.activationMaps(backbone.forward(x).features);

@@ -3,12 +3,12 @@ import { camLabels, crfScores, multiScaleCam } from '@wsss/cam';
 import { ConfusionMatrix, type LabelMap, readLabelPng, tf, writeLabelPng } from '@wsss/core';
 import { crfOnScores } from '@wsss/crf';
 import { type Batch, BatchLoader, withMapFolders } from '@wsss/datasets';
-import { segmentationCrossEntropy, trainClassifier, trainLoop } from '@wsss/models';
+import { loadCheckpointParameters, segmentationCrossEntropy, trainClassifier, trainLoop } from '@wsss/models';
 import { ownDir, stageDir, trainingReport, writeOverlay } from '../artefacts';
 import { readCamFile, writeCamFile } from '../cam_files';
 import { openDataset } from '../data';
 import { confusionFromJson, confusionToJson, segmentationScores } from '../evaluation';
-import { type Stage, type StageResult, shardIds } from '../stage';
+import { type Stage, type StageContext, type StageResult, shardIds } from '../stage';
 import type { BaselineConfig } from './config';
 import {
   classifierNetwork,
@@ -19,7 +19,17 @@ import {
   trainedSegmentationNetwork,
 } from './networks';
 
-const trainClassifierStage: Stage<BaselineConfig> = {
+/** What the classifier and CAM stages read of a config (every pipeline that starts from CAMs has these sections). */
+export type CamStagesConfig = Pick<BaselineConfig, 'dataset' | 'backbone' | 'classifier' | 'cams'>;
+
+/** What segmentation training and evaluation read of a config. */
+export type SegmentationStagesConfig = Pick<
+  BaselineConfig,
+  'dataset' | 'backbone' | 'segmentation' | 'evaluation'
+>;
+
+/** Trains the multi-label classifier the CAMs come from; its checkpoint is the stage's `checkpoint` folder. */
+export const trainClassifierStage: Stage<CamStagesConfig> = {
   name: 'train-classifier',
   description: 'train a multi-label classifier from image-level labels (MobileNetV2 + GAP classifier)',
   async run(ctx) {
@@ -66,7 +76,8 @@ const trainClassifierStage: Stage<BaselineConfig> = {
   },
 };
 
-const camsStage: Stage<BaselineConfig> = {
+/** Multi-scale CAMs of the training images (`cams/<id>.cam`, present classes) and their seed labels (`seeds/`). */
+export const camsStage: Stage<CamStagesConfig> = {
   name: 'cams',
   perImage: true,
   description:
@@ -131,7 +142,7 @@ const camsStage: Stage<BaselineConfig> = {
 };
 
 /** The seed sweep's mIoU per threshold and the best threshold, from its confusion counts (merged or not). */
-function sweepValues(result: StageResult, config: BaselineConfig): StageResult {
+function sweepValues(result: StageResult, config: CamStagesConfig): StageResult {
   if (!result.confusions) return result;
   const swept = config.cams.sweep.map((t) =>
     confusionFromJson(result.confusions![`threshold ${t}`]).meanIoU(),
@@ -189,75 +200,104 @@ const pseudoLabelsStage: Stage<BaselineConfig> = {
   },
 };
 
+/**
+ * Trains the config's segmentation network on the label maps in `labelsDir` (one PNG per training image, 255
+ * ignored), checkpointing into the stage's `checkpoint` folder and resuming from it. `initialCheckpoint` starts the
+ * network from another stage's weights (e.g. the previous round's) instead of the ImageNet / random ones.
+ */
+export async function trainSegmentationOn(
+  ctx: StageContext<SegmentationStagesConfig>,
+  labelsDir: string,
+  initialCheckpoint?: string,
+): Promise<StageResult> {
+  const { config } = ctx;
+  const base = await openDataset(config.dataset, 'train');
+  const data = withMapFolders(base, { labelMaps: { pseudo: labelsDir } });
+  const net = await segmentationNetwork(config, base.classNames.length, !initialCheckpoint);
+  if (initialCheckpoint) {
+    await loadCheckpointParameters(initialCheckpoint, [
+      { name: 'backbone', params: net.backbone.params },
+      { name: 'head', params: net.head.params },
+    ]);
+  }
+  const { steps, batchSize, cropSize, finetune, headLrMultiplier, inputScale } = config.segmentation;
+  // without ImageNet weights the backbone always trains
+  if (!finetune && config.backbone.weights) {
+    for (const name of net.backbone.params.variables.keys()) net.backbone.params.frozen.add(name);
+  }
+  const loader = new BatchLoader(data, {
+    batchSize,
+    seed: 3,
+    augment: { scaleRange: [0.8 * inputScale, 1.2 * inputScale], cropSize },
+    normalization: net.backbone.normalization,
+  });
+  const perEpoch = Math.min(loader.length, steps);
+  const report = trainingReport(ctx, 'segmentation');
+  const result = await trainLoop({
+    parameters: net.parameterSets(headLrMultiplier),
+    loss: (batch: Batch) =>
+      segmentationCrossEntropy(net.forward(batch.images, { training: true }), batch.labelMaps.pseudo),
+    batches: (epoch, from) => loader.epoch(epoch, from),
+    batchesPerEpoch: perEpoch,
+    epochs: Math.ceil(steps / perEpoch),
+    totalSteps: steps,
+    optimizer: { kind: 'adam', learningRate: config.segmentation.learningRate, weightDecay: 1e-5 },
+    checkpointDir: join(ctx.dir, 'checkpoint'),
+    checkpointEvery: config.segmentation.checkpointEvery,
+    metadata: { config },
+    onStep: report.onStep,
+  });
+  net.dispose();
+  return report.result(result);
+}
+
 const trainSegmentationStage: Stage<BaselineConfig> = {
   name: 'train-segmentation',
   description: 'train a segmentation network (MobileNetV2 + ASPP) on the pseudo labels',
-  async run(ctx) {
-    const { config } = ctx;
-    const base = await openDataset(config.dataset, 'train');
-    const labelsDir = join(stageDir(ctx, 'pseudo-labels'), 'labels');
-    const data = withMapFolders(base, { labelMaps: { pseudo: labelsDir } });
-    const net = await segmentationNetwork(config, base.classNames.length, true);
-    const { steps, batchSize, cropSize, finetune, headLrMultiplier, inputScale } = config.segmentation;
-    // without ImageNet weights the backbone always trains
-    if (!finetune && config.backbone.weights) {
-      for (const name of net.backbone.params.variables.keys()) net.backbone.params.frozen.add(name);
-    }
-    const loader = new BatchLoader(data, {
-      batchSize,
-      seed: 3,
-      augment: { scaleRange: [0.8 * inputScale, 1.2 * inputScale], cropSize },
-      normalization: net.backbone.normalization,
-    });
-    const perEpoch = Math.min(loader.length, steps);
-    const report = trainingReport(ctx, 'segmentation');
-    const result = await trainLoop({
-      parameters: net.parameterSets(headLrMultiplier),
-      loss: (batch: Batch) =>
-        segmentationCrossEntropy(net.forward(batch.images, { training: true }), batch.labelMaps.pseudo),
-      batches: (epoch, from) => loader.epoch(epoch, from),
-      batchesPerEpoch: perEpoch,
-      epochs: Math.ceil(steps / perEpoch),
-      totalSteps: steps,
-      optimizer: { kind: 'adam', learningRate: config.segmentation.learningRate, weightDecay: 1e-5 },
-      checkpointDir: join(ctx.dir, 'checkpoint'),
-      checkpointEvery: config.segmentation.checkpointEvery,
-      metadata: { config },
-      onStep: report.onStep,
-    });
-    net.dispose();
-    return report.result(result);
-  },
+  run: (ctx) => trainSegmentationOn(ctx, join(stageDir(ctx, 'pseudo-labels'), 'labels')),
 };
+
+/**
+ * Scores the segmentation network of `checkpoint` on this process's held-out images; writes the predictions (and
+ * overlays) under `<stage>/<predictionsDir>` when `predictionsDir` is given. Returns the confusion counts.
+ */
+export async function evaluateCheckpoint(
+  ctx: StageContext<SegmentationStagesConfig>,
+  checkpoint: string,
+  predictionsDir?: string,
+  label = 'evaluate',
+): Promise<ConfusionMatrix> {
+  const { config } = ctx;
+  const data = await openDataset(config.dataset, 'eval');
+  const numClasses = data.classNames.length;
+  const net = await trainedSegmentationNetwork(config, numClasses, checkpoint);
+  const cm = new ConfusionMatrix(numClasses);
+  const ids = shardIds(data.ids, ctx.shard);
+  for (const [i, id] of ids.entries()) {
+    const sample = await data.get(id);
+    const prediction = await segmentWithConfig(net, sample.image, config);
+    if (predictionsDir) {
+      await writeLabelPng(join(ctx.dir, predictionsDir, `${id}.png`), prediction, data.palette);
+      if (i < config.evaluation.overlays)
+        await writeOverlay(ctx, id, sample.image, [prediction, sample.mask], data.palette);
+    }
+    if (sample.mask) cm.update(sample.mask.data, prediction.data);
+    ctx.progress({ label, done: i + 1, total: ids.length });
+  }
+  net.dispose();
+  return cm;
+}
 
 const evaluateStage: Stage<BaselineConfig> = {
   name: 'evaluate',
   perImage: true,
   description: 'predict the held-out images with the segmentation network and score them',
   async run(ctx) {
-    const { config } = ctx;
-    const data = await openDataset(config.dataset, 'eval');
-    const numClasses = data.classNames.length;
+    const data = await openDataset(ctx.config.dataset, 'eval');
     const checkpoint = join(stageDir(ctx, 'train-segmentation'), 'checkpoint');
-    const net = await trainedSegmentationNetwork(config, numClasses, checkpoint);
-    const cm = new ConfusionMatrix(numClasses);
-    const ids = shardIds(data.ids, ctx.shard);
-    for (const [i, id] of ids.entries()) {
-      const sample = await data.get(id);
-      const prediction = await segmentWithConfig(net, sample.image, config);
-      await writeLabelPng(join(ctx.dir, 'predictions', `${id}.png`), prediction, data.palette);
-      if (sample.mask) cm.update(sample.mask.data, prediction.data);
-      if (i < config.evaluation.overlays)
-        await writeOverlay(ctx, id, sample.image, [prediction, sample.mask], data.palette);
-      ctx.progress({ label: 'evaluate', done: i + 1, total: ids.length });
-    }
-    net.dispose();
+    const cm = await evaluateCheckpoint(ctx, checkpoint, 'predictions');
     return {
-      outputs: {
-        dir: ownDir(ctx),
-        predictions: 'predictions',
-        overlays: 'overlays',
-      },
+      outputs: { dir: ownDir(ctx), predictions: 'predictions', overlays: 'overlays' },
       scores: data.hasMasks
         ? { 'final network (held out)': segmentationScores(cm, data.classNames, data.backgroundIndex) }
         : undefined,
