@@ -27,3 +27,9 @@ export {
   rrmPseudoLabels,
   rrmPseudoLabelsWithoutBackground,
 } from './rrm_labels';
+export {
+  frequencyTunedSaliency,
+  type HeuristicFusionOptions,
+  heuristicFusion,
+  rgbToLab,
+} from './saliency';
