@@ -5,6 +5,7 @@ import { sharedPath } from '@wsss/core/testing';
 const image = (width: number, height: number, colour: (x: number, y: number) => number[]) => ({
   width,
   height,
+  channels: 3 as const,
   data: Uint8Array.from(
     Array.from({ length: width * height }, (_, i) => colour(i % width, Math.floor(i / width))).flat(),
   ),

@@ -2,6 +2,17 @@
  * @wsss/pipelines: weakly supervised segmentation pipelines (Node): stages with one contract, resumable run folders,
  * configs with presets and overrides, evaluation at every stage that produces labels, and reports.
  */
+export { AUXSEGNET_DEFAULTS, AUXSEGNET_PRESETS, type AuxSegNetConfig } from './auxsegnet/config';
+export {
+  type AuxSegNetLossTerms,
+  AuxSegNetNetwork,
+  type AuxSegNetOptions,
+  type AuxSegNetOutputs,
+  type AuxSegNetTargets,
+  auxSegNetLoss,
+  auxSegNetNetwork,
+} from './auxsegnet/network';
+export { auxSegNetPipeline } from './auxsegnet/pipeline';
 export { BASELINE_DEFAULTS, BASELINE_PRESETS, type BaselineConfig } from './baseline/config';
 export { baselinePipeline } from './baseline/pipeline';
 export { type CamFile, readCamFile, writeCamFile } from './cam_files';

@@ -1,3 +1,4 @@
+import { auxSegNetPipeline } from './auxsegnet/pipeline';
 import { baselinePipeline } from './baseline/pipeline';
 import { ialPipeline } from './ial/pipeline';
 import type { Pipeline } from './pipeline';
@@ -7,6 +8,7 @@ const registry = new Map<string, Pipeline<object>>([
   [baselinePipeline.name, baselinePipeline as Pipeline<object>],
   [rrmPipeline.name, rrmPipeline as unknown as Pipeline<object>],
   [ialPipeline.name, ialPipeline as unknown as Pipeline<object>],
+  [auxSegNetPipeline.name, auxSegNetPipeline as unknown as Pipeline<object>],
 ]);
 
 /** Makes a pipeline runnable by name (`wsss run <name>`). */
