@@ -54,7 +54,10 @@ describe('wsss', () => {
   it('names bad input in one line with exit code 1 and writes nothing', async () => {
     const out = mkdtempSync(join(tmpdir(), 'wsss-cli-'));
     const cases: [string[], RegExp][] = [
-      [['run', 'nope', '--out', out], /^wsss: unknown pipeline 'nope'; known: baseline, rrm-aa-lr, ial, auxsegnet\n$/],
+      [
+        ['run', 'nope', '--out', out],
+        /^wsss: unknown pipeline 'nope'; known: baseline, rrm-aa-lr, ial, auxsegnet\n$/,
+      ],
       [
         ['run', 'baseline', '--preset', 'fast', '--out', out],
         /^wsss: unknown preset 'fast'; expected one of smoke, quick, paper\n$/,
