@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { frequencyTunedSaliency, heuristicFusion } from '@wsss/cam';
+import { frequencyTunedSaliency } from '@wsss/cam';
 import {
   ConfusionMatrix,
   imageToInput,
@@ -21,20 +21,24 @@ import { labelsFromProbabilities } from '../segment';
 import { type Stage, type StageContext, type StageResult, shardIds } from '../stage';
 import type { AuxSegNetConfig } from './config';
 import { type AuxSegNetNetwork, auxSegNetLoss, auxSegNetNetwork, trainedAuxSegNet } from './network';
-import { propagatedCams, updatedPseudoLabels } from './update';
+import { fusedPseudoLabels, propagatedCams, updatedPseudoLabels } from './update';
 
 type Ctx = StageContext<AuxSegNetConfig>;
 
 const trainName = (stage: number) => `stage-${stage}-train`;
 const updateName = (stage: number) => `stage-${stage}-update`;
 
-/** AuxSegNet needs a background class: the saliency says what is object and what is background (value 0). */
-function checkBackground(data: SegmentationDataset): void {
-  if (data.backgroundIndex !== 0) {
+/**
+ * Whether the dataset has a background class (at mask value 0, where saliency's "not an object" goes); without one
+ * (CamVid) the pseudo labels come from the CAMs alone and saliency is an auxiliary task only.
+ */
+function hasBackground(data: SegmentationDataset): boolean {
+  if (data.backgroundIndex !== null && data.backgroundIndex !== 0) {
     throw new Error(
-      `auxsegnet: the dataset needs a background class at mask value 0 (saliency separates objects from it), got ${data.backgroundIndex}`,
+      `auxsegnet: the background class must be mask value 0 (or absent), got ${data.backgroundIndex}`,
     );
   }
+  return data.backgroundIndex === 0;
 }
 
 /** The folders the training stage `stage` reads its pseudo labels and saliency from. */
@@ -70,7 +74,7 @@ const saliencyStage: Stage<AuxSegNetConfig> = {
   async run(ctx) {
     const { config } = ctx;
     const base = await openDataset(config.dataset, 'train');
-    checkBackground(base);
+    hasBackground(base);
     const { folder } = config.saliency;
     const data = folder ? withMapFolders(base, { floatMaps: { saliency: folder } }) : base;
     const ids = shardIds(data.ids, ctx.shard);
@@ -103,7 +107,10 @@ const initialLabelsStage: Stage<AuxSegNetConfig> = {
       const sample = await data.get(id);
       const cams = await readCamFile(join(stageDir(ctx, 'cams'), 'cams', `${id}.cam`));
       const saliency = await readSaliencyPng(join(stageDir(ctx, 'saliency'), 'saliency', `${id}.png`));
-      const labels = heuristicFusion(cams.data, cams.classValues, saliency, config.fusion);
+      const labels = fusedPseudoLabels(cams.data, cams.classValues, saliency, {
+        ...config.fusion,
+        background: hasBackground(data),
+      });
       const map = { width: sample.image.width, height: sample.image.height, data: labels };
       await writeLabelPng(join(ctx.dir, 'labels', `${id}.png`), map, data.palette);
       if (sample.mask) cm.update(sample.mask.data, labels);
@@ -129,7 +136,7 @@ function trainStage(stage: number): Stage<AuxSegNetConfig> {
       const { config } = ctx;
       const { training } = config;
       const base = await openDataset(config.dataset, 'train');
-      checkBackground(base);
+      const background = hasBackground(base);
       const folders = targetFolders(ctx, stage);
       const data = withMapFolders(base, {
         labelMaps: { pseudo: folders.labels },
@@ -152,7 +159,8 @@ function trainStage(stage: number): Stage<AuxSegNetConfig> {
         augment: {
           scaleRange: [0.7 * training.inputScale, 1.3 * training.inputScale],
           cropSize: training.cropSize,
-          labelPadValue: training.labelPadding === 'background' ? 0 : 255,
+          // the reference pads labels with 0; without a background class 0 is a class, so always 255
+          labelPadValue: training.labelPadding === 'background' && background ? 0 : 255,
         },
         normalization: net.backbone.normalization,
       });
@@ -259,7 +267,7 @@ function updateStage(stage: number): Stage<AuxSegNetConfig> {
           cams,
           values,
           { original: saliency, predicted: predictedSaliency },
-          { fusion: config.fusion, saliencyCrf: config.update.saliencyCrf },
+          { fusion: config.fusion, saliencyCrf: config.update.saliencyCrf, background: hasBackground(data) },
         );
         const map = { width, height, data: labels };
         await writeLabelPng(join(ctx.dir, 'labels', `${id}.png`), map, data.palette);
@@ -373,7 +381,7 @@ export function auxSegNetStages(config: Pick<AuxSegNetConfig, 'iterations'>): St
   const training = Array.from({ length: stages }, (_, k) =>
     k + 1 < stages ? [trainStage(k + 1), updateStage(k + 1)] : [trainStage(k + 1)],
   ).flat();
-  // saliency first: it checks the dataset has a background before anything trains
+  // saliency first: it checks the dataset's background before anything trains
   return [
     saliencyStage,
     trainClassifierStage,

@@ -3,11 +3,32 @@ import { type RgbImage, tf } from '@wsss/core';
 import { saliencyCrf } from '@wsss/crf';
 
 /**
+ * The pseudo labels of CAMs [N x K] and saliency [N]: AuxSegNet's heuristic fusion where the dataset has a background
+ * (0); without one (CamVid: every pixel is some class, saliency separates nothing from "background") the CAM's
+ * argmax class where its maximum exceeds the CAM threshold, the rest ignored (255).
+ */
+export function fusedPseudoLabels(
+  cams: ArrayLike<number>,
+  classValues: readonly number[],
+  saliency: ArrayLike<number>,
+  options: HeuristicFusionOptions & { background: boolean },
+): Uint8Array {
+  const { background, ...fusion } = options;
+  if (background) return heuristicFusion(cams, classValues, saliency, fusion);
+  // with a saliency of 1 everywhere heuristicFusion never says "background": CAM class or ignored
+  return heuristicFusion(cams, classValues, new Float32Array(saliency.length).fill(1), {
+    ...fusion,
+    saliencyThreshold: 0.5,
+  });
+}
+
+/**
  * AuxSegNet's pseudo-label update for one image (digest section 10.4, steps 2 and 3), given the network's A_ct-refined
  * CAMs of the labelled classes and its predicted saliency at the image's size: the new saliency is the mean of the
  * prediction and the *original* map, refined by the 2-label saliency CRF (`saliencyCrf`, 1 iteration) unless
- * `saliencyCrf` is false; the new labels are the heuristic fusion of the refined CAMs and the new saliency. Without a
- * predicted saliency (no saliency branch) the original map is used as it is.
+ * `saliencyCrf` is false; the new labels are the heuristic fusion of the refined CAMs and the new saliency (see
+ * {@link fusedPseudoLabels} for datasets without background). Without a predicted saliency (no saliency branch) the
+ * original map is used as it is.
  *
  * Shape: refinedCams [N x K] (pixel-major), classValues [K], saliency maps [N] in [0, 1] -> labels [N], saliency [N].
  */
@@ -16,7 +37,7 @@ export async function updatedPseudoLabels(
   refinedCams: Float32Array,
   classValues: readonly number[],
   saliency: { original: Float32Array; predicted?: Float32Array },
-  options: { fusion: HeuristicFusionOptions; saliencyCrf: boolean },
+  options: { fusion: HeuristicFusionOptions; saliencyCrf: boolean; background?: boolean },
 ): Promise<{ labels: Uint8Array; saliency: Float32Array }> {
   const { original, predicted } = saliency;
   const pixels = image.width * image.height;
@@ -30,7 +51,11 @@ export async function updatedPseudoLabels(
     const fused = predicted.map((s, i) => (s + original[i]) / 2);
     updated = options.saliencyCrf ? await saliencyCrf(image, fused) : fused;
   }
-  return { labels: heuristicFusion(refinedCams, classValues, updated, options.fusion), saliency: updated };
+  const labels = fusedPseudoLabels(refinedCams, classValues, updated, {
+    ...options.fusion,
+    background: options.background ?? true,
+  });
+  return { labels, saliency: updated };
 }
 
 /**
