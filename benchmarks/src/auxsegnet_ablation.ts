@@ -11,22 +11,13 @@
  *      [--set key=value]... [--table]
  */
 
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { main, parseCommandLine } from '@wsss/cli';
-import { sharedPath } from '@wsss/core/testing';
 import type { RunReport } from '@wsss/pipelines';
+import { type AblationRow, percent, pipelineBenchmark, rowReport, runQuick } from './pipeline_runs';
 import { markdownTable } from './timing';
 
-interface Row {
-  name: string;
-  label: string;
-  sets: string[];
-  /** The row this one is compared with, and the paper's delta on VOC val (mIoU points). */
-  versus?: { row: string; paper: number };
-}
-
-const ROWS: Row[] = [
+const ROWS: AblationRow[] = [
   {
     name: 'baseline',
     label: 'baseline (segmentation only)',
@@ -48,74 +39,23 @@ const ROWS: Row[] = [
 ];
 const SHARED_STAGES = ['01-saliency', '02-train-classifier', '03-cams', '04-initial-labels'];
 
-const { values } = parseCommandLine(
-  process.argv.slice(2),
-  {
-    rows: { type: 'string' },
-    dataset: { type: 'string', default: 'synthetic' },
-    set: { type: 'string', multiple: true },
-    table: { type: 'boolean' },
-  },
-  'bench:auxsegnet-ablation',
-);
-const dataset = values.dataset as string;
-if (dataset !== 'synthetic' && dataset !== 'camvid-crops')
-  throw new Error(`--dataset: expected synthetic or camvid-crops, got '${dataset}'`);
-const camvid = dataset === 'camvid-crops' ? sharedPath('data/camvid', 'CamVid crops') : undefined;
-if (dataset === 'camvid-crops' && !camvid) process.exit(0);
-const datasetSets = camvid
-  ? [
-      'dataset.name=camvid-crops',
-      `dataset.root=${camvid}`,
-      'dataset.trainSplit=train',
-      'dataset.imageSize=120',
-      'dataset.trainSize=200',
-      'dataset.evalSize=100',
-      'training.cropSize=192',
-    ]
-  : [];
-const wanted = (values.rows as string | undefined)?.split(',') ?? ROWS.map((r) => r.name);
-const weights = sharedPath(
-  'weights/mobilenet_v2_1.0_224',
-  'ImageNet weights (the rows train from random weights)',
-);
-const out = resolve(camvid ? 'runs/auxsegnet-ablation-camvid' : 'runs/auxsegnet-ablation');
-const extra = [...datasetSets, ...((values.set as string[] | undefined) ?? [])].flatMap((s) => ['--set', s]);
-
-for (const row of values.table ? [] : ROWS.filter((r) => wanted.includes(r.name))) {
-  const first = resolve(out, ROWS[0].name);
+const bench = pipelineBenchmark('auxsegnet-ablation', ['training.cropSize']);
+const wanted = bench.rows ?? ROWS.map((r) => r.name);
+for (const row of bench.tableOnly ? [] : ROWS.filter((r) => wanted.includes(r.name))) {
+  const first = resolve(bench.out, ROWS[0].name);
   for (const stage of SHARED_STAGES) {
     const from = resolve(first, stage);
-    const to = resolve(out, row.name, stage);
+    const to = resolve(bench.out, row.name, stage);
     if (row.name !== ROWS[0].name && existsSync(resolve(from, 'done.json')) && !existsSync(to))
       cpSync(from, to, { recursive: true });
   }
-  const code = await main([
-    'run',
-    'auxsegnet',
-    '--preset',
-    'quick',
-    '--out',
-    out,
-    '--name',
-    row.name,
-    ...(weights ? ['--weights', weights] : []),
-    ...row.sets.flatMap((s) => ['--set', s]),
-    ...extra,
-  ]);
-  if (code !== 0) process.exit(code);
+  await runQuick(bench, 'auxsegnet', row.name, [...row.sets, ...bench.sets]);
 }
 
-const report = (name: string): RunReport | undefined => {
-  try {
-    return JSON.parse(readFileSync(resolve(out, name, 'report.json'), 'utf8')) as RunReport;
-  } catch {
-    return undefined;
-  }
-};
+const report = (name: string) => rowReport(bench, name);
 const final = (r: RunReport | undefined) =>
   r?.rows.find((x) => x.scored === 'final network (held out)')?.mIoU;
-const pct = (v: number | undefined) => (v === undefined ? '-' : (100 * v).toFixed(1));
+const pct = percent;
 const rows: string[][] = [];
 for (const row of ROWS) {
   const r = report(row.name);

@@ -8,74 +8,20 @@
  * Run: pnpm --filter @wsss/benchmarks bench:ial-rounds [--dataset synthetic|camvid-crops] [--set key=value]... [--table]
  */
 
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { main, parseCommandLine } from '@wsss/cli';
-import { sharedPath } from '@wsss/core/testing';
 import type { RunReport } from '@wsss/pipelines';
+import { percent, pipelineBenchmark, rowReport, runQuick } from './pipeline_runs';
 import { markdownTable } from './timing';
 
-const { values } = parseCommandLine(
-  process.argv.slice(2),
-  {
-    dataset: { type: 'string', default: 'synthetic' },
-    set: { type: 'string', multiple: true },
-    table: { type: 'boolean' },
-  },
-  'bench:ial-rounds',
-);
-const dataset = values.dataset as string;
-if (dataset !== 'synthetic' && dataset !== 'camvid-crops')
-  throw new Error(`--dataset: expected synthetic or camvid-crops, got '${dataset}'`);
-const camvid = dataset === 'camvid-crops' ? sharedPath('data/camvid', 'CamVid crops') : undefined;
-if (dataset === 'camvid-crops' && !camvid) process.exit(0);
-const datasetSets = camvid
-  ? [
-      'dataset.name=camvid-crops',
-      `dataset.root=${camvid}`,
-      'dataset.trainSplit=train',
-      'dataset.imageSize=120',
-      'dataset.trainSize=200',
-      'dataset.evalSize=100',
-      'segmentation.cropSize=192',
-      'affinity.cropSize=192',
-    ]
-  : [];
-const extra = [...datasetSets, ...((values.set as string[] | undefined) ?? [])];
-const weights = sharedPath(
-  'weights/mobilenet_v2_1.0_224',
-  'ImageNet weights (the runs train from random weights)',
-);
-const out = resolve(camvid ? 'runs/ial-camvid' : 'runs/ial');
-
-// --table: print the table of the runs there are, running nothing
-for (const pipeline of values.table ? [] : ['baseline', 'ial']) {
-  // the baseline has the sections both share; the IAL-only ones are left out of its run
-  const ialOnly = ['affinity.', 'iterations.', 'unary.', 'mining.', 'randomWalk.', 'energy.'];
-  const sets = extra.filter((s) => pipeline === 'ial' || !ialOnly.some((p) => s.startsWith(p)));
-  const code = await main([
-    'run',
-    pipeline,
-    '--preset',
-    'quick',
-    '--out',
-    out,
-    '--name',
-    pipeline,
-    ...(weights ? ['--weights', weights] : []),
-    ...sets.flatMap((s) => ['--set', s]),
-  ]);
-  if (code !== 0) process.exit(code);
+const bench = pipelineBenchmark('ial', ['segmentation.cropSize', 'affinity.cropSize']);
+// the baseline has the sections both share; the IAL-only ones are left out of its run
+const ialOnly = ['affinity.', 'iterations.', 'unary.', 'mining.', 'randomWalk.', 'energy.'];
+for (const pipeline of bench.tableOnly ? [] : ['baseline', 'ial']) {
+  const sets = bench.sets.filter((s) => pipeline === 'ial' || !ialOnly.some((p) => s.startsWith(p)));
+  await runQuick(bench, pipeline, pipeline, sets);
 }
 
-const report = (name: string): RunReport | undefined => {
-  try {
-    return JSON.parse(readFileSync(resolve(out, name, 'report.json'), 'utf8')) as RunReport;
-  } catch {
-    return undefined;
-  }
-};
-const pct = (v: number | undefined) => (v === undefined ? '-' : (100 * v).toFixed(1));
+const report = (name: string) => rowReport(bench, name);
+const pct = percent;
 const score = (r: RunReport | undefined, stage: string, scored: string) =>
   r?.rows.find((x) => x.stage === stage && x.scored === scored)?.mIoU;
 const value = (r: RunReport | undefined, stage: string, key: string) => {

@@ -9,22 +9,11 @@
  *      [--set key=value]... [--table]
  */
 
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { main, parseCommandLine } from '@wsss/cli';
-import { sharedPath } from '@wsss/core/testing';
 import type { RunReport } from '@wsss/pipelines';
+import { type AblationRow, percent, pipelineBenchmark, rowReport, runQuick } from './pipeline_runs';
 import { markdownTable } from './timing';
 
-interface Row {
-  name: string;
-  label: string;
-  sets: string[];
-  /** The row this one is compared with, and the paper's delta on VOC val (mIoU points). */
-  versus?: { row: string; paper: number };
-}
-
-const ROWS: Row[] = [
+const ROWS: AblationRow[] = [
   { name: 'cls-ce', label: 'CLS + CE', sets: ['losses.affinity=none', 'losses.labelReassign=false'] },
   { name: 'aa', label: '+ AA', sets: ['losses.labelReassign=false'], versus: { row: 'cls-ce', paper: 3.2 } },
   { name: 'aa-lr', label: '+ AA + LR', sets: [], versus: { row: 'aa', paper: 0.7 } },
@@ -55,69 +44,15 @@ const ROWS: Row[] = [
   })),
 ];
 
-const { values } = parseCommandLine(
-  process.argv.slice(2),
-  {
-    rows: { type: 'string' },
-    dataset: { type: 'string', default: 'synthetic' },
-    set: { type: 'string', multiple: true },
-    table: { type: 'boolean' },
-  },
-  'bench:rrm-ablation',
-);
-const dataset = values.dataset as string;
-if (dataset !== 'synthetic' && dataset !== 'camvid-crops')
-  throw new Error(`--dataset: expected synthetic or camvid-crops, got '${dataset}'`);
+const bench = pipelineBenchmark('rrm-ablation', []);
 // default: tables 1-3 (the gamma rows of table 4 on request: --rows gamma-0,gamma-5)
-const wanted =
-  (values.rows as string | undefined)?.split(',') ??
-  ROWS.filter((r) => !r.name.startsWith('gamma')).map((r) => r.name);
-const camvid = dataset === 'camvid-crops' ? sharedPath('data/camvid', 'CamVid crops') : undefined;
-if (dataset === 'camvid-crops' && !camvid) process.exit(0);
-const datasetSets = camvid
-  ? [
-      'dataset.name=camvid-crops',
-      `dataset.root=${camvid}`,
-      'dataset.trainSplit=train',
-      'dataset.imageSize=120',
-      'dataset.trainSize=200',
-      'dataset.evalSize=100',
-    ]
-  : [];
-const extra = [...datasetSets, ...((values.set as string[] | undefined) ?? [])].flatMap((s) => ['--set', s]);
-const weights = sharedPath(
-  'weights/mobilenet_v2_1.0_224',
-  'ImageNet weights (the rows train from random weights)',
-);
-const out = resolve(camvid ? 'runs/rrm-ablation-camvid' : 'runs/rrm-ablation');
+const wanted = bench.rows ?? ROWS.filter((r) => !r.name.startsWith('gamma')).map((r) => r.name);
+for (const row of bench.tableOnly ? [] : ROWS.filter((r) => wanted.includes(r.name)))
+  await runQuick(bench, 'rrm-aa-lr', row.name, [...row.sets, ...bench.sets]);
 
-// --table: print the table of the runs there are, running nothing
-for (const row of values.table ? [] : ROWS.filter((r) => wanted.includes(r.name))) {
-  const code = await main([
-    'run',
-    'rrm-aa-lr',
-    '--preset',
-    'quick',
-    '--out',
-    out,
-    '--name',
-    row.name,
-    ...(weights ? ['--weights', weights] : []),
-    ...row.sets.flatMap((s) => ['--set', s]),
-    ...extra,
-  ]);
-  if (code !== 0) process.exit(code);
-}
-
-const report = (name: string): RunReport | undefined => {
-  try {
-    return JSON.parse(readFileSync(resolve(out, name, 'report.json'), 'utf8')) as RunReport;
-  } catch {
-    return undefined;
-  }
-};
+const report = (name: string) => rowReport(bench, name);
 const score = (r: RunReport | undefined, scored: string) => r?.rows.find((x) => x.scored === scored)?.mIoU;
-const pct = (v: number | undefined) => (v === undefined ? '-' : (100 * v).toFixed(1));
+const pct = percent;
 const rows: (string | number)[][] = [];
 for (const row of ROWS) {
   const r = report(row.name);

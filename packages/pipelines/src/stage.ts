@@ -79,3 +79,10 @@ export interface Stage<C = unknown> {
    */
   finishMerge?(merged: StageResult, config: C): StageResult;
 }
+
+/** `value` of config key `key` as a count of stages, rounds, ...: an integer from 1 to 20, or an error naming it. */
+export function stageCount(key: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 20)
+    throw new Error(`${key}: expected an integer from 1 to 20, got ${value}`);
+  return value;
+}

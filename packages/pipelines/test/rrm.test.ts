@@ -20,6 +20,7 @@ import {
   runPipeline,
   segment,
 } from '@wsss/pipelines';
+import { runOnCamVidCrops } from './camvid_crops';
 
 const smoke = () => resolveConfig(RRM_DEFAULTS, RRM_PRESETS, { preset: 'smoke' }) as RrmConfig;
 
@@ -312,30 +313,8 @@ describe('rrm-aa-lr pipeline', () => {
   (camvid ? it : it.skip)(
     'runs on CamVid crops (no background class): class 0 is a class, every label set scored, no tensor leaks',
     async () => {
-      await selectBackend({ preference: 'wasm', log: null });
-      const config = smoke();
-      const runDir = mkdtempSync(join(tmpdir(), 'wsss-rrm-'));
-      const onCamVid = {
-        ...config,
-        dataset: {
-          ...config.dataset,
-          name: 'camvid-crops' as const,
-          root: camvid!,
-          trainSplit: 'train',
-          imageSize: 60,
-        },
-      };
-      const before = tf.memory().numTensors;
-      await runPipeline(rrmPipeline, onCamVid, { runDir });
-      expect(tf.memory().numTensors).toBe(before);
-      const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as RunReport;
+      const report = await runOnCamVidCrops(rrmPipeline, smoke(), camvid!);
       expect(report.rows).toHaveLength(5);
-      for (const row of report.rows) {
-        // mIoU over CamVid's 11 classes; there is no "without background" score
-        expect(row.mIoU).toBeGreaterThanOrEqual(0);
-        expect(row.mIoUWithoutBackground).toBeNull();
-      }
-      rmSync(runDir, { recursive: true, force: true });
     },
     120_000,
   );

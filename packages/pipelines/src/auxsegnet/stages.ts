@@ -18,7 +18,7 @@ import { readCamFile } from '../cam_files';
 import { openDataset } from '../data';
 import { segmentationScores } from '../evaluation';
 import { labelsFromProbabilities } from '../segment';
-import { type Stage, type StageContext, type StageResult, shardIds } from '../stage';
+import { type Stage, type StageContext, type StageResult, shardIds, stageCount } from '../stage';
 import type { AuxSegNetConfig } from './config';
 import { type AuxSegNetNetwork, auxSegNetLoss, auxSegNetNetwork, trainedAuxSegNet } from './network';
 import { fusedPseudoLabels, propagatedCams, updatedPseudoLabels } from './update';
@@ -375,9 +375,7 @@ const evaluateStage: Stage<AuxSegNetConfig> = {
 
 /** The AuxSegNet pipeline's stages for `iterations.stages` training stages. */
 export function auxSegNetStages(config: Pick<AuxSegNetConfig, 'iterations'>): Stage<AuxSegNetConfig>[] {
-  const { stages } = config.iterations;
-  if (!Number.isInteger(stages) || stages < 1 || stages > 20)
-    throw new Error(`iterations.stages: expected an integer from 1 to 20, got ${stages}`);
+  const stages = stageCount('iterations.stages', config.iterations.stages);
   const training = Array.from({ length: stages }, (_, k) =>
     k + 1 < stages ? [trainStage(k + 1), updateStage(k + 1)] : [trainStage(k + 1)],
   ).flat();

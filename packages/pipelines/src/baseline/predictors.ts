@@ -6,16 +6,24 @@ import type { CamPredictor, Predictor } from '../pipeline';
 import type { Stage } from '../stage';
 import type { BaselineConfig } from './config';
 import { segmentWithConfig, trainedClassifier, trainedSegmentationNetwork } from './networks';
-import { baselineStages, type CamStagesConfig } from './stages';
+import { baselineStages, type CamStagesConfig, type SegmentationStagesConfig } from './stages';
 
 /** The segmentation network a finished baseline run trained (for `wsss infer`). */
-export async function baselinePredictor(runDir: string, config: BaselineConfig): Promise<Predictor> {
-  const checkpoint = trainedCheckpoint(
-    runDir,
-    baselineStages(),
-    'train-segmentation',
-    'segmentation network',
-  );
+export function baselinePredictor(runDir: string, config: BaselineConfig): Promise<Predictor> {
+  return segmentationNetworkPredictor(runDir, config, baselineStages(), 'train-segmentation');
+}
+
+/**
+ * The baseline's segmentation network trained by stage `stageName` of a run whose `stages` are given, predicting at
+ * the config's evaluation scales, flips and CRF (the baseline's and the IAL rounds' networks).
+ */
+export async function segmentationNetworkPredictor(
+  runDir: string,
+  config: SegmentationStagesConfig,
+  stages: readonly Pick<Stage, 'name'>[],
+  stageName: string,
+): Promise<Predictor> {
+  const checkpoint = trainedCheckpoint(runDir, stages, stageName, 'segmentation network');
   const data = await openDataset(config.dataset, 'eval');
   const net = await trainedSegmentationNetwork(config, data.classNames.length, checkpoint);
   return {

@@ -1,25 +1,7 @@
-import { trainedCheckpoint } from '../artefacts';
-import { segmentWithConfig, trainedSegmentationNetwork } from '../baseline/networks';
-import { classifierCamPredictor } from '../baseline/predictors';
-import { openDataset } from '../data';
-import type { Pipeline, Predictor } from '../pipeline';
+import { classifierCamPredictor, segmentationNetworkPredictor } from '../baseline/predictors';
+import type { Pipeline } from '../pipeline';
 import { IAL_DEFAULTS, IAL_PRESETS, type IalConfig } from './config';
 import { ialStages, segmentationStageName } from './stages';
-
-/** The last round's segmentation network of a finished IAL run (for `wsss infer`). */
-async function ialPredictor(runDir: string, config: IalConfig): Promise<Predictor> {
-  const stages = ialStages(config);
-  const last = segmentationStageName(config.iterations.rounds);
-  const checkpoint = trainedCheckpoint(runDir, stages, last, 'last round segmentation network');
-  const data = await openDataset(config.dataset, 'eval');
-  const net = await trainedSegmentationNetwork(config, data.classNames.length, checkpoint);
-  return {
-    classNames: data.classNames,
-    palette: data.palette,
-    predict: (image) => segmentWithConfig(net, image, config),
-    dispose: () => net.dispose(),
-  };
-}
 
 /**
  * IAL-style iterative affinity learning (after Wang, Liu, Ma, Yang, IJCV 2020, which has no public code): CAM seeds
@@ -34,6 +16,12 @@ export const ialPipeline: Pipeline<IalConfig> = {
   defaults: IAL_DEFAULTS,
   presets: IAL_PRESETS,
   stages: (config) => ialStages(config),
-  predictor: ialPredictor,
+  predictor: (runDir, config) =>
+    segmentationNetworkPredictor(
+      runDir,
+      config,
+      ialStages(config),
+      segmentationStageName(config.iterations.rounds),
+    ),
   camPredictor: (runDir, config) => classifierCamPredictor(runDir, config, ialStages(config)),
 };

@@ -10,7 +10,7 @@ import { camsStage, evaluateCheckpoint, trainClassifierStage, trainSegmentationO
 import { readCamFile, writeCamFile } from '../cam_files';
 import { openDataset } from '../data';
 import { confusionFromJson, segmentationScores } from '../evaluation';
-import { type Stage, type StageResult, shardIds } from '../stage';
+import { type Stage, type StageResult, shardIds, stageCount } from '../stage';
 import type { IalConfig } from './config';
 import { AFFINITY_STRIDE, affinityNetwork, trainedAffinityNetwork } from './networks';
 import {
@@ -441,9 +441,7 @@ const evaluateStage: Stage<IalConfig> = {
 
 /** The IAL-style pipeline's stages for `rounds` rounds. */
 export function ialStages(config: Pick<IalConfig, 'iterations'>): Stage<IalConfig>[] {
-  const { rounds } = config.iterations;
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20)
-    throw new Error(`iterations.rounds: expected an integer from 1 to 20, got ${rounds}`);
+  const rounds = stageCount('iterations.rounds', config.iterations.rounds);
   const perRound = Array.from({ length: rounds }, (_, k) => [
     unaryStage(k + 1),
     trainAffinityStage(k + 1),
