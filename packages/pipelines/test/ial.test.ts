@@ -297,6 +297,15 @@ describe('ial pipeline', () => {
       '11-evaluate/predictions/synthetic_000000.png',
     ])
       expect(existsSync(join(runDir, file))).toBe(true);
+    // wsss infer and wsss cam: the last round's network, the classifier's CAMs
+    const predictor = await ialPipeline.predictor!(runDir, config);
+    const photo = { width: 40, height: 30, channels: 3 as const, data: new Uint8Array(3600).fill(90) };
+    expect((await predictor.predict(photo)).data.length).toBe(1200);
+    predictor.dispose();
+    const cams = await ialPipeline.camPredictor!(runDir, config);
+    expect((await cams.cams(photo, 0.5)).cams.length).toBe(1200 * cams.labelNames.length);
+    cams.dispose();
+    expect(tf.memory().numTensors).toBe(before);
     rmSync(runDir, { recursive: true, force: true });
   }, 120_000);
 
