@@ -59,17 +59,26 @@ function binomialBlur(lab: Float32Array, width: number, height: number): Float32
  *
  *   S(x, y) = || I_mu - I_blur(x, y) ||_2   in CIE L*a*b*,
  *
- * I_mu the image's mean colour, I_blur the image smoothed by a 5x5 binomial filter; divided by its maximum, so values
- * lie in [0, 1] (a uniform image is 0 everywhere).
+ * I_mu the image's mean colour, I_blur the image smoothed by a 5x5 binomial filter. Scaled to [0, 1] by `scale`:
+ * 'max' divides by the maximum (the paper's maps); 'adaptive' divides by 4 mean(S) and clips at 1, so that 0.5 is
+ * the paper's adaptive threshold `2 mean(S)` for its salient regions (a calibration for rules with fixed thresholds,
+ * such as AuxSegNet's fusion). A uniform image is 0 everywhere.
  *
  * Shape: H x W RGB image -> [H * W].
  *
  * @example
  * ```ts
  * const saliency = frequencyTunedSaliency(await readImage('photo.jpg')); // Float32Array, H * W values in [0, 1]
+ * const regions = frequencyTunedSaliency(photo, { scale: 'adaptive' }).map((s) => (s > 0.5 ? 1 : 0));
  * ```
  */
-export function frequencyTunedSaliency(image: RgbImage): Float32Array {
+export function frequencyTunedSaliency(
+  image: RgbImage,
+  options: { scale?: 'max' | 'adaptive' } = {},
+): Float32Array {
+  const scale = options.scale ?? 'max';
+  if (scale !== 'max' && scale !== 'adaptive')
+    throw new Error(`frequencyTunedSaliency: scale must be 'max' or 'adaptive', got '${scale}'`);
   const { width, height, data } = image;
   if (data.length !== width * height * 3)
     throw new Error(
@@ -89,8 +98,9 @@ export function frequencyTunedSaliency(image: RgbImage): Float32Array {
     max = Math.max(max, out[i]);
   }
   // below 1e-3 Lab units the image is uniform up to rounding: nothing stands out
-  if (max > 1e-3) for (let i = 0; i < pixels; i++) out[i] /= max;
-  else out.fill(0);
+  if (max <= 1e-3) return out.fill(0);
+  const divisor = scale === 'max' ? max : (4 * out.reduce((a, b) => a + b, 0)) / pixels;
+  for (let i = 0; i < pixels; i++) out[i] = Math.min(1, out[i] / divisor);
   return out;
 }
 

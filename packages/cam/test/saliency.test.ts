@@ -38,6 +38,23 @@ describe('frequencyTunedSaliency', () => {
     expect(s[7]).toBeCloseTo((50 - 100 * (5 / 16)) / 50, 4);
   });
 
+  it("scales by 4 mean(S) with scale 'adaptive': 0.5 is the paper's adaptive threshold 2 mean(S)", () => {
+    const scene = image(40, 30, (x, y) =>
+      x >= 15 && x < 25 && y >= 10 && y < 20 ? [220, 30, 30] : [90, 140, 90],
+    );
+    const byMax = frequencyTunedSaliency(scene);
+    const adaptive = frequencyTunedSaliency(scene, { scale: 'adaptive' });
+    const mean = byMax.reduce((a, b) => a + b, 0) / byMax.length;
+    byMax.forEach((v, i) => {
+      expect(adaptive[i]).toBeCloseTo(Math.min(1, v / (4 * mean)), 5);
+      // salient by the paper's rule exactly where above 0.5
+      if (Math.abs(v - 2 * mean) > 1e-4) expect(adaptive[i] > 0.5).toBe(v > 2 * mean);
+    });
+    expect(() => frequencyTunedSaliency(scene, { scale: 'mean' as never })).toThrow(
+      /scale must be 'max' or 'adaptive'/,
+    );
+  });
+
   it('finds the odd square in a plain scene', () => {
     const scene = image(40, 30, (x, y) =>
       x >= 15 && x < 25 && y >= 10 && y < 20 ? [220, 30, 30] : [90, 140, 90],

@@ -21,7 +21,11 @@ export interface AuxSegNetConfig
   fusion: {
     /** Heuristic fusion: object by CAM where max CAM > this (AuxSegNet: 0.2). */
     camThreshold: number;
-    /** Object by saliency where saliency > this (AuxSegNet: 0.06, for DSS maps). */
+    /**
+     * Object by saliency where saliency > this. AuxSegNet: 0.06, for its DSS maps (near-binary, background ~0): set it
+     * with `saliency.folder`. Default 0.5 for the computed frequency-tuned maps, scaled so that 0.5 is their paper's
+     * adaptive threshold for salient regions (on them 0.06 would call almost every pixel salient).
+     */
     saliencyThreshold: number;
   };
   network: {
@@ -74,7 +78,7 @@ export const AUXSEGNET_DEFAULTS: AuxSegNetConfig = {
   cams: BASELINE_DEFAULTS.cams,
   evaluation: BASELINE_DEFAULTS.evaluation,
   saliency: { folder: null },
-  fusion: { camThreshold: 0.2, saliencyThreshold: 0.06 },
+  fusion: { camThreshold: 0.2, saliencyThreshold: 0.5 },
   network: { outputStride: 16, channels: 64, dilations: [1, 2, 3], multiTask: true, crossTask: true },
   training: {
     steps: 150,
@@ -110,6 +114,8 @@ export const AUXSEGNET_PRESETS: Record<PresetName, ConfigOverrides<AuxSegNetConf
   paper: {
     ...BASELINE_PAPER,
     // digest section 10.2: batch 4, 15 epochs of train_aug (39,675 steps), lr 7e-4 (10x heads), crop 321
+    // AuxSegNet's thresholds for its DSS maps (give them with saliency.folder)
+    fusion: { camThreshold: 0.2, saliencyThreshold: 0.06 },
     network: { outputStride: 8, channels: 128, dilations: [6, 12, 18] },
     training: {
       steps: 39675,

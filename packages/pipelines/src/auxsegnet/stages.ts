@@ -81,13 +81,15 @@ const saliencyStage: Stage<AuxSegNetConfig> = {
     for (const [i, id] of ids.entries()) {
       const sample = await data.get(id);
       const { width, height } = sample.image;
-      const saliency = folder ? sample.floatMaps!.saliency.data : frequencyTunedSaliency(sample.image);
+      const saliency = folder
+        ? sample.floatMaps!.saliency.data
+        : frequencyTunedSaliency(sample.image, { scale: 'adaptive' });
       await writeSaliencyPng(join(ctx.dir, 'saliency', `${id}.png`), width, height, saliency);
       ctx.progress({ label: 'saliency', done: i + 1, total: ids.length });
     }
     return {
       outputs: { dir: ownDir(ctx), saliency: 'saliency' },
-      values: { source: folder ?? 'frequency-tuned (Achanta et al. 2009)' },
+      values: { source: folder ?? 'frequency-tuned (Achanta et al. 2009), 0.5 = its adaptive threshold' },
     };
   },
 };
@@ -96,7 +98,8 @@ const saliencyStage: Stage<AuxSegNetConfig> = {
 const initialLabelsStage: Stage<AuxSegNetConfig> = {
   name: 'initial-labels',
   perImage: true,
-  description: 'initial pseudo labels: heuristic fusion of CAMs (> 0.2) and saliency (> 0.06)',
+  description:
+    'initial pseudo labels: heuristic fusion of CAMs and saliency (fusion.camThreshold, saliencyThreshold)',
   async run(ctx) {
     const { config } = ctx;
     const data = await openDataset(config.dataset, 'train');
