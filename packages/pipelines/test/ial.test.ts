@@ -77,7 +77,7 @@ describe('IAL unary and confident regions', () => {
     );
   });
 
-  it('turns confident regions into affinity labels at the network's stride: mixed or mostly unlabelled cells are ignored', () => {
+  it("turns confident regions into affinity labels at the network's stride: mixed or mostly unlabelled cells are ignored", () => {
     // 4x4 pixels, stride 2 -> 2x2 cells: [bg, mixed(3|7)], [3 with one ignored, mostly ignored]
     const map = Uint8Array.from([0, 0, 3, 7, 0, 0, 3, 3, 3, 3, 255, 255, 3, 255, 255, 7]);
     const cells = labelsAtStride(map, 4, 4, 2);
