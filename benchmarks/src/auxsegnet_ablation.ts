@@ -36,11 +36,24 @@ const ROWS: AblationRow[] = [
     versus: { row: 'mt', paper: 3.3 },
   },
   { name: 'il', label: '+ IL (label updates, 3 stages)', sets: [], versus: { row: 'ct', paper: 2.0 } },
+  // not the reference's: scaled dot-product task affinities (1/sqrt(64)), on request (--rows ct-scaled,il-scaled)
+  {
+    name: 'ct-scaled',
+    label: '+ CT, affinity logits / sqrt(C)',
+    sets: ['iterations.stages=1', 'network.affinityScale=0.125'],
+    versus: { row: 'mt', paper: 3.3 },
+  },
+  {
+    name: 'il-scaled',
+    label: '+ IL, affinity logits / sqrt(C)',
+    sets: ['network.affinityScale=0.125'],
+    versus: { row: 'ct-scaled', paper: 2.0 },
+  },
 ];
 const SHARED_STAGES = ['01-saliency', '02-train-classifier', '03-cams', '04-initial-labels'];
 
 const bench = pipelineBenchmark('auxsegnet-ablation', ['training.cropSize']);
-const wanted = bench.rows ?? ROWS.map((r) => r.name);
+const wanted = bench.rows ?? ROWS.filter((r) => !r.name.endsWith('-scaled')).map((r) => r.name);
 for (const row of bench.tableOnly ? [] : ROWS.filter((r) => wanted.includes(r.name))) {
   const first = resolve(bench.out, ROWS[0].name);
   for (const stage of SHARED_STAGES) {

@@ -38,6 +38,11 @@ export interface AuxSegNetConfig
     multiTask: boolean;
     /** +CT: the cross-task affinity and the refined predictions (needs multiTask). */
     crossTask: boolean;
+    /**
+     * Scale of the task affinities' logits, `A_t = softmax(scale theta(F)^T phi(F))`: 1 as the reference; 1/sqrt(channels)
+     * for scaled dot-product attention.
+     */
+    affinityScale: number;
   };
   training: {
     /** Steps of each stage. */
@@ -79,7 +84,14 @@ export const AUXSEGNET_DEFAULTS: AuxSegNetConfig = {
   evaluation: BASELINE_DEFAULTS.evaluation,
   saliency: { folder: null },
   fusion: { camThreshold: 0.2, saliencyThreshold: 0.5 },
-  network: { outputStride: 16, channels: 64, dilations: [1, 2, 3], multiTask: true, crossTask: true },
+  network: {
+    outputStride: 16,
+    channels: 64,
+    dilations: [1, 2, 3],
+    multiTask: true,
+    crossTask: true,
+    affinityScale: 1,
+  },
   training: {
     steps: 150,
     batchSize: 8,

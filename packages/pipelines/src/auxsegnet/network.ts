@@ -38,6 +38,8 @@ export interface AuxSegNetOptions {
   multiTask: boolean;
   /** The learned cross-task affinity and the refined predictions (+CT; needs multiTask). */
   crossTask: boolean;
+  /** Scale of the task affinities' logits (reference: 1). Default 1. */
+  affinityScale?: number;
   seed?: number;
 }
 
@@ -78,7 +80,10 @@ export class AuxSegNetNetwork {
         rng,
       });
     }
-    this.affinity = new CrossTaskAffinity(channels, { seed: options.seed ?? 3 });
+    this.affinity = new CrossTaskAffinity(channels, {
+      seed: options.seed ?? 3,
+      scale: options.affinityScale ?? 1,
+    });
     // the parts a switched-off task or mix does not use are not trained
     for (const name of this.affinity.params.variables.keys()) {
       if ((!options.multiTask && name.startsWith('sal/')) || (!options.crossTask && name.startsWith('mix/')))
@@ -211,13 +216,14 @@ export async function auxSegNetNetwork(
 ): Promise<AuxSegNetNetwork> {
   const backbone = await backboneOf(config, config.network.outputStride, pretrained, 6);
   const classifier = new ClassifierHead(backbone.featureChannels, numLabels, { seed: 6 });
-  const { channels, dilations, multiTask, crossTask } = config.network;
+  const { channels, dilations, multiTask, crossTask, affinityScale } = config.network;
   if (dilations.length !== 3) throw new Error(`network.dilations: expected 3 dilations, got [${dilations}]`);
   return new AuxSegNetNetwork(backbone, classifier, numClasses, {
     channels,
     dilations: dilations as [number, number, number],
     multiTask,
     crossTask,
+    affinityScale,
     seed: 6,
   });
 }
