@@ -281,6 +281,7 @@ describe('auxsegnet pipeline', () => {
       'pseudo labels, stage 1 (train)',
       'stage 1 network (held out)',
       'final network (held out)',
+      'final network, initial prediction (held out)',
     ]);
     for (const file of [
       '01-saliency/saliency/synthetic_000007.png',
@@ -308,7 +309,7 @@ describe('auxsegnet pipeline', () => {
     'runs on CamVid crops (no background): labels from the CAMs alone, saliency an auxiliary task, no leaks',
     async () => {
       const report = await runOnCamVidCrops(auxSegNetPipeline, smoke(), camvid!);
-      expect(report.rows).toHaveLength(5);
+      expect(report.rows).toHaveLength(6);
     },
     120_000,
   );

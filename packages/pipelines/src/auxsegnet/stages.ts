@@ -299,12 +299,12 @@ function updateStage(stage: number): Stage<AuxSegNetConfig> {
 
 /**
  * Class probabilities [H, W, C] of an image from the network's refined segmentation (initial without the cross-task
- * affinity), averaged over scales (relative to the input scale) and flips, as AuxSegNet's inference.
+ * affinity, or with `initial`), averaged over scales (relative to the input scale) and flips, as AuxSegNet's inference.
  */
 export function auxSegNetProbabilities(
   net: AuxSegNetNetwork,
   image: RgbImage,
-  options: { scales: readonly number[]; flip: boolean; inputScale: number },
+  options: { scales: readonly number[]; flip: boolean; inputScale: number; initial?: boolean },
 ): tf.Tensor3D {
   return tf.tidy(() => {
     const runs: tf.Tensor3D[] = [];
@@ -313,7 +313,7 @@ export function auxSegNetProbabilities(
       for (const flipped of options.flip ? [false, true] : [false]) {
         const input = flipped ? tf.reverse(x, 2) : x;
         const out = net.forward(input);
-        const logits = out.refinedSeg ?? out.initSeg;
+        const logits = options.initial ? out.initSeg : (out.refinedSeg ?? out.initSeg);
         let p = tf.softmax(tf.image.resizeBilinear(logits, [image.height, image.width], false, true));
         if (flipped) p = tf.reverse(p, 2);
         runs.push(tf.squeeze(p, [0]) as tf.Tensor3D);
@@ -344,22 +344,34 @@ const evaluateStage: Stage<AuxSegNetConfig> = {
         join(stageDir(ctx, trainName(stage)), 'checkpoint'),
       );
       const cm = new ConfusionMatrix(numClasses);
+      // with the cross-task affinity the last network's initial prediction is scored too (what A_ct adds)
+      const initial = last && config.network.crossTask ? new ConfusionMatrix(numClasses) : undefined;
       for (const [i, id] of ids.entries()) {
         const sample = await data.get(id);
-        const probabilities = auxSegNetProbabilities(net, sample.image, {
-          ...config.evaluation,
-          inputScale: config.training.inputScale,
-        });
-        const prediction = await labelsFromProbabilities(probabilities, sample.image, {
-          crf: config.evaluation.crf ? 'psa' : false,
-        });
-        probabilities.dispose();
+        const predict = async (useInitial: boolean) => {
+          const probabilities = auxSegNetProbabilities(net, sample.image, {
+            ...config.evaluation,
+            inputScale: config.training.inputScale,
+            initial: useInitial,
+          });
+          try {
+            return await labelsFromProbabilities(probabilities, sample.image, {
+              crf: config.evaluation.crf ? 'psa' : false,
+            });
+          } finally {
+            probabilities.dispose();
+          }
+        };
+        const prediction = await predict(false);
         if (last) {
           await writeLabelPng(join(ctx.dir, 'predictions', `${id}.png`), prediction, data.palette);
           if (i < config.evaluation.overlays)
             await writeOverlay(ctx, id, sample.image, [prediction, sample.mask], data.palette);
         }
-        if (sample.mask) cm.update(sample.mask.data, prediction.data);
+        if (sample.mask) {
+          cm.update(sample.mask.data, prediction.data);
+          if (initial) initial.update(sample.mask.data, (await predict(true)).data);
+        }
         ctx.progress({ label: `evaluate stage ${stage}`, done: i + 1, total: ids.length });
       }
       net.dispose();
@@ -368,6 +380,13 @@ const evaluateStage: Stage<AuxSegNetConfig> = {
         data.classNames,
         data.backgroundIndex,
       );
+      if (initial) {
+        scores['final network, initial prediction (held out)'] = segmentationScores(
+          initial,
+          data.classNames,
+          data.backgroundIndex,
+        );
+      }
     }
     return {
       outputs: { dir: ownDir(ctx), predictions: 'predictions', overlays: 'overlays' },
