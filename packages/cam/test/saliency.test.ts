@@ -98,6 +98,46 @@ describe('frequencyTunedSaliency', () => {
     expect(aucs[2]).toBeGreaterThan(0.6);
     expect(aucs.reduce((a, b) => a + b, 0) / aucs.length).toBeGreaterThan(0.6);
   });
+  const photos = sharedPath('images', 'saliency of the real photos');
+  (photos ? it : it.skip)(
+    'gives non-degenerate maps on the real photos, centred subjects above their borders',
+    async () => {
+      const files = [
+        'bird.bmp',
+        'cat.bmp',
+        'dragonfly.bmp',
+        'grace_hopper.bmp',
+        'hot_dog.jpg',
+        'owl.jpg',
+        'parrot.jpg',
+      ];
+      const ratios: number[] = [];
+      for (const file of files) {
+        const photo = await readImage(`${photos}/${file}`);
+        const s = frequencyTunedSaliency(photo, { scale: 'adaptive' });
+        const { width: w, height: h } = photo;
+        // the paper's salient region (above 2 mean(S)) is some of the image, never all or nothing (measured 1-6%)
+        const salient = s.filter((v) => v > 0.5).length / s.length;
+        expect({ file, salient: salient > 0.001 && salient < 0.25 }).toEqual({ file, salient: true });
+        let centre = 0;
+        let centreCount = 0;
+        let border = 0;
+        s.forEach((v, i) => {
+          const x = i % w;
+          const y = Math.floor(i / w);
+          const inner = x > w / 4 && x < (3 * w) / 4 && y > h / 4 && y < (3 * h) / 4;
+          if (inner) {
+            centre += v;
+            centreCount++;
+          } else border += v;
+        });
+        ratios.push(centre / centreCount / (border / (s.length - centreCount)));
+      }
+      // the subjects sit in the middle: on average the centre is more salient than the border (measured mean 1.18
+      // over these seven and two more; colour contrast alone misses some: the cat's centre scores below its border)
+      expect(ratios.reduce((a, b) => a + b, 0) / ratios.length).toBeGreaterThan(1.05);
+    },
+  );
 });
 
 describe('heuristicFusion (digest section 15 item 9)', () => {
