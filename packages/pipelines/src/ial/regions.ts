@@ -1,4 +1,5 @@
 import { confidentRegions, type PairIndices, RandomWalkGraph, randomWalk } from '@wsss/affinity';
+import { argmaxLabels } from '@wsss/crf';
 
 /**
  * The per-pixel arithmetic of the IAL-style pipeline, on plain arrays: unary scores from CAMs, per-pixel shares,
@@ -55,18 +56,6 @@ export function sharesPerPixel(scores: ArrayLike<number>, channels: number): Flo
     for (let c = 0; c < channels; c++) sum += Math.max(0, scores[c * pixels + i]);
     for (let c = 0; c < channels; c++)
       out[c * pixels + i] = sum > 0 ? Math.max(0, scores[c * pixels + i]) / sum : 1 / channels;
-  }
-  return out;
-}
-
-/** The channel of the largest score at each pixel. Shape: [channels x N] -> [N]. */
-export function argmaxChannels(scores: ArrayLike<number>, channels: number): Uint8Array {
-  const pixels = scores.length / channels;
-  const out = new Uint8Array(pixels);
-  for (let i = 0; i < pixels; i++) {
-    let best = 0;
-    for (let c = 1; c < channels; c++) if (scores[c * pixels + i] > scores[best * pixels + i]) best = c;
-    out[i] = best;
   }
   return out;
 }
@@ -222,13 +211,13 @@ export function refineByRandomWalk(
 ): Refinement {
   const graph = new RandomWalkGraph(affinity, pairs, options.beta);
   const walk = randomWalk(graph, unaryShares, channels, { logSteps: options.logSteps });
-  const labels = argmaxChannels(walk.scores, channels);
+  const labels = argmaxLabels(walk.scores, channels);
   const energyOf = (y: Uint8Array) =>
     labellingEnergy(unaryShares, y, affinity, pairs, options.pairwiseWeight);
   return {
     scores: walk.scores,
     labels,
     steps: walk.steps,
-    energy: { unary: energyOf(argmaxChannels(unaryShares, channels)), walk: energyOf(labels) },
+    energy: { unary: energyOf(argmaxLabels(unaryShares, channels)), walk: energyOf(labels) },
   };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { affinityLabels, affinityNetLoss, type PairIndices, pairAffinity, pairIndices } from '@wsss/affinity';
 import { ConfusionMatrix, imageToInput, type RgbImage, tf, writeLabelPng } from '@wsss/core';
-import { denseCrf } from '@wsss/crf';
+import { argmaxLabels, denseCrf } from '@wsss/crf';
 import { type Batch, BatchLoader, type SegmentationDataset, withMapFolders } from '@wsss/datasets';
 import { type SegmentationNetwork, trainLoop } from '@wsss/models';
 import { ownDir, stageDir, trainingReport, writeOverlay } from '../artefacts';
@@ -14,7 +14,6 @@ import { type Stage, type StageResult, shardIds, stageCount } from '../stage';
 import type { IalConfig } from './config';
 import { AFFINITY_STRIDE, affinityNetwork, trainedAffinityNetwork } from './networks';
 import {
-  argmaxChannels,
   labelsAtStride,
   mineConfidentRegions,
   refineByRandomWalk,
@@ -129,7 +128,7 @@ function unaryStage(round: number): Stage<IalConfig> {
             thresholds: config.mining.thresholds,
             agreement,
           });
-          unaryLabels = toValues(argmaxChannels(shares, values.length), values);
+          unaryLabels = toValues(argmaxLabels(shares, values.length), values);
         }
         await writeCamFile(join(ctx.dir, 'unary', `${id}.cam`), {
           width,
@@ -354,7 +353,7 @@ function randomWalkStage(round: number): Stage<IalConfig> {
             return tf.image.resizeBilinear(cropped, [height, width]).dataSync() as Float32Array;
           });
           refined = sharesPerPixel(transpose(upsampled, width * height, c), c);
-          labels = toValues(argmaxChannels(refined, c), values);
+          labels = toValues(argmaxLabels(refined, c), values);
         }
         const map = { width, height, data: labels };
         await writeLabelPng(join(ctx.dir, 'labels', `${id}.png`), map, data.palette);
@@ -369,7 +368,7 @@ function randomWalkStage(round: number): Stage<IalConfig> {
           const before = {
             width,
             height,
-            data: toValues(argmaxChannels(transpose(unary.data, width * height, c), c), values),
+            data: toValues(argmaxLabels(transpose(unary.data, width * height, c), c), values),
           };
           await writeOverlay(ctx, id, sample.image, [before, map, sample.mask], data.palette);
         }
