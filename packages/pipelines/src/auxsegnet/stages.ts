@@ -1,14 +1,6 @@
 import { join } from 'node:path';
 import { frequencyTunedSaliency } from '@wsss/cam';
-import {
-  ConfusionMatrix,
-  imageToInput,
-  type RgbImage,
-  readImage,
-  tf,
-  writeLabelPng,
-  writePng,
-} from '@wsss/core';
+import { ConfusionMatrix, imageToInput, type RgbImage, tf, writeLabelPng, writePng } from '@wsss/core';
 import { type Batch, BatchLoader, type SegmentationDataset, withMapFolders } from '@wsss/datasets';
 import { loadCheckpointParameters, trainLoop } from '@wsss/models';
 import { ownDir, stageDir, trainingReport, writeOverlay } from '../artefacts';
@@ -59,10 +51,10 @@ function writeSaliencyPng(path: string, width: number, height: number, saliency:
   return writePng(path, { width, height, channels: 1, data });
 }
 
-/** A grey saliency PNG as [N] in [0, 1]. */
-async function readSaliencyPng(path: string): Promise<Float32Array> {
-  const grey = await readImage(path);
-  return Float32Array.from({ length: grey.width * grey.height }, (_, i) => grey.data[3 * i] / 255);
+/** The training set with the saliency stage's maps as `floatMaps.saliency` (read as every float map is). */
+async function withSaliency(ctx: Ctx): Promise<SegmentationDataset> {
+  const data = await openDataset(ctx.config.dataset, 'train');
+  return withMapFolders(data, { floatMaps: { saliency: join(stageDir(ctx, 'saliency'), 'saliency') } });
 }
 
 /** The saliency of every training image: the given folder's maps, or frequency-tuned saliency. */
@@ -102,15 +94,14 @@ const initialLabelsStage: Stage<AuxSegNetConfig> = {
     'initial pseudo labels: heuristic fusion of CAMs and saliency (fusion.camThreshold, saliencyThreshold)',
   async run(ctx) {
     const { config } = ctx;
-    const data = await openDataset(config.dataset, 'train');
+    const data = await withSaliency(ctx);
     const { numClasses } = classLayout(data);
     const cm = new ConfusionMatrix(numClasses);
     const ids = shardIds(data.ids, ctx.shard);
     for (const [i, id] of ids.entries()) {
       const sample = await data.get(id);
       const cams = await readCamFile(join(stageDir(ctx, 'cams'), 'cams', `${id}.cam`));
-      const saliency = await readSaliencyPng(join(stageDir(ctx, 'saliency'), 'saliency', `${id}.png`));
-      const labels = fusedPseudoLabels(cams.data, cams.classValues, saliency, {
+      const labels = fusedPseudoLabels(cams.data, cams.classValues, sample.floatMaps!.saliency.data, {
         ...config.fusion,
         background: hasBackground(data),
       });
@@ -230,7 +221,7 @@ function updateStage(stage: number): Stage<AuxSegNetConfig> {
     description: `stage ${stage}: new pseudo labels from A_ct-refined CAMs and the updated saliency`,
     async run(ctx) {
       const { config } = ctx;
-      const data = await openDataset(config.dataset, 'train');
+      const data = await withSaliency(ctx);
       const { classValues, numClasses } = classLayout(data);
       const net = await trainedAuxSegNet(
         config,
@@ -238,7 +229,6 @@ function updateStage(stage: number): Stage<AuxSegNetConfig> {
         numClasses,
         join(stageDir(ctx, trainName(stage)), 'checkpoint'),
       );
-      const original = join(stageDir(ctx, 'saliency'), 'saliency');
       const cm = new ConfusionMatrix(numClasses);
       const ids = shardIds(data.ids, ctx.shard);
       for (const [i, id] of ids.entries()) {
@@ -246,7 +236,7 @@ function updateStage(stage: number): Stage<AuxSegNetConfig> {
         const { width, height } = sample.image;
         const present = classValues.flatMap((_, c) => (sample.labels[c] > 0 ? [c] : []));
         const values = present.map((c) => classValues[c]);
-        const saliency = await readSaliencyPng(join(original, `${id}.png`));
+        const saliency = sample.floatMaps!.saliency.data;
         const { cams, predictedSaliency } = tf.tidy(() => {
           const out = net.forward(networkInput(net, sample.image, config.training.inputScale));
           const maps = propagatedCams(
