@@ -19,7 +19,7 @@ async function auxSegNetPredictor(runDir: string, config: AuxSegNetConfig): Prom
     classNames: data.classNames,
     palette: data.palette,
     async predict(image) {
-      const probabilities = auxSegNetProbabilities(net, image, {
+      const { probabilities } = auxSegNetProbabilities(net, image, {
         ...config.evaluation,
         inputScale: config.training.inputScale,
       });

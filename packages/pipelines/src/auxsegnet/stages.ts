@@ -289,28 +289,34 @@ function updateStage(stage: number): Stage<AuxSegNetConfig> {
 
 /**
  * Class probabilities [H, W, C] of an image from the network's refined segmentation (initial without the cross-task
- * affinity, or with `initial`), averaged over scales (relative to the input scale) and flips, as AuxSegNet's inference.
+ * affinity), averaged over scales (relative to the input scale) and flips, as AuxSegNet's inference; with
+ * `withInitial` also the initial segmentation's, from the same forward passes.
  */
 export function auxSegNetProbabilities(
   net: AuxSegNetNetwork,
   image: RgbImage,
-  options: { scales: readonly number[]; flip: boolean; inputScale: number; initial?: boolean },
-): tf.Tensor3D {
-  return tf.tidy(() => {
-    const runs: tf.Tensor3D[] = [];
+  options: { scales: readonly number[]; flip: boolean; inputScale: number; withInitial?: boolean },
+): { probabilities: tf.Tensor3D; initial?: tf.Tensor3D } {
+  const averaged = tf.tidy(() => {
+    const refined: tf.Tensor3D[] = [];
+    const initial: tf.Tensor3D[] = [];
+    const probabilities = (logits: tf.Tensor4D, flipped: boolean) => {
+      const p = tf.softmax(tf.image.resizeBilinear(logits, [image.height, image.width], false, true));
+      return tf.squeeze(flipped ? tf.reverse(p, 2) : p, [0]) as tf.Tensor3D;
+    };
     for (const scale of options.scales) {
       const x = networkInput(net, image, scale * options.inputScale);
       for (const flipped of options.flip ? [false, true] : [false]) {
-        const input = flipped ? tf.reverse(x, 2) : x;
-        const out = net.forward(input);
-        const logits = options.initial ? out.initSeg : (out.refinedSeg ?? out.initSeg);
-        let p = tf.softmax(tf.image.resizeBilinear(logits, [image.height, image.width], false, true));
-        if (flipped) p = tf.reverse(p, 2);
-        runs.push(tf.squeeze(p, [0]) as tf.Tensor3D);
+        const out = net.forward(flipped ? tf.reverse(x, 2) : x);
+        refined.push(probabilities(out.refinedSeg ?? out.initSeg, flipped));
+        // one forward pass gives both predictions
+        if (options.withInitial) initial.push(probabilities(out.initSeg, flipped));
       }
     }
-    return tf.div(tf.addN(runs), runs.length) as tf.Tensor3D;
+    const mean = (runs: tf.Tensor3D[]) => tf.div(tf.addN(runs), runs.length) as tf.Tensor3D;
+    return initial.length ? [mean(refined), mean(initial)] : [mean(refined)];
   });
+  return { probabilities: averaged[0], initial: averaged[1] };
 }
 
 /** Every stage's network on the held-out images (the last one's predictions written). */
@@ -338,21 +344,22 @@ const evaluateStage: Stage<AuxSegNetConfig> = {
       const initial = last && config.network.crossTask ? new ConfusionMatrix(numClasses) : undefined;
       for (const [i, id] of ids.entries()) {
         const sample = await data.get(id);
-        const predict = async (useInitial: boolean) => {
-          const probabilities = auxSegNetProbabilities(net, sample.image, {
-            ...config.evaluation,
-            inputScale: config.training.inputScale,
-            initial: useInitial,
-          });
+        const { probabilities, initial: initialProbabilities } = auxSegNetProbabilities(net, sample.image, {
+          ...config.evaluation,
+          inputScale: config.training.inputScale,
+          withInitial: initial !== undefined && sample.mask !== undefined,
+        });
+        const labelsOf = async (p: tf.Tensor3D) => {
           try {
-            return await labelsFromProbabilities(probabilities, sample.image, {
+            return await labelsFromProbabilities(p, sample.image, {
               crf: config.evaluation.crf ? 'psa' : false,
             });
           } finally {
-            probabilities.dispose();
+            p.dispose();
           }
         };
-        const prediction = await predict(false);
+        const prediction = await labelsOf(probabilities);
+        const initialPrediction = initialProbabilities && (await labelsOf(initialProbabilities));
         if (last) {
           await writeLabelPng(join(ctx.dir, 'predictions', `${id}.png`), prediction, data.palette);
           if (i < config.evaluation.overlays)
@@ -360,7 +367,7 @@ const evaluateStage: Stage<AuxSegNetConfig> = {
         }
         if (sample.mask) {
           cm.update(sample.mask.data, prediction.data);
-          if (initial) initial.update(sample.mask.data, (await predict(true)).data);
+          if (initial && initialPrediction) initial.update(sample.mask.data, initialPrediction.data);
         }
         ctx.progress({ label: `evaluate stage ${stage}`, done: i + 1, total: ids.length });
       }
