@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { frequencyTunedSaliency } from '@wsss/cam';
-import { ConfusionMatrix, imageToInput, type RgbImage, tf, writeLabelPng, writePng } from '@wsss/core';
+import { ConfusionMatrix, type RgbImage, tf, writeLabelPng, writePng } from '@wsss/core';
 import { type Batch, BatchLoader, type SegmentationDataset, withMapFolders } from '@wsss/datasets';
 import { loadCheckpointParameters, trainLoop } from '@wsss/models';
 import { ownDir, stageDir, trainingReport, writeOverlay } from '../artefacts';
@@ -9,6 +9,7 @@ import { camsStage, trainClassifierStage } from '../baseline/stages';
 import { readCamFile } from '../cam_files';
 import { openDataset } from '../data';
 import { segmentationScores } from '../evaluation';
+import { scaledInput } from '../network_input';
 import { labelsFromProbabilities } from '../segment';
 import { type Stage, type StageContext, type StageResult, shardIds, stageCount } from '../stage';
 import type { AuxSegNetConfig } from './config';
@@ -196,19 +197,6 @@ function trainStage(stage: number): Stage<AuxSegNetConfig> {
   };
 }
 
-/** The network's normalised input of an image at the config's input scale. */
-function networkInput(net: AuxSegNetNetwork, image: RgbImage, scale: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const x = imageToInput(image, net.backbone.normalization);
-    if (scale === 1) return x;
-    const size: [number, number] = [
-      Math.max(1, Math.round(image.height * scale)),
-      Math.max(1, Math.round(image.width * scale)),
-    ];
-    return tf.image.resizeBilinear(x, size);
-  });
-}
-
 /**
  * The label update after training stage s (digest section 10.4), per image at full resolution, single scale: the
  * CAMs of the labelled classes (ReLU, max-normalised) propagated once by A_ct; the predicted saliency averaged with
@@ -238,7 +226,9 @@ function updateStage(stage: number): Stage<AuxSegNetConfig> {
         const values = present.map((c) => classValues[c]);
         const saliency = sample.floatMaps!.saliency.data;
         const { cams, predictedSaliency } = tf.tidy(() => {
-          const out = net.forward(networkInput(net, sample.image, config.training.inputScale));
+          const out = net.forward(
+            scaledInput(sample.image, net.backbone.normalization, config.training.inputScale),
+          );
           const maps = propagatedCams(
             out.activationMaps,
             present,
@@ -305,7 +295,7 @@ export function auxSegNetProbabilities(
       return tf.squeeze(flipped ? tf.reverse(p, 2) : p, [0]) as tf.Tensor3D;
     };
     for (const scale of options.scales) {
-      const x = networkInput(net, image, scale * options.inputScale);
+      const x = scaledInput(image, net.backbone.normalization, scale * options.inputScale);
       for (const flipped of options.flip ? [false, true] : [false]) {
         const out = net.forward(flipped ? tf.reverse(x, 2) : x);
         refined.push(probabilities(out.refinedSeg ?? out.initSeg, flipped));

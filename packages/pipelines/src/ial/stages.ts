@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { affinityLabels, affinityNetLoss, type PairIndices, pairAffinity, pairIndices } from '@wsss/affinity';
-import { ConfusionMatrix, imageToInput, type RgbImage, tf, writeLabelPng } from '@wsss/core';
+import { ConfusionMatrix, type RgbImage, tf, writeLabelPng } from '@wsss/core';
 import { argmaxLabels, denseCrf } from '@wsss/crf';
 import { type Batch, BatchLoader, type SegmentationDataset, withMapFolders } from '@wsss/datasets';
 import { type SegmentationNetwork, trainLoop } from '@wsss/models';
@@ -10,6 +10,7 @@ import { camsStage, evaluateCheckpoint, trainClassifierStage, trainSegmentationO
 import { readCamFile, writeCamFile } from '../cam_files';
 import { openDataset } from '../data';
 import { confusionFromJson, segmentationScores } from '../evaluation';
+import { scaledInput } from '../network_input';
 import { type Stage, type StageResult, shardIds, stageCount } from '../stage';
 import type { IalConfig } from './config';
 import { AFFINITY_STRIDE, affinityNetwork, trainedAffinityNetwork } from './networks';
@@ -260,14 +261,10 @@ async function imageAffinity(
   config: IalConfig,
   pairsOf: (h: number, w: number) => PairIndices,
 ) {
-  const scale = config.affinity.inputScale;
-  const size: [number, number] = [
-    Math.max(1, Math.round(image.height * scale)),
-    Math.max(1, Math.round(image.width * scale)),
-  ];
-  const features = tf.tidy(() =>
-    net.features(tf.image.resizeBilinear(imageToInput(image, net.backbone.normalization), size)),
-  );
+  const input = scaledInput(image, net.backbone.normalization, config.affinity.inputScale);
+  const size: [number, number] = [input.shape[1], input.shape[2]];
+  const features = net.features(input);
+  input.dispose();
   const pairs = pairsOf(features.shape[1], features.shape[2]);
   const affinity = pairAffinity(features, pairs);
   const values = (await affinity.data()) as Float32Array;
