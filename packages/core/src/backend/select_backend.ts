@@ -2,6 +2,7 @@ import { registerWasmTrainingKernels } from '../kernels/wasm/register';
 import { tf } from '../tf';
 import { importOptional } from './optional_module';
 import { isNode, nodeWasmDirectory } from './wasm_paths';
+import { defaultWasmThreads, MAX_WASM_THREADS, planThreadedWasm, startThreadedWasm } from './wasm_threads';
 
 /** The backends `@wsss/*` knows how to start, fastest first. */
 export const BACKEND_PRIORITY = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -25,6 +26,13 @@ export interface SelectBackendOptions {
   preference?: BackendName | readonly BackendName[];
   /** Where the wasm binaries live (URL prefix in a browser). Default in Node: the installed package's `dist/`. */
   wasmPaths?: string;
+  /**
+   * Threads of the wasm backend (XNNPACK's thread pool) in Node, 1 to 8. Default: the `WSSS_THREADS` environment
+   * variable when set, otherwise the cores Node may use (at most 8). 1 runs tfjs' single-threaded SIMD build; more
+   * start its threaded build, which tfjs itself never does in Node. Results do not depend on it (tested). The wasm
+   * backend starts once per process: later calls report the threads it runs on. In a browser tfjs decides.
+   */
+  threads?: number;
   /** Receives the one line saying which backend runs. Default `console.info`; `null` silences it. */
   log?: ((line: string) => void) | null;
 }
@@ -33,6 +41,14 @@ export interface SelectedBackend {
   name: BackendName;
   /** Why each backend tried before it was skipped. */
   skipped: { name: BackendName; reason: string }[];
+  /** wasm only: the threads its kernels run on, and why fewer than requested when so. */
+  threads?: number;
+  threadsNote?: string;
+}
+
+interface Started {
+  threads?: number;
+  threadsNote?: string;
 }
 
 class BackendUnavailable extends Error {}
@@ -75,15 +91,19 @@ export async function selectBackend(
   const skipped: SelectedBackend['skipped'] = [];
   for (const name of order) {
     try {
-      await STARTERS[name](options);
+      const started: Started = (await STARTERS[name](options)) ?? {};
+      const threads =
+        started.threads === undefined
+          ? ''
+          : `, ${started.threads} thread${started.threads > 1 ? 's' : ''}${started.threadsNote ? ` (${started.threadsNote})` : ''}`;
       const line =
-        `[wsss] backend: ${name}` +
+        `[wsss] backend: ${name}${threads}` +
         (skipped.length ? ` (skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : '');
       if (options.log !== null && announced !== line) {
         (options.log ?? console.info)(line);
         announced = line;
       }
-      return { name, skipped };
+      return { name, skipped, ...started };
     } catch (err) {
       if (!(err instanceof BackendUnavailable)) throw err;
       if (explicit !== undefined && order.length === 1) {
@@ -98,7 +118,7 @@ export async function selectBackend(
   );
 }
 
-const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<void>> = {
+const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<Started | void>> = {
   async tensorflow() {
     // already registered: the application imported tfjs-node itself
     if (tf.findBackendFactory('tensorflow')) return activate('tensorflow');
@@ -143,14 +163,43 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<v
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const paths = options.wasmPaths ?? (isNode() ? await nodeWasmDirectory() : undefined);
     if (paths !== undefined) wasm.setWasmPaths(paths);
-    // The threaded build cannot start its workers in Node (blob: URLs) and runs one thread anyway.
-    if (isNode()) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     registerWasmTrainingKernels();
+    if (!isNode() || tf.findBackend('wasm') !== null) {
+      await activate('wasm');
+      return { threads: wasm.getThreadsCount() };
+    }
+    const requested = Math.min(await requestedWasmThreads(options), MAX_WASM_THREADS);
     // Emscripten's Node glue installs process-wide handlers that re-throw every uncaught error from inside the
     // minified wasm loader, so Node prints that whole file instead of the user's stack trace. Remove them.
-    const before = isNode() ? processErrorListeners() : undefined;
-    await activate('wasm');
-    if (before) removeAddedErrorListeners(before);
+    const before = processErrorListeners();
+    try {
+      let threadsNote: string | undefined;
+      if (requested > 1) {
+        const plan = planThreadedWasm();
+        if (typeof plan === 'string') threadsNote = plan;
+        else {
+          wasm.setThreadsCount(requested);
+          tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+          try {
+            await startThreadedWasm(
+              plan,
+              requested,
+              () => activate('wasm'),
+              () => (tf.findBackend('wasm') as { wasm?: unknown } | null)?.wasm,
+            );
+            const threads = wasm.getThreadsCount();
+            return { threads, threadsNote: threads < requested ? `${requested} requested` : undefined };
+          } catch (err) {
+            threadsNote = `the threaded build did not start (${(err as Error).message})`;
+          }
+        }
+      }
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      await activate('wasm');
+      return { threads: 1, threadsNote };
+    } finally {
+      removeAddedErrorListeners(before);
+    }
   },
 
   async cpu() {
@@ -160,6 +209,18 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<v
     if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
   },
 };
+
+async function requestedWasmThreads(options: SelectBackendOptions): Promise<number> {
+  const fromEnv = process.env.WSSS_THREADS?.trim();
+  const value = options.threads ?? (fromEnv ? Number(fromEnv) : undefined);
+  if (value === undefined) return defaultWasmThreads();
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(
+      `selectBackend: threads must be an integer >= 1, got ${options.threads ?? `'${fromEnv}' (from WSSS_THREADS)`}`,
+    );
+  }
+  return value;
+}
 
 type Listener = (...args: unknown[]) => void;
 type ErrorListeners = { uncaughtException: Listener[]; unhandledRejection: Listener[] };

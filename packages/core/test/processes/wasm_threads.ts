@@ -1,0 +1,68 @@
+/**
+ * Run by wasm_threads.test.ts in a fresh process (WSSS_THREADS sets the threads): the wasm backend's hot training
+ * ops (convolution and depthwise convolution forward and both gradients, strides 1/2, dilation 2, 'same'/'valid';
+ * batched matmul) on seeded inputs, and the CPU time / wall time of repeated matmuls. Prints one JSON line; the
+ * process must exit by itself.
+ */
+import { selectBackend, tf } from '../../src/index';
+
+const selected = await selectBackend({ preference: 'wasm', log: null });
+const outputs: Record<string, number[]> = {};
+const seed = { next: 1 };
+const normal = (shape: number[]) => tf.randomNormal(shape, 0, 1, 'float32', seed.next++);
+
+const x = normal([2, 19, 17, 24]) as tf.Tensor4D;
+const cases: [string, tf.Tensor4D, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D][] = [
+  ['conv 3x3 s1 same', normal([3, 3, 24, 32]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 1, 'same')],
+  ['conv 3x3 s2 valid', normal([3, 3, 24, 32]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 2, 'valid')],
+  [
+    'conv 3x3 d2 same',
+    normal([3, 3, 24, 32]) as tf.Tensor4D,
+    (a, w) => tf.conv2d(a, w, 1, 'same', 'NHWC', 2),
+  ],
+  ['conv 1x1', normal([1, 1, 24, 48]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 1, 'same')],
+  ['depthwise s1 same', normal([3, 3, 24, 1]) as tf.Tensor4D, (a, w) => tf.depthwiseConv2d(a, w, 1, 'same')],
+  ['depthwise s2 same', normal([3, 3, 24, 1]) as tf.Tensor4D, (a, w) => tf.depthwiseConv2d(a, w, 2, 'same')],
+  [
+    'depthwise d2 valid',
+    normal([3, 3, 24, 1]) as tf.Tensor4D,
+    (a, w) => tf.depthwiseConv2d(a, w, 1, 'valid', 'NHWC', 2),
+  ],
+];
+for (const [name, w, op] of cases) {
+  const dy = tf.tidy(() => normal(op(x, w).shape));
+  const [y, dx, dw] = tf.tidy(() => {
+    const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(op(a as tf.Tensor4D, b as tf.Tensor4D), dy)),
+    );
+    return [op(x, w), ...grads([x, w])];
+  });
+  outputs[`${name}: y`] = Array.from(await y.data());
+  outputs[`${name}: dx`] = Array.from(await dx.data());
+  outputs[`${name}: dw`] = Array.from(await dw.data());
+  tf.dispose([y, dx, dw, dy, w]);
+}
+const a = normal([3, 200, 96]);
+const b = normal([3, 96, 150]);
+const product = tf.matMul(a, b);
+outputs['batched matmul'] = Array.from(await product.data());
+tf.dispose([product, x]);
+
+// two threads keep two cores busy: CPU time beyond wall time
+const big = normal([768, 768]);
+const start = performance.now();
+const cpu = process.cpuUsage();
+for (let i = 0; i < 6; i++) tf.tidy(() => tf.matMul(big, big)).dispose();
+const used = process.cpuUsage(cpu);
+const wall = performance.now() - start;
+tf.dispose([a, b, big]);
+
+console.log(
+  JSON.stringify({
+    threads: selected.threads,
+    threadsNote: selected.threadsNote ?? null,
+    cpuOverWall: (used.user + used.system) / 1000 / wall,
+    tensors: tf.memory().numTensors,
+    outputs,
+  }),
+);
