@@ -3,11 +3,13 @@
  * convolutions) and chained ops on tfjs-core, so training works without further setup.
  */
 import { registerDilatedConvGradients } from './gradients/dilated_conv_gradients';
+import { registerRelu6Gradient } from './gradients/relu6_gradient';
 import { registerResizeBilinearGradient } from './gradients/resize_bilinear_gradient';
 import { registerWasmTrainingKernels } from './kernels/wasm/register';
 
 registerDilatedConvGradients();
 registerResizeBilinearGradient();
+registerRelu6Gradient();
 registerWasmTrainingKernels();
 
 export {
@@ -23,6 +25,12 @@ export {
   dilatedDepthwiseConv2dGradConfig,
   registerDilatedConvGradients,
 } from './gradients/dilated_conv_gradients';
+export {
+  RELU6_BACKPROP,
+  registerRelu6Gradient,
+  relu6Backprop,
+  relu6GradConfig,
+} from './gradients/relu6_gradient';
 export {
   interpolationMatrix,
   registerResizeBilinearGradient,

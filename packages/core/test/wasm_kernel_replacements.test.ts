@@ -76,3 +76,55 @@ describe('wasm Slice', () => {
     expect(Array.from(cpu)).toEqual([3, 4, 5, 6]);
   });
 });
+
+describe('wasm Sum over every axis but the last (column sums)', () => {
+  it.each([
+    ['bias gradient [N,H,W,C] -> [C]', [2, 7, 5, 13], [0, 1, 2], false],
+    ['keepDims', [3, 9, 6], [0, 1], true],
+    ['axes in any order, C = 4', [5, 11, 4], [1, 0], false],
+    ['rank 2', [300, 7], [0], false],
+    ['last axis (original kernel)', [4, 6, 9], [2], false],
+    ['all axes (original kernel)', [4, 6, 9], [0, 1, 2], false],
+    ['middle axis (original kernel)', [4, 6, 9], [1], true],
+  ] as const)('%s matches cpu', async (_name, shape, axes, keepDims) => {
+    const x = values(shape.reduce((a, b) => a * b, 1));
+    const [cpu, wasm] = await onBoth(() => tf.sum(tf.tensor(x, [...shape]), [...axes], keepDims));
+    expect(wasm.length).toBe(cpu.length);
+    for (let i = 0; i < cpu.length; i++)
+      expect(Math.abs(wasm[i] - cpu[i])).toBeLessThan(1e-4 * (1 + Math.abs(cpu[i])));
+  });
+
+  it('keeps the shape and sums int32 through the original kernel', async () => {
+    await selectBackend({ preference: 'wasm', log: null });
+    const t = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2], 'int32');
+    const s = tf.sum(t, [0, 1], true);
+    expect(s.shape).toEqual([1, 1, 2]);
+    expect(s.dtype).toBe('int32');
+    expect(Array.from(s.dataSync())).toEqual([16, 20]);
+    const f = tf.sum(tf.tensor2d([1.5, 2, -3, 4], [2, 2]), 0);
+    expect(Array.from(f.dataSync())).toEqual([-1.5, 6]);
+    tf.dispose([t, s, f]);
+    await selectBackend({ preference: 'cpu', log: null });
+  });
+});
+
+describe('wasm Identity shares data', () => {
+  it('a clone outlives its source, keeps its values and frees the data with the last reference', async () => {
+    await selectBackend({ preference: 'wasm', log: null });
+    const before = tf.memory().numTensors;
+    const bytesBefore = tf.memory().numBytes;
+    const x = tf.tensor2d([1, -2, 3, 4.5], [2, 2]);
+    const copy = tf.clone(x);
+    expect(copy.dataId).toBe(x.dataId);
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, -2, 3, 4.5]);
+    expect(Array.from(tf.add(copy, 1).dataSync())).toEqual([2, -1, 4, 5.5]);
+    const strings = tf.clone(tf.tensor1d(['a', 'b'], 'string'));
+    expect(strings.arraySync()).toEqual(['a', 'b']);
+    tf.dispose([copy, strings]);
+    tf.disposeVariables();
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 2); // the add result and the string source
+    expect(tf.memory().numBytes).toBeLessThanOrEqual(bytesBefore + 16 + 2);
+    await selectBackend({ preference: 'cpu', log: null });
+  });
+});

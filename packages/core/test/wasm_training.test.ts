@@ -97,6 +97,11 @@ cases.push(
   { kind: 'conv2d', n: 2, h: 17, w: 17, cin: 3, cout: 8, k: [3, 3], stride: 2, dilation: 1, pad: 'same' },
   { kind: 'conv2d', n: 2, h: 9, w: 9, cin: 16, cout: 24, k: [1, 1], stride: 1, dilation: 1, pad: 'valid' },
   { kind: 'depthwise', n: 1, h: 11, w: 11, cin: 12, cout: 1, k: [3, 3], stride: 1, dilation: 4, pad: 'same' },
+  // our WebAssembly depthwise gradients (multiplier 1): four channels at a time plus the remainder lanes
+  { kind: 'depthwise', n: 2, h: 13, w: 10, cin: 13, cout: 1, k: [3, 3], stride: 2, dilation: 1, pad: 'same' },
+  { kind: 'depthwise', n: 1, h: 12, w: 9, cin: 8, cout: 1, k: [3, 3], stride: 1, dilation: 2, pad: 'valid' },
+  { kind: 'depthwise', n: 2, h: 9, w: 11, cin: 7, cout: 1, k: [5, 3], stride: 1, dilation: 1, pad: 'valid' },
+  { kind: 'depthwise', n: 1, h: 10, w: 10, cin: 6, cout: 1, k: [3, 3], stride: 2, dilation: 1, pad: 'valid' },
 );
 
 describe('training kernels on wasm equal cpu', () => {

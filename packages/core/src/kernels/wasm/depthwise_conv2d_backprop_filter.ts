@@ -1,5 +1,7 @@
 import { tf } from '../../tf';
 import { convGeometry, padToGeometry } from '../conv_geometry';
+import { wasmDepthwiseFilterGradient } from './depthwise_gradients';
+import { wasmHeapKernels } from './wasm_heap_kernels';
 
 type Attrs = tf.DepthwiseConv2dNativeBackpropFilterAttrs;
 
@@ -7,7 +9,8 @@ type Attrs = tf.DepthwiseConv2dNativeBackpropFilterAttrs;
  * `DepthwiseConv2dNativeBackpropFilter` for backends that lack it (tfjs-backend-wasm 4.x):
  * `dW[kh,kw,c,q] = sum_{n,y,x} xPad[n, y*sh + kh*dh, x*sw + kw*dw, c] * dy[n,y,x,c*Q + q]`.
  *
- * That is itself a depthwise correlation of `xPad` with `dy` as the filter, with stride and dilation swapped, so it
+ * With channel multiplier 1 (MobileNet's) on the wasm backend it is one pass of our WebAssembly SIMD kernel over
+ * `x` and `dy` (no padded copies). Otherwise, that sum is itself a depthwise correlation of `xPad` with `dy` as the filter, with stride and dilation swapped, so it
  * runs on the backend's fast forward depthwise convolution. The batch is folded into the width: the N padded
  * inputs are laid side by side (each Wp wide, Wp rounded up to a multiple of the stride) and the N output
  * gradients likewise with slots of Wp / stride columns, zero-filled, so that no window straddles two images.
@@ -15,15 +18,22 @@ type Attrs = tf.DepthwiseConv2dNativeBackpropFilterAttrs;
 export function depthwiseConv2dBackpropFilter({
   inputs,
   attrs,
+  backend,
 }: {
   inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap;
+  backend?: unknown;
 }) {
   const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as Attrs;
   const x = inputs.x as tf.Tensor4D;
   const dy = inputs.dy as tf.Tensor4D;
+  const g = convGeometry(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, true);
+  const kernels =
+    filterShape[3] === 1 && x.dtype === 'float32' && dy.dtype === 'float32'
+      ? wasmHeapKernels(backend)
+      : undefined;
+  if (kernels) return wasmDepthwiseFilterGradient(kernels, x, dy, g);
   return tf.tidy(() => {
-    const g = convGeometry(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, true);
     const [kh, kw, c, q] = filterShape;
     const { batch: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = g;
     const slotWidth = Math.ceil(g.paddedWidth / sw) * sw;

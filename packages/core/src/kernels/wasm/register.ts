@@ -1,14 +1,21 @@
+import { RELU6_BACKPROP } from '../../gradients/relu6_gradient';
 import { tf } from '../../tf';
 import { batchMatMul } from './batch_mat_mul';
 import { conv2dBackpropFilter } from './conv2d_backprop_filter';
 import { conv2dBackpropInput } from './conv2d_backprop_input';
 import { depthwiseConv2dBackpropFilter } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dBackpropInput } from './depthwise_conv2d_backprop_input';
+import { identity } from './identity';
 import { maxPoolGrad } from './max_pool_grad';
 import { markReplacement, rememberOriginalKernel } from './original_kernels';
+import { relu6Backprop } from './relu6_backprop';
 import { slice } from './slice';
+import { sum } from './sum';
 
-/** The kernels tfjs-backend-wasm 4.22 lacks for training convolutional networks, built from kernels it has. */
+/**
+ * The kernels tfjs-backend-wasm 4.22 lacks for training convolutional networks, built from kernels it has or run as
+ * our own WebAssembly SIMD (depthwise gradients with channel multiplier 1), and `Relu6Backprop` (relu6_gradient.ts).
+ */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   {
     kernelName: tf.Conv2DBackpropFilter,
@@ -25,15 +32,19 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
     backendName: 'wasm',
     kernelFunc: depthwiseConv2dBackpropInput as tf.KernelFunc,
   },
+  { kernelName: RELU6_BACKPROP, backendName: 'wasm', kernelFunc: relu6Backprop as tf.KernelFunc },
 ];
 
 /**
  * Kernels tfjs-backend-wasm 4.22 has that ours replace: `MaxPoolGrad` is wrong (it loses the gradient of windows
  * whose maximum is negative), `Conv2DBackpropInput` is ~10x slower than going through the forward convolution, and
- * `BatchMatMul` ~25x slower than XNNPACK's 1x1 convolution on large products, and `Slice` copies its whole input.
+ * `BatchMatMul` ~25x slower than XNNPACK's 1x1 convolution on large products, `Slice` copies its whole input, and
+ * `Sum` over every axis but the last (bias gradients) transposes its input first, and `Identity` copies its input.
  */
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [
   { kernelName: tf.Slice, backendName: 'wasm', kernelFunc: slice as tf.KernelFunc },
+  { kernelName: tf.Sum, backendName: 'wasm', kernelFunc: sum as tf.KernelFunc },
+  { kernelName: tf.Identity, backendName: 'wasm', kernelFunc: identity as tf.KernelFunc },
   { kernelName: tf.BatchMatMul, backendName: 'wasm', kernelFunc: batchMatMul as tf.KernelFunc },
   { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad as tf.KernelFunc },
   {

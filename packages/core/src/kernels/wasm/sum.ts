@@ -1,0 +1,30 @@
+import { tf } from '../../tf';
+import { originalKernel } from './original_kernels';
+import { wasmHeapKernels } from './wasm_heap_kernels';
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
+
+/**
+ * `Sum` for wasm: a float32 sum over every axis but the last (the bias and batch-norm gradients, `[N,H,W,C] -> [C]`)
+ * is one WebAssembly SIMD pass of column sums; tfjs-backend-wasm 4.22 transposes the input first. Other sums go to
+ * the original kernel.
+ */
+export function sum(args: KernelArgs): tf.TensorInfo {
+  const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+  const x = args.inputs.x as tf.TensorInfo;
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(axis, x.shape);
+  const cols = x.shape[rank - 1];
+  const leading = rank >= 2 && new Set(axes).size === rank - 1 && axes.every((a) => a < rank - 1) && cols > 0;
+  const kernels = leading && x.dtype === 'float32' ? wasmHeapKernels(args.backend) : undefined;
+  if (!kernels) {
+    const original = originalKernel(tf.Sum);
+    if (!original) throw new Error('Sum (wasm): the backend has no Sum kernel to fall back on');
+    return original(args as never) as tf.TensorInfo;
+  }
+  const rows = tf.util.sizeFromShape(x.shape) / cols;
+  const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), cols] : [cols];
+  const out = kernels.makeOutput(outShape);
+  kernels.exports.columnSums(kernels.offsetOf(x), kernels.offsetOf(out), rows, cols, 0, cols);
+  return out;
+}
