@@ -195,6 +195,57 @@ def label_reassign():
     return peer_name(torch), f"[{b},{h},{w},{d}]", run
 
 
+def triplet_centre():
+    torch = torch_module()
+    import torch.nn.functional as F
+
+    b, h, w, d = (8, 41, 41, 512) if STANDARD else (2, 12, 12, 16)
+    embeddings = torch.randn(b, h * w, d, requires_grad=True)
+    labels = torch.randint(0, 21, (b, 6, 6))
+    labels = F.interpolate(labels[:, None].float(), size=(h, w), mode="nearest")[:, 0].long().view(-1)
+
+    def run():
+        # centres = the batch's class means, cosine distance, the hardest other centre, margin 0.3
+        embeddings.grad = None
+        x = embeddings.view(-1, d)
+        classes, index = torch.unique(labels, return_inverse=True)
+        onehot = F.one_hot(index, len(classes)).float()
+        centres = onehot.t() @ x / onehot.sum(0)[:, None]
+        distance = 1 - F.normalize(x, dim=-1) @ F.normalize(centres, dim=-1).t()
+        positive = distance.gather(1, index[:, None])[:, 0]
+        negative = distance.masked_fill(onehot.bool(), float("inf")).min(1).values
+        F.relu(positive - negative + 0.3).mean().backward()
+
+    return peer_name(torch), f"[{b},{h},{w},{d}]", run
+
+
+def sgd_step(output_stride):
+    torch = torch_module()
+    import torchvision
+
+    width, batch, side = (1.0, 8, 128) if STANDARD else (0.35, 1, 64)
+    net = torchvision.models.mobilenet_v2(width_mult=width).features
+    if output_stride == 16:
+        for module in net.modules():
+            if isinstance(module, torch.nn.Conv2d) and module.stride == (2, 2) and module.in_channels >= int(576 * width):
+                module.stride = (1, 1)
+    net.eval()  # batch norm as an affine map: ours is folded into the convolutions
+    head = torch.nn.Conv2d(net[-1][0].out_channels, 20, 1, bias=False)
+    images = torch.rand(batch, 3, side, side) * 2 - 1
+    labels = (torch.rand(batch, 20) > 0.8).float()
+    optimizer = torch.optim.SGD(list(net.parameters()) + list(head.parameters()), lr=1e-3, momentum=0.9, weight_decay=5e-4)
+
+    def run():
+        optimizer.zero_grad()
+        logits = head(net(images)).mean((2, 3))
+        loss = torch.nn.functional.multilabel_soft_margin_loss(logits, labels)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    return peer_name(torch), f"{batch}x{side}x{side}x3, width {width}", run
+
+
 def mobilenet(training):
     torch = torch_module()
     import torchvision
@@ -232,6 +283,9 @@ PEERS = {
     "label-reassign": label_reassign,
     "cam-inference": lambda: mobilenet(False),
     "training-step": lambda: mobilenet(True),
+    "triplet-centre": triplet_centre,
+    "train-step-os32": lambda: sgd_step(32),
+    "train-step-os16": lambda: sgd_step(16),
 }
 
 for op in args["ops"]:

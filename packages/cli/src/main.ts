@@ -33,14 +33,16 @@ commands:
 
   --backend <list>      backends to measure, e.g. wasm,cpu (default: all that start)
   --ops <list>          kernels: crf, random-walk, affinity-sa, affinity-aa, affinity-field, cross-task,
-                        label-reassign, cam-inference, training-step (default: all)
+                        label-reassign, triplet-centre, cam-inference, training-step, train-step-os32,
+                        train-step-os16 (default: all)
   --size <name>         standard (the reference implementations' shapes, default) or small (seconds)
   --runs <n>            timed calls per kernel and backend (default 5)
-  --threads <n>         threads of the CRF (default: the cores of this machine)
+  --threads <n>         threads of our kernels: wasm backend and CRF (default: the cores here; the wasm
+                        backend's count is fixed once it started in the process)
   --json <file>         also write the results, machine and versions as JSON
   --no-peers            do not run the peers (python3 with pydensecrf, PyTorch, SciPy: timed in the same run,
                         each of our rows gets its ratio; a peer that is not installed is skipped with the reason)
-  --peer-threads <n>    threads the peers may use (default 1, as our wasm kernels)
+  --peer-threads <n>    threads the peers may use (default: --threads)
 `,
   run: `usage: wsss run <pipeline> [options]
 
@@ -322,7 +324,10 @@ export async function main(
             values.threads === undefined ? undefined : integer(values.threads as string, '--threads', 1),
           json: values.json as string | undefined,
           peers: values['no-peers'] !== true,
-          peerThreads: integer(values['peer-threads'] as string | undefined, '--peer-threads', 1),
+          peerThreads:
+            values['peer-threads'] === undefined
+              ? undefined
+              : integer(values['peer-threads'] as string, '--peer-threads', 1),
         },
         io,
       );

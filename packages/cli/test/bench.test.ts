@@ -44,7 +44,10 @@ describe('wsss bench', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wsss-bench-'));
     try {
       const json = join(dir, 'bench.json');
-      const ops = BENCH_CASES.map((c) => c.op).filter((op) => op !== 'training-step');
+      // the SGD training steps run on wasm only (next test): on cpu they take a minute
+      const ops = BENCH_CASES.map((c) => c.op).filter(
+        (op) => op !== 'training-step' && !op.startsWith('train-step-'),
+      );
       const { code, stdout, stderr } = await wsss(
         'bench',
         '--size',
@@ -84,6 +87,41 @@ describe('wsss bench', () => {
         /\| op \| shape \| backend \| median ms \| IQR ms \| runs \| ours \/ peer \(same run\) \|/,
       );
       expect(stdout).toMatch(/\| label-reassign \| \[2,12,12,16\] \| wasm \|/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('runs the SGD training steps on wasm on the threads asked for, and the peers on as many', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsss-bench-'));
+    try {
+      const json = join(dir, 'bench.json');
+      const { code, stdout, stderr } = await wsss(
+        'bench',
+        '--size',
+        'small',
+        '--runs',
+        '1',
+        '--backend',
+        'wasm',
+        '--ops',
+        'train-step-os32,train-step-os16',
+        '--threads',
+        '2',
+        '--json',
+        json,
+        '--no-peers',
+      );
+      expect(stderr).not.toMatch(/left \d+ tensors/);
+      expect(code).toBe(0);
+      const record = JSON.parse(readFileSync(json, 'utf8')) as BenchRecord;
+      expect(record.results.map((r) => r.op)).toEqual(['train-step-os32', 'train-step-os16']);
+      expect(record.results.every((r) => r.leakedTensors === 0 && r.medianMs > 0)).toBe(true);
+      // the wasm backend starts once per process: it reports the threads it runs on (jest's process may have
+      // started it before); the CRF and the peers get the count asked for
+      expect(record.threads.wasm).toBeGreaterThanOrEqual(1);
+      expect(record.threads).toMatchObject({ crf: 2, peers: 2 });
+      expect(stdout).toMatch(/wasm on \d threads?, CRF on 2 threads, peers on 2 threads/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -192,7 +230,17 @@ process.stdin.on('data', (c) => (input += c)).on('end', () => {
   // the real peers where this machine has them (Debian: python3-torch, python3-scipy, pydensecrf on PYTHONPATH)
   it('runs the real Python peers at small shapes where python3 has them', async () => {
     const run = await runPeers({
-      ops: ['crf', 'random-walk', 'affinity-sa', 'cross-task', 'label-reassign', 'training-step'],
+      ops: [
+        'crf',
+        'random-walk',
+        'affinity-sa',
+        'cross-task',
+        'label-reassign',
+        'triplet-centre',
+        'training-step',
+        'train-step-os32',
+        'train-step-os16',
+      ],
       size: 'small',
       runs: 1,
       threads: 1,

@@ -14,8 +14,8 @@ import {
 } from '@wsss/affinity';
 import { type RgbImage, Rng, tf } from '@wsss/core';
 import { CRF_PRESETS, DenseCrf } from '@wsss/crf';
-import { labelReassignLoss } from '@wsss/label-reassign';
-import { ClassifierHead, MobileNetV2, multilabelSoftMarginLoss } from '@wsss/models';
+import { labelReassignLoss, tripletCenterLoss } from '@wsss/label-reassign';
+import { ClassifierHead, MobileNetV2, multilabelSoftMarginLoss, Optimizer } from '@wsss/models';
 import { settle } from './timing';
 
 export type BenchSize = 'small' | 'standard';
@@ -172,6 +172,65 @@ function networkCase(training: boolean): BenchCase {
   };
 }
 
+/** MobileNetV2 width multiplier, batch and side of the SGD training-step cases (the training-speed issue's shapes). */
+const sgdStepShape = (size: BenchSize) =>
+  size === 'standard' ? { width: 1, batch: 8, side: 128 } : { width: 0.35, batch: 1, side: 64 };
+
+/**
+ * One SGD training step of a classifier (MobileNetV2 + 1x1 head, multilabel loss): forward, backward, momentum 0.9
+ * and weight decay 5e-4 update of every weight, loss read back.
+ */
+function sgdStepCase(outputStride: 16 | 32): BenchCase {
+  const classes = 20;
+  return {
+    op: `train-step-os${outputStride}`,
+    description: `SGD training step: MobileNetV2 (OS ${outputStride}) + 1x1 head, multilabel loss, forward + backward + update`,
+    shape(size) {
+      const { width, batch, side } = sgdStepShape(size);
+      return `${batch}x${side}x${side}x3, width ${width}`;
+    },
+    setup(size) {
+      const { width, batch, side } = sgdStepShape(size);
+      const backbone = new MobileNetV2({ outputStride, widthMultiplier: width, seed: 1 });
+      const head = new ClassifierHead(backbone.featureChannels, classes, { seed: 2 });
+      const images = tf.randomUniform([batch, side, side, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
+      const labels = tf.tidy(() =>
+        tf.cast(tf.greater(tf.randomUniform([batch, classes], 0, 1, 'float32', 4), 0.8), 'float32'),
+      ) as tf.Tensor2D;
+      const variables = [...backbone.params.variables.values(), ...head.params.variables.values()];
+      const optimizer = new Optimizer([{ variables }], {
+        kind: 'sgd',
+        learningRate: 1e-3,
+        momentum: 0.9,
+        weightDecay: 5e-4,
+      });
+      return {
+        run: () =>
+          settle([
+            tf.tidy(() => {
+              const { value, grads } = tf.variableGrads(
+                () =>
+                  multilabelSoftMarginLoss(
+                    head.forward(backbone.forward(images, { training: true }).features),
+                    labels,
+                  ),
+                variables,
+              );
+              optimizer.apply(grads);
+              return value;
+            }),
+          ]),
+        dispose: () => {
+          tf.dispose([images, labels]);
+          optimizer.dispose();
+          backbone.dispose();
+          head.params.dispose();
+        },
+      };
+    },
+  };
+}
+
 export const BENCH_CASES: readonly BenchCase[] = [
   {
     op: 'crf',
@@ -278,6 +337,23 @@ export const BENCH_CASES: readonly BenchCase[] = [
       );
     },
   },
+  {
+    op: 'triplet-centre',
+    description:
+      'triplet-centre loss (batch class means, cosine distance, hardest negative), forward + backward',
+    shape: (size) => `[${embeddingShape(size)}]`,
+    setup(size) {
+      const [b, h, w, d] = embeddingShape(size);
+      const embeddings = tf.randomNormal([b, h, w, d], 0, 1, 'float32', 5);
+      const labels = blobLabels(new Rng(3), b, h, w, 21);
+      return gradientRun((x) => tripletCenterLoss(x as tf.Tensor4D, labels), embeddings, [
+        embeddings,
+        labels,
+      ]);
+    },
+  },
   networkCase(false),
   networkCase(true),
+  sgdStepCase(32),
+  sgdStepCase(16),
 ];

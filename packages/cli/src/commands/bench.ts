@@ -13,13 +13,13 @@ export interface BenchArgs {
   ops?: string;
   size: BenchSize;
   runs: number;
-  /** Threads of the CRF (our own kernel). Default: the cores of this machine. */
+  /** Threads of our kernels: the wasm backend (XNNPACK) and the CRF. Default: the cores of this machine. */
   threads?: number;
   /** Where to write the JSON record. */
   json?: string;
   /** Run the peers (pydensecrf, PyTorch, SciPy through python3) in the same run. Default true. */
   peers?: boolean;
-  /** Threads the peers may use. Default 1 (our wasm kernels run on one core). */
+  /** Threads the peers may use. Default: `threads`, so that ratios compare the same cores. */
   peerThreads?: number;
   /** The peers' interpreter and script (tests). Default: `python3` (or WSSS_PYTHON) and peers/bench_peers.py. */
   peerCommand?: readonly string[];
@@ -38,6 +38,8 @@ export interface BenchRecord {
   machine: { platform: string; arch: string; cpu: string; cores: number; memoryGiB: number; node: string };
   versions: { tfjs: string };
   size: BenchSize;
+  /** The threads each side ran on: the wasm backend (when it ran), the CRF, the peers. */
+  threads: { wasm?: number; crf: number; peers: number };
   results: BenchResult[];
   skipped: { backend: string; reason: string }[];
   /** The peers' timings from the same run, and the kernels without one. */
@@ -98,10 +100,13 @@ export function benchTable(record: BenchRecord): string {
       p.runs,
       'peer',
     ]);
-  const { machine, versions, skipped } = record;
+  const { machine, versions, skipped, threads } = record;
+  const count = (n: number) => `${n} thread${n > 1 ? 's' : ''}`;
   return (
     `${markdownTable(['op', 'shape', 'backend', 'median ms', 'IQR ms', 'runs', 'ours / peer (same run)'], rows)}\n\n` +
-    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, tfjs ${versions.tfjs}` +
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, tfjs ${versions.tfjs}; ` +
+    (threads.wasm === undefined ? '' : `wasm on ${count(threads.wasm)}, `) +
+    `CRF on ${count(threads.crf)}, peers on ${count(threads.peers)}` +
     (skipped.length ? `; skipped: ${skipped.map((s) => s.backend).join(', ')}` : '') +
     '\n'
   );
@@ -120,6 +125,9 @@ export async function benchCommand(args: BenchArgs, io: Io): Promise<BenchRecord
   if (!Number.isInteger(args.runs) || args.runs < 1)
     throw new UsageError(`bench: --runs must be an integer >= 1, got ${args.runs}`);
   const threads = args.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new UsageError(`bench: --threads must be an integer >= 1, got ${threads}`);
+  const peerThreads = args.peerThreads ?? threads;
   const record: BenchRecord = {
     date: new Date().toISOString(),
     machine: {
@@ -132,6 +140,7 @@ export async function benchCommand(args: BenchArgs, io: Io): Promise<BenchRecord
     },
     versions: { tfjs: tf.version_core },
     size: args.size,
+    threads: { crf: threads, peers: peerThreads },
     results: [],
     skipped: [],
     peers: [],
@@ -140,7 +149,8 @@ export async function benchCommand(args: BenchArgs, io: Io): Promise<BenchRecord
   const independentDone = new Set<string>();
   for (const backend of backends) {
     try {
-      await selectBackend({ preference: backend, log: null });
+      const selected = await selectBackend({ preference: backend, log: null, threads });
+      if (backend === 'wasm') record.threads.wasm = selected.threads;
     } catch (err) {
       const reason = (err as Error).message.replace(
         /^selectBackend: backend '\w+' was requested but is unavailable: /,
@@ -177,7 +187,7 @@ export async function benchCommand(args: BenchArgs, io: Io): Promise<BenchRecord
   if (args.peers !== false) {
     io.stderr.write('bench: the peers, in the same run ...\n');
     const peers = await runPeers(
-      { ops: cases.map((c) => c.op), size: args.size, runs: args.runs, threads: args.peerThreads ?? 1 },
+      { ops: cases.map((c) => c.op), size: args.size, runs: args.runs, threads: peerThreads },
       args.peerCommand,
     );
     record.peers = peers.results;
