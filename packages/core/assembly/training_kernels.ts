@@ -7,8 +7,9 @@
 //   dW[ky, kx, c]   = sum_{n, oy, ox} x[n, iy, ix, c] * dy[n, oy, ox, c]
 //   dx[n, iy, ix, c] = sum over (oy, ox, ky, kx) reading (iy, ix) of dy[n, oy, ox, c] * W[ky, kx, c]
 //
-// Work is split by channel range [c0, c1) (c0 a multiple of 4): each value is then summed in the same order whatever
-// the split, so one thread and several give identical results.
+// Threads split the work by channel range [c0, c1) or by image, never inside a sum: each value is summed in the same
+// order whatever the split, so one thread and several give identical results. Accumulators a thread updates over
+// and over live in memory of its own (`acc`), so that two threads never write to one cache line.
 
 /** Geometry: [batch, inH, inW, channels, outH, outW, kh, kw, sh, sw, dh, dw, padTop, padLeft] as i32 at `geometry`. */
 // @ts-ignore: decorator
@@ -16,33 +17,41 @@
   return load<i32>(geometry + (<usize>i << 2));
 }
 
-/** dW for channels [c0, c1): `dw` [kh * kw * channels] is overwritten in that range. */
-export function depthwiseFilterGradient(x: usize, dy: usize, dw: usize, geometry: usize, c0: i32, c1: i32): void {
+/**
+ * dW for channels [c0, c1), accumulated in `acc` (kh * kw rows of c1 - c0 floats, this thread's own memory, so that
+ * threads never write to one cache line) and then copied into `dw` [kh * kw * channels].
+ */
+export function depthwiseFilterGradient(
+  x: usize, dy: usize, dw: usize, geometry: usize, c0: i32, c1: i32, acc: usize,
+): void {
   const batch = g(geometry, 0), inH = g(geometry, 1), inW = g(geometry, 2), channels = g(geometry, 3);
   const outH = g(geometry, 4), outW = g(geometry, 5), kh = g(geometry, 6), kw = g(geometry, 7);
   const sh = g(geometry, 8), sw = g(geometry, 9), dh = g(geometry, 10), dwl = g(geometry, 11);
   const pt = g(geometry, 12), pl = g(geometry, 13);
   const rowBytes = <usize>channels << 2;
-  const vectorEnd = c0 + ((c1 - c0) & ~3);
-  for (let t = 0; t < kh * kw; t++) memory.fill(dw + <usize>t * rowBytes + (<usize>c0 << 2), 0, <usize>(c1 - c0) << 2);
+  const width = c1 - c0;
+  const accRowBytes = <usize>width << 2;
+  const vectorEnd = width & ~3;
+  const shift = <usize>c0 << 2;
+  memory.fill(acc, 0, <usize>(kh * kw) * accRowBytes);
   for (let n = 0; n < batch; n++) {
     for (let oy = 0; oy < outH; oy++) {
       for (let ky = 0; ky < kh; ky++) {
         const iy = oy * sh - pt + ky * dh;
         if (iy < 0 || iy >= inH) continue;
         for (let ox = 0; ox < outW; ox++) {
-          const dyp = dy + <usize>((n * outH + oy) * outW + ox) * rowBytes;
+          const dyp = dy + <usize>((n * outH + oy) * outW + ox) * rowBytes + shift;
           for (let kx = 0; kx < kw; kx++) {
             const ix = ox * sw - pl + kx * dwl;
             if (ix < 0 || ix >= inW) continue;
-            const xp = x + <usize>((n * inH + iy) * inW + ix) * rowBytes;
-            const ap = dw + <usize>(ky * kw + kx) * rowBytes;
-            let c = c0;
+            const xp = x + <usize>((n * inH + iy) * inW + ix) * rowBytes + shift;
+            const ap = acc + <usize>(ky * kw + kx) * accRowBytes;
+            let c = 0;
             for (; c < vectorEnd; c += 4) {
               const o = <usize>c << 2;
               v128.store(ap + o, f32x4.add(v128.load(ap + o), f32x4.mul(v128.load(xp + o), v128.load(dyp + o))));
             }
-            for (; c < c1; c++) {
+            for (; c < width; c++) {
               const o = <usize>c << 2;
               store<f32>(ap + o, load<f32>(ap + o) + load<f32>(xp + o) * load<f32>(dyp + o));
             }
@@ -51,19 +60,23 @@ export function depthwiseFilterGradient(x: usize, dy: usize, dw: usize, geometry
       }
     }
   }
+  for (let t = 0; t < kh * kw; t++) memory.copy(dw + <usize>t * rowBytes + shift, acc + <usize>t * accRowBytes, accRowBytes);
 }
 
-/** dx for channels [c0, c1): `dx` [batch * inH * inW * channels] is overwritten in that range. */
-export function depthwiseInputGradient(dy: usize, w: usize, dx: usize, geometry: usize, c0: i32, c1: i32): void {
+/**
+ * dx of images [n0, n1): `dx` [batch * inH * inW * channels] is overwritten for them. Threads split the batch, so
+ * that each writes whole rows of its own.
+ */
+export function depthwiseInputGradient(dy: usize, w: usize, dx: usize, geometry: usize, n0: i32, n1: i32): void {
   const batch = g(geometry, 0), inH = g(geometry, 1), inW = g(geometry, 2), channels = g(geometry, 3);
   const outH = g(geometry, 4), outW = g(geometry, 5), kh = g(geometry, 6), kw = g(geometry, 7);
   const sh = g(geometry, 8), sw = g(geometry, 9), dh = g(geometry, 10), dwl = g(geometry, 11);
   const pt = g(geometry, 12), pl = g(geometry, 13);
   const rowBytes = <usize>channels << 2;
-  const vectorEnd = c0 + ((c1 - c0) & ~3);
-  const pixels = batch * inH * inW;
-  for (let p = 0; p < pixels; p++) memory.fill(dx + <usize>p * rowBytes + (<usize>c0 << 2), 0, <usize>(c1 - c0) << 2);
-  for (let n = 0; n < batch; n++) {
+  const c0 = 0, c1 = channels;
+  const vectorEnd = channels & ~3;
+  memory.fill(dx + <usize>(n0 * inH * inW) * rowBytes, 0, <usize>((n1 - n0) * inH * inW) * rowBytes);
+  for (let n = n0; n < n1; n++) {
     for (let oy = 0; oy < outH; oy++) {
       for (let ky = 0; ky < kh; ky++) {
         const iy = oy * sh - pt + ky * dh;
@@ -110,21 +123,369 @@ export function relu6Backprop(dy: usize, x: usize, dx: usize, size: i32): void {
   }
 }
 
-/** out[c] = sum_r x[r, c] for columns [c0, c1) of the row-major [rows, cols] matrix at `x`; rows summed in order. */
-export function columnSums(x: usize, out: usize, rows: i32, cols: i32, c0: i32, c1: i32): void {
+/**
+ * out[c] = sum_r x[r, c] for columns [c0, c1) of the row-major [rows, cols] matrix at `x`, rows summed in order,
+ * accumulated in `acc` (c1 - c0 floats of this thread's own) and then copied into `out`.
+ */
+export function columnSums(x: usize, out: usize, rows: i32, cols: i32, c0: i32, c1: i32, acc: usize): void {
   const rowBytes = <usize>cols << 2;
-  const vectorEnd = c0 + ((c1 - c0) & ~3);
-  memory.fill(out + (<usize>c0 << 2), 0, <usize>(c1 - c0) << 2);
+  const width = c1 - c0;
+  const vectorEnd = width & ~3;
+  const shift = <usize>c0 << 2;
+  memory.fill(acc, 0, <usize>width << 2);
   for (let r = 0; r < rows; r++) {
-    const xp = x + <usize>r * rowBytes;
-    let c = c0;
+    const xp = x + <usize>r * rowBytes + shift;
+    let c = 0;
     for (; c < vectorEnd; c += 4) {
       const o = <usize>c << 2;
-      v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(xp + o)));
+      v128.store(acc + o, f32x4.add(v128.load(acc + o), v128.load(xp + o)));
     }
-    for (; c < c1; c++) {
+    for (; c < width; c++) {
       const o = <usize>c << 2;
-      store<f32>(out + o, load<f32>(out + o) + load<f32>(xp + o));
+      store<f32>(acc + o, load<f32>(acc + o) + load<f32>(xp + o));
     }
+  }
+  memory.copy(out + shift, acc, <usize>width << 2);
+}
+
+// @ts-ignore: decorator
+@inline function lane(v: v128, k: i32): v128 {
+  // k is a constant after inlining: one shuffle broadcasting lane k
+  if (k == 0) return v128.shuffle<f32>(v, v, 0, 0, 0, 0);
+  if (k == 1) return v128.shuffle<f32>(v, v, 1, 1, 1, 1);
+  if (k == 2) return v128.shuffle<f32>(v, v, 2, 2, 2, 2);
+  return v128.shuffle<f32>(v, v, 3, 3, 3, 3);
+}
+
+/** Rows of one block of output positions whose input rows the filter-gradient kernel reads. */
+const BLOCK: i32 = 64;
+
+/**
+ * The filter gradient of a 2-D convolution (NHWC, any stride, dilation and padding), without im2col:
+ *
+ *   dW[ky, kx, ci, co] = sum_{n, oy, ox} x[n, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw, ci] * dy[n, oy, ox, co]
+ *
+ * for input channels [ci0, ci1) and filter taps [t0, t1) (t = ky * kw + kx); `dw` [kh * kw * inC * outC] is
+ * overwritten there (threads split the channels, or the taps of a filter on few channels such as an RGB stem). Output
+ * positions are taken in blocks of 64; for each tap the block's input rows are listed in `rows` (scratch, 64 i32,
+ * -1 for padding), and a 4 x 8 register tile of dW accumulates over the block (then 4 x 4 and single lanes at the
+ * edges). Geometry words as the depthwise kernels, plus outC at index 14.
+ */
+export function convFilterGradient(
+  x: usize, dy: usize, dw: usize, geometry: usize, rows: usize, ci0: i32, ci1: i32, t0: i32, t1: i32,
+): void {
+  const batch = g(geometry, 0), inH = g(geometry, 1), inW = g(geometry, 2), inC = g(geometry, 3);
+  const outH = g(geometry, 4), outW = g(geometry, 5), kh = g(geometry, 6), kw = g(geometry, 7);
+  const sh = g(geometry, 8), sw = g(geometry, 9), dh = g(geometry, 10), dwl = g(geometry, 11);
+  const pt = g(geometry, 12), pl = g(geometry, 13), outC = g(geometry, 14);
+  const total = batch * outH * outW;
+  const xRowBytes = <usize>inC << 2;
+  const dyRowBytes = <usize>outC << 2;
+  const ciVectorEnd = ci0 + ((ci1 - ci0) & ~3);
+  const co8End = outC & ~7;
+  const co4End = outC & ~3;
+  for (let t = t0; t < t1; t++) {
+    const ky = t / kw, kx = t % kw;
+    const tapBase = dw + <usize>t * <usize>inC * dyRowBytes;
+    for (let ci = ci0; ci < ci1; ci++) memory.fill(tapBase + <usize>ci * dyRowBytes, 0, dyRowBytes);
+    for (let m0 = 0; m0 < total; m0 += BLOCK) {
+      const count = min(BLOCK, total - m0);
+      // the input row (pixel) each output position of the block reads at this tap
+      let valid = 0;
+      for (let j = 0; j < count; j++) {
+        const m = m0 + j;
+        const ox = m % outW, rest = m / outW;
+        const oy = rest % outH, n = rest / outH;
+        const iy = oy * sh - pt + ky * dh, ix = ox * sw - pl + kx * dwl;
+        const inside = iy >= 0 && iy < inH && ix >= 0 && ix < inW;
+        store<i32>(rows + (<usize>j << 2), inside ? (n * inH + iy) * inW + ix : -1);
+        if (inside) valid++;
+      }
+      if (valid == 0) continue;
+      const dyBlock = dy + <usize>m0 * dyRowBytes;
+      if (valid == count && load<i32>(rows + (<usize>(count - 1) << 2)) - load<i32>(rows) == count - 1) {
+        // the block reads consecutive input rows (a 1x1 filter with stride 1, or a block inside one image row)
+        filterGradientTiles(x + <usize>load<i32>(rows) * xRowBytes, dyBlock, tapBase, xRowBytes, dyRowBytes, count, ci0, ci1, outC);
+        continue;
+      }
+      let ci = ci0;
+      for (; ci < ciVectorEnd; ci += 4) {
+        const cBase = tapBase + <usize>ci * dyRowBytes;
+        let co = 0;
+        for (; co < co8End; co += 8) {
+          const c = cBase + (<usize>co << 2);
+          let a00 = v128.load(c), a01 = v128.load(c + 16);
+          let a10 = v128.load(c + dyRowBytes), a11 = v128.load(c + dyRowBytes + 16);
+          let a20 = v128.load(c + 2 * dyRowBytes), a21 = v128.load(c + 2 * dyRowBytes + 16);
+          let a30 = v128.load(c + 3 * dyRowBytes), a31 = v128.load(c + 3 * dyRowBytes + 16);
+          for (let j = 0; j < count; j++) {
+            const row = load<i32>(rows + (<usize>j << 2));
+            if (row < 0) continue;
+            const xv = v128.load(x + <usize>row * xRowBytes + (<usize>ci << 2));
+            const d = dyBlock + <usize>j * dyRowBytes + (<usize>co << 2);
+            const d0 = v128.load(d), d1 = v128.load(d + 16);
+            const x0 = lane(xv, 0), x1 = lane(xv, 1), x2 = lane(xv, 2), x3 = lane(xv, 3);
+            a00 = f32x4.add(a00, f32x4.mul(x0, d0));
+            a01 = f32x4.add(a01, f32x4.mul(x0, d1));
+            a10 = f32x4.add(a10, f32x4.mul(x1, d0));
+            a11 = f32x4.add(a11, f32x4.mul(x1, d1));
+            a20 = f32x4.add(a20, f32x4.mul(x2, d0));
+            a21 = f32x4.add(a21, f32x4.mul(x2, d1));
+            a30 = f32x4.add(a30, f32x4.mul(x3, d0));
+            a31 = f32x4.add(a31, f32x4.mul(x3, d1));
+          }
+          v128.store(c, a00); v128.store(c + 16, a01);
+          v128.store(c + dyRowBytes, a10); v128.store(c + dyRowBytes + 16, a11);
+          v128.store(c + 2 * dyRowBytes, a20); v128.store(c + 2 * dyRowBytes + 16, a21);
+          v128.store(c + 3 * dyRowBytes, a30); v128.store(c + 3 * dyRowBytes + 16, a31);
+        }
+        for (; co < co4End; co += 4) {
+          const c = cBase + (<usize>co << 2);
+          let a0 = v128.load(c), a1 = v128.load(c + dyRowBytes);
+          let a2 = v128.load(c + 2 * dyRowBytes), a3 = v128.load(c + 3 * dyRowBytes);
+          for (let j = 0; j < count; j++) {
+            const row = load<i32>(rows + (<usize>j << 2));
+            if (row < 0) continue;
+            const xv = v128.load(x + <usize>row * xRowBytes + (<usize>ci << 2));
+            const d0 = v128.load(dyBlock + <usize>j * dyRowBytes + (<usize>co << 2));
+            a0 = f32x4.add(a0, f32x4.mul(lane(xv, 0), d0));
+            a1 = f32x4.add(a1, f32x4.mul(lane(xv, 1), d0));
+            a2 = f32x4.add(a2, f32x4.mul(lane(xv, 2), d0));
+            a3 = f32x4.add(a3, f32x4.mul(lane(xv, 3), d0));
+          }
+          v128.store(c, a0); v128.store(c + dyRowBytes, a1);
+          v128.store(c + 2 * dyRowBytes, a2); v128.store(c + 3 * dyRowBytes, a3);
+        }
+        for (; co < outC; co++) {
+          for (let r = 0; r < 4; r++) {
+            const c = cBase + <usize>r * dyRowBytes + (<usize>co << 2);
+            let a = load<f32>(c);
+            for (let j = 0; j < count; j++) {
+              const row = load<i32>(rows + (<usize>j << 2));
+              if (row < 0) continue;
+              a += load<f32>(x + <usize>row * xRowBytes + (<usize>(ci + r) << 2)) *
+                load<f32>(dyBlock + <usize>j * dyRowBytes + (<usize>co << 2));
+            }
+            store<f32>(c, a);
+          }
+        }
+      }
+      for (; ci < ci1; ci++) {
+        // a lone input channel (e.g. an RGB image's three): 1 x 4 tiles over the output channels
+        const cBase = tapBase + <usize>ci * dyRowBytes;
+        let co = 0;
+        for (; co < co4End; co += 4) {
+          const c = cBase + (<usize>co << 2);
+          let a = v128.load(c);
+          for (let j = 0; j < count; j++) {
+            const row = load<i32>(rows + (<usize>j << 2));
+            if (row < 0) continue;
+            const xs = f32x4.splat(load<f32>(x + <usize>row * xRowBytes + (<usize>ci << 2)));
+            a = f32x4.add(a, f32x4.mul(xs, v128.load(dyBlock + <usize>j * dyRowBytes + (<usize>co << 2))));
+          }
+          v128.store(c, a);
+        }
+        for (; co < outC; co++) {
+          const c = cBase + (<usize>co << 2);
+          let a = load<f32>(c);
+          for (let j = 0; j < count; j++) {
+            const row = load<i32>(rows + (<usize>j << 2));
+            if (row < 0) continue;
+            a += load<f32>(x + <usize>row * xRowBytes + (<usize>ci << 2)) *
+              load<f32>(dyBlock + <usize>j * dyRowBytes + (<usize>co << 2));
+          }
+          store<f32>(c, a);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * One block of the filter gradient whose `count` input rows are consecutive from `xBlock`: dW rows [ci0, ci1) at
+ * `tapBase` += X_blockᵀ · dY_block, with pointer steps instead of a row list. Same tiles and order as the general
+ * path, so the sums are the same.
+ */
+function filterGradientTiles(
+  xBlock: usize, dyBlock: usize, tapBase: usize, xRowBytes: usize, dyRowBytes: usize,
+  count: i32, ci0: i32, ci1: i32, outC: i32,
+): void {
+  const ciVectorEnd = ci0 + ((ci1 - ci0) & ~3);
+  const co8End = outC & ~7;
+  let ci = ci0;
+  for (; ci < ciVectorEnd; ci += 4) {
+    const cBase = tapBase + <usize>ci * dyRowBytes;
+    const xColumn = xBlock + (<usize>ci << 2);
+    let co = 0;
+    for (; co < co8End; co += 8) {
+      const c = cBase + (<usize>co << 2);
+      let a00 = v128.load(c), a01 = v128.load(c + 16);
+      let a10 = v128.load(c + dyRowBytes), a11 = v128.load(c + dyRowBytes + 16);
+      let a20 = v128.load(c + 2 * dyRowBytes), a21 = v128.load(c + 2 * dyRowBytes + 16);
+      let a30 = v128.load(c + 3 * dyRowBytes), a31 = v128.load(c + 3 * dyRowBytes + 16);
+      let xp = xColumn;
+      let d = dyBlock + (<usize>co << 2);
+      for (let j = 0; j < count; j++) {
+        const xv = v128.load(xp);
+        const d0 = v128.load(d), d1 = v128.load(d, 16);
+        const x0 = lane(xv, 0), x1 = lane(xv, 1), x2 = lane(xv, 2), x3 = lane(xv, 3);
+        a00 = f32x4.add(a00, f32x4.mul(x0, d0));
+        a01 = f32x4.add(a01, f32x4.mul(x0, d1));
+        a10 = f32x4.add(a10, f32x4.mul(x1, d0));
+        a11 = f32x4.add(a11, f32x4.mul(x1, d1));
+        a20 = f32x4.add(a20, f32x4.mul(x2, d0));
+        a21 = f32x4.add(a21, f32x4.mul(x2, d1));
+        a30 = f32x4.add(a30, f32x4.mul(x3, d0));
+        a31 = f32x4.add(a31, f32x4.mul(x3, d1));
+        xp += xRowBytes;
+        d += dyRowBytes;
+      }
+      v128.store(c, a00); v128.store(c + 16, a01);
+      v128.store(c + dyRowBytes, a10); v128.store(c + dyRowBytes + 16, a11);
+      v128.store(c + 2 * dyRowBytes, a20); v128.store(c + 2 * dyRowBytes + 16, a21);
+      v128.store(c + 3 * dyRowBytes, a30); v128.store(c + 3 * dyRowBytes + 16, a31);
+    }
+    for (; co < outC; co++) {
+      for (let r = 0; r < 4; r++) {
+        const c = cBase + <usize>r * dyRowBytes + (<usize>co << 2);
+        let a = load<f32>(c);
+        let xp = xColumn + (<usize>r << 2);
+        let d = dyBlock + (<usize>co << 2);
+        for (let j = 0; j < count; j++) {
+          a += load<f32>(xp) * load<f32>(d);
+          xp += xRowBytes;
+          d += dyRowBytes;
+        }
+        store<f32>(c, a);
+      }
+    }
+  }
+  const co4End = outC & ~3;
+  for (; ci < ci1; ci++) {
+    const cBase = tapBase + <usize>ci * dyRowBytes;
+    let co = 0;
+    for (; co < co4End; co += 4) {
+      const c = cBase + (<usize>co << 2);
+      let a = v128.load(c);
+      let xp = xBlock + (<usize>ci << 2);
+      let d = dyBlock + (<usize>co << 2);
+      for (let j = 0; j < count; j++) {
+        a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(xp)), v128.load(d)));
+        xp += xRowBytes;
+        d += dyRowBytes;
+      }
+      v128.store(c, a);
+    }
+    for (; co < outC; co++) {
+      const c = cBase + (<usize>co << 2);
+      let a = load<f32>(c);
+      let xp = xBlock + (<usize>ci << 2);
+      let d = dyBlock + (<usize>co << 2);
+      for (let j = 0; j < count; j++) {
+        a += load<f32>(xp) * load<f32>(d);
+        xp += xRowBytes;
+        d += dyRowBytes;
+      }
+      store<f32>(c, a);
+    }
+  }
+}
+
+/** Rows of A per block of the matrix product (their K values stay in cache while every column tile uses them). */
+const GEMM_BLOCK: i32 = 64;
+
+/**
+ * Rows [m0, m1) of the matrix product C = A · B (row-major; A [M, K] with row stride `lda` floats, B [K, N] with
+ * `ldb`, C [M, N] with `ldc`): 4 x 8 register tiles over blocks of 64 rows (then 1 x 8, 4 x 4 and single lanes at
+ * the edges); each C value is one sum over k in order, so any split of the rows gives the same values.
+ */
+export function gemm(
+  a: usize, b: usize, c: usize, k: i32, n: i32, lda: i32, ldb: i32, ldc: i32, m0: i32, m1: i32,
+): void {
+  const aRow = <usize>lda << 2, bRow = <usize>ldb << 2, cRow = <usize>ldc << 2;
+  const n8End = n & ~7;
+  const n4End = n & ~3;
+  for (let mb = m0; mb < m1; mb += GEMM_BLOCK) {
+    const mEnd = min(mb + GEMM_BLOCK, m1);
+    const m4End = mb + ((mEnd - mb) & ~3);
+    let col = 0;
+    for (; col < n8End; col += 8) {
+      const bCol = b + (<usize>col << 2);
+      let m = mb;
+      for (; m < m4End; m += 4) {
+        let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+        let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+        let ap = a + <usize>m * aRow;
+        let bp = bCol;
+        for (let kk = 0; kk < k; kk++) {
+          const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+          const x0 = f32x4.splat(load<f32>(ap)), x1 = f32x4.splat(load<f32>(ap + aRow));
+          const x2 = f32x4.splat(load<f32>(ap + 2 * aRow)), x3 = f32x4.splat(load<f32>(ap + 3 * aRow));
+          a00 = f32x4.add(a00, f32x4.mul(x0, b0));
+          a01 = f32x4.add(a01, f32x4.mul(x0, b1));
+          a10 = f32x4.add(a10, f32x4.mul(x1, b0));
+          a11 = f32x4.add(a11, f32x4.mul(x1, b1));
+          a20 = f32x4.add(a20, f32x4.mul(x2, b0));
+          a21 = f32x4.add(a21, f32x4.mul(x2, b1));
+          a30 = f32x4.add(a30, f32x4.mul(x3, b0));
+          a31 = f32x4.add(a31, f32x4.mul(x3, b1));
+          ap += 4;
+          bp += bRow;
+        }
+        const cp = c + <usize>m * cRow + (<usize>col << 2);
+        v128.store(cp, a00); v128.store(cp, a01, 16);
+        v128.store(cp + cRow, a10); v128.store(cp + cRow, a11, 16);
+        v128.store(cp + 2 * cRow, a20); v128.store(cp + 2 * cRow, a21, 16);
+        v128.store(cp + 3 * cRow, a30); v128.store(cp + 3 * cRow, a31, 16);
+      }
+      for (; m < mEnd; m++) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+        let ap = a + <usize>m * aRow;
+        let bp = bCol;
+        for (let kk = 0; kk < k; kk++) {
+          const x = f32x4.splat(load<f32>(ap));
+          a0 = f32x4.add(a0, f32x4.mul(x, v128.load(bp)));
+          a1 = f32x4.add(a1, f32x4.mul(x, v128.load(bp, 16)));
+          ap += 4;
+          bp += bRow;
+        }
+        const cp = c + <usize>m * cRow + (<usize>col << 2);
+        v128.store(cp, a0); v128.store(cp, a1, 16);
+      }
+    }
+    for (; col < n4End; col += 4) {
+      for (let m = mb; m < mEnd; m++) {
+        let acc = f32x4.splat(0);
+        let ap = a + <usize>m * aRow;
+        let bp = b + (<usize>col << 2);
+        for (let kk = 0; kk < k; kk++) {
+          acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(ap)), v128.load(bp)));
+          ap += 4;
+          bp += bRow;
+        }
+        v128.store(c + <usize>m * cRow + (<usize>col << 2), acc);
+      }
+    }
+    for (; col < n; col++) {
+      for (let m = mb; m < mEnd; m++) {
+        let acc: f32 = 0;
+        let ap = a + <usize>m * aRow;
+        let bp = b + (<usize>col << 2);
+        for (let kk = 0; kk < k; kk++) {
+          acc += load<f32>(ap) * load<f32>(bp);
+          ap += 4;
+          bp += bRow;
+        }
+        store<f32>(c + <usize>m * cRow + (<usize>col << 2), acc);
+      }
+    }
+  }
+}
+
+/** out [cols, rows] = transpose of the row-major [rows, cols] matrix at `x`. */
+export function transpose2d(x: usize, out: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xp = x + (<usize>(r * cols) << 2);
+    for (let col = 0; col < cols; col++) store<f32>(out + (<usize>(col * rows + r) << 2), load<f32>(xp + (<usize>col << 2)));
   }
 }

@@ -128,3 +128,22 @@ describe('wasm Identity shares data', () => {
     await selectBackend({ preference: 'cpu', log: null });
   });
 });
+
+describe('wasm Conv2D: pointwise convolutions as our matrix product', () => {
+  it.each([
+    ['1x1, 8-wide tiles', [2, 9, 7, 16], [1, 1, 16, 24], 1, 'same'],
+    ['1x1, edge rows and lanes', [3, 5, 3, 7], [1, 1, 7, 13], 1, 'valid'],
+    ['1x1, one output channel', [1, 4, 4, 6], [1, 1, 6, 1], 1, 'valid'],
+    ['1x1 stride 2 (original kernel)', [1, 8, 8, 6], [1, 1, 6, 5], 2, 'same'],
+    ['3x3 (original kernel)', [1, 8, 8, 6], [3, 3, 6, 5], 1, 'same'],
+  ] as const)('%s matches cpu', async (_name, xShape, wShape, stride, pad) => {
+    const x = values(xShape.reduce((a, b) => a * b, 1));
+    const w = values(wShape.reduce((a, b) => a * b, 1));
+    const [cpu, wasm] = await onBoth(() =>
+      tf.conv2d(tf.tensor4d(x, [...xShape]), tf.tensor4d(w, [...wShape]), stride, pad),
+    );
+    expect(wasm.length).toBe(cpu.length);
+    for (let i = 0; i < cpu.length; i++)
+      expect(Math.abs(wasm[i] - cpu[i])).toBeLessThan(1e-4 * (1 + Math.abs(cpu[i])));
+  });
+});

@@ -97,6 +97,14 @@ cases.push(
   { kind: 'conv2d', n: 2, h: 17, w: 17, cin: 3, cout: 8, k: [3, 3], stride: 2, dilation: 1, pad: 'same' },
   { kind: 'conv2d', n: 2, h: 9, w: 9, cin: 16, cout: 24, k: [1, 1], stride: 1, dilation: 1, pad: 'valid' },
   { kind: 'depthwise', n: 1, h: 11, w: 11, cin: 12, cout: 1, k: [3, 3], stride: 1, dilation: 4, pad: 'same' },
+  // our WebAssembly filter gradient: 4 x 8, 4 x 4 and single-lane tiles, blocks of 64 positions with padding rows
+  { kind: 'conv2d', n: 2, h: 15, w: 11, cin: 13, cout: 21, k: [3, 3], stride: 2, dilation: 1, pad: 'same' },
+  { kind: 'conv2d', n: 1, h: 9, w: 13, cin: 8, cout: 12, k: [1, 1], stride: 1, dilation: 1, pad: 'valid' },
+  { kind: 'conv2d', n: 3, h: 8, w: 8, cin: 6, cout: 16, k: [2, 3], stride: 1, dilation: 2, pad: 'same' },
+  // pointwise: our matrix product forward and for the input gradient (odd pixel and channel counts)
+  { kind: 'conv2d', n: 3, h: 5, w: 7, cin: 5, cout: 7, k: [1, 1], stride: 1, dilation: 1, pad: 'same' },
+  { kind: 'conv2d', n: 2, h: 9, w: 9, cin: 19, cout: 13, k: [1, 1], stride: 1, dilation: 1, pad: 'valid' },
+  { kind: 'conv2d', n: 1, h: 6, w: 6, cin: 4, cout: 9, k: [1, 1], stride: 2, dilation: 1, pad: 'same' },
   // our WebAssembly depthwise gradients (multiplier 1): four channels at a time plus the remainder lanes
   { kind: 'depthwise', n: 2, h: 13, w: 10, cin: 13, cout: 1, k: [3, 3], stride: 2, dilation: 1, pad: 'same' },
   { kind: 'depthwise', n: 1, h: 12, w: 9, cin: 8, cout: 1, k: [3, 3], stride: 1, dilation: 2, pad: 'valid' },

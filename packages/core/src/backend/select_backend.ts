@@ -1,4 +1,5 @@
 import { registerWasmTrainingKernels } from '../kernels/wasm/register';
+import { startWasmKernelThreads } from '../kernels/wasm/wasm_heap_kernels';
 import { tf } from '../tf';
 import { importOptional } from './optional_module';
 import { isNode, nodeWasmDirectory } from './wasm_paths';
@@ -188,6 +189,8 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<S
               () => (tf.findBackend('wasm') as { wasm?: unknown } | null)?.wasm,
             );
             const threads = wasm.getThreadsCount();
+            // our own training kernels share their work between as many threads
+            await startWasmKernelThreads(tf.findBackend('wasm'), threads - 1);
             return { threads, threadsNote: threads < requested ? `${requested} requested` : undefined };
           } catch (err) {
             threadsNote = `the threaded build did not start (${(err as Error).message})`;

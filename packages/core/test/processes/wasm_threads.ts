@@ -12,7 +12,10 @@ const seed = { next: 1 };
 const normal = (shape: number[]) => tf.randomNormal(shape, 0, 1, 'float32', seed.next++);
 
 const x = normal([2, 19, 17, 24]) as tf.Tensor4D;
-const cases: [string, tf.Tensor4D, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D][] = [
+// large enough for our own kernels to split their work between the threads
+const large = normal([2, 36, 34, 64]) as tf.Tensor4D;
+const rgb = normal([2, 48, 40, 3]) as tf.Tensor4D;
+const cases: [string, tf.Tensor4D, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D, tf.Tensor4D?][] = [
   ['conv 3x3 s1 same', normal([3, 3, 24, 32]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 1, 'same')],
   ['conv 3x3 s2 valid', normal([3, 3, 24, 32]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 2, 'valid')],
   [
@@ -28,14 +31,31 @@ const cases: [string, tf.Tensor4D, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor
     normal([3, 3, 24, 1]) as tf.Tensor4D,
     (a, w) => tf.depthwiseConv2d(a, w, 1, 'valid', 'NHWC', 2),
   ],
+  ['large conv 1x1', normal([1, 1, 64, 72]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 1, 'same'), large],
+  ['large conv 3x3 s2', normal([3, 3, 64, 40]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 2, 'same'), large],
+  // few input channels: the threads split the filter taps
+  ['RGB stem 3x3 s2', normal([3, 3, 3, 32]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 2, 'same'), rgb],
+  [
+    'large depthwise',
+    normal([3, 3, 64, 1]) as tf.Tensor4D,
+    (a, w) => tf.depthwiseConv2d(a, w, 1, 'same'),
+    large,
+  ],
+  [
+    'large depthwise relu6',
+    normal([3, 3, 64, 1]) as tf.Tensor4D,
+    (a, w) => tf.relu6(tf.mul(tf.depthwiseConv2d(a, w, 2, 'same'), 3)) as tf.Tensor4D,
+    large,
+  ],
 ];
-for (const [name, w, op] of cases) {
-  const dy = tf.tidy(() => normal(op(x, w).shape));
+for (const [name, w, op, input] of cases) {
+  const at = input ?? x;
+  const dy = tf.tidy(() => normal(op(at, w).shape));
   const [y, dx, dw] = tf.tidy(() => {
     const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
       tf.sum(tf.mul(op(a as tf.Tensor4D, b as tf.Tensor4D), dy)),
     );
-    return [op(x, w), ...grads([x, w])];
+    return [op(at, w), ...grads([at, w])];
   });
   outputs[`${name}: y`] = Array.from(await y.data());
   outputs[`${name}: dx`] = Array.from(await dx.data());
@@ -46,7 +66,9 @@ const a = normal([3, 200, 96]);
 const b = normal([3, 96, 150]);
 const product = tf.matMul(a, b);
 outputs['batched matmul'] = Array.from(await product.data());
-tf.dispose([product, x]);
+const columns = tf.sum(large, [0, 1, 2]);
+outputs['bias gradient (column sums)'] = Array.from(await columns.data());
+tf.dispose([product, x, large, rgb, columns]);
 
 // two threads keep two cores busy: CPU time beyond wall time
 const big = normal([768, 768]);

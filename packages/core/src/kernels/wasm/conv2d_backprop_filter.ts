@@ -1,11 +1,14 @@
 import { tf } from '../../tf';
 import { convGeometry, padToGeometry } from '../conv_geometry';
+import { geometryWords } from './depthwise_gradients';
+import { wasmHeapKernels } from './wasm_heap_kernels';
 
 type Attrs = tf.Conv2DBackpropFilterAttrs;
 
 /**
  * `Conv2DBackpropFilter` for backends that lack it (tfjs-backend-wasm 4.x): the filter gradient
- * `dW[kh,kw,ci,co] = sum_{n,y,x} xPad[n, y*sh + kh, x*sw + kw, ci] * dy[n,y,x,co]` as one matrix product
+ * `dW[kh,kw,ci,co] = sum_{n,y,x} xPad[n, y*sh + kh, x*sw + kw, ci] * dy[n,y,x,co]`. On the wasm backend it is our
+ * WebAssembly SIMD kernel, straight from `x` and `dy` (no im2col, no transposes). Otherwise, as one matrix product
  * `dyᵀ [Co, M] · cols [M, Ci*KH*KW]` (M = N*outH*outW). The im2col matrix `cols` comes from the backend's fast
  * depthwise convolution with one-hot filters (channel multiplier KH*KW), which is ~10x faster on wasm than
  * slicing and concatenating; matMul gets no transposed operand (wasm's transposed paths are ~10x slower).
@@ -13,17 +16,48 @@ type Attrs = tf.Conv2DBackpropFilterAttrs;
 export function conv2dBackpropFilter({
   inputs,
   attrs,
+  backend,
 }: {
   inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap;
+  backend?: unknown;
 }) {
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Attrs;
   if (dataFormat === 'NCHW')
     throw new Error('Conv2DBackpropFilter (wasm training kernel): NCHW is not supported');
   const x = inputs.x as tf.Tensor4D;
   const dy = inputs.dy as tf.Tensor4D;
+  const g = convGeometry(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false);
+  const kernels = x.dtype === 'float32' && dy.dtype === 'float32' ? wasmHeapKernels(backend) : undefined;
+  if (kernels) {
+    const out = kernels.makeOutput([...filterShape]);
+    const geometry = kernels.putWords(geometryWords(g, filterShape[3]));
+    // each thread's list of the 64 input rows of a block
+    const rows = kernels.alloc(256 * kernels.threads);
+    const [xAt, dyAt, outAt] = [kernels.offsetOf(x), kernels.offsetOf(dy), kernels.offsetOf(out)];
+    const work =
+      g.batch * g.outHeight * g.outWidth * filterShape[0] * filterShape[1] * g.inChannels * filterShape[3];
+    const taps = filterShape[0] * filterShape[1];
+    try {
+      if (g.inChannels >= 8 || taps === 1) {
+        kernels.split('convFilterGradient', g.inChannels, 4, work, (c0, c1, part) => [
+          ...[xAt, dyAt, outAt, geometry, rows + 256 * part],
+          ...[c0, c1, 0, taps],
+        ]);
+      } else {
+        // few input channels (an RGB stem): the threads take filter taps
+        kernels.split('convFilterGradient', taps, 1, work, (t0, t1, part) => [
+          ...[xAt, dyAt, outAt, geometry, rows + 256 * part],
+          ...[0, g.inChannels, t0, t1],
+        ]);
+      }
+    } finally {
+      kernels.free(rows);
+      kernels.free(geometry);
+    }
+    return out;
+  }
   return tf.tidy(() => {
-    const g = convGeometry(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false);
     const [kh, kw, ci, co] = filterShape;
     const taps = kh * kw;
     const m = g.batch * g.outHeight * g.outWidth;

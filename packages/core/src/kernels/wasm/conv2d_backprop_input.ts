@@ -1,5 +1,6 @@
 import { tf } from '../../tf';
 import { convGeometry, cropToInput, fullCorrelationInput } from '../conv_geometry';
+import { heapMatMul, isPointwise, wasmHeapKernels } from './wasm_heap_kernels';
 
 type Attrs = tf.Conv2DBackpropInputAttrs;
 
@@ -7,22 +8,42 @@ type Attrs = tf.Conv2DBackpropInputAttrs;
  * `Conv2DBackpropInput` for wasm through the backend's fast forward convolution (XNNPACK), ~10x faster than
  * tfjs-backend-wasm 4.22's own kernel: `dy` spread onto the stride grid and padded, correlated with the spatially
  * flipped filter whose in/out channels are swapped, `dxPad[p, ci] = sum_{k,co} dyGrid[p - k, co] * W[k, ci, co]`,
- * then cropped to the input.
+ * then cropped to the input. A pointwise (1x1, stride 1, unpadded) convolution on the wasm backend is instead the
+ * product `dx [N*H*W, Ci] = dy [N*H*W, Co] · Wᵀ [Co, Ci]` of our kernel, on every thread.
  */
 export function conv2dBackpropInput({
   inputs,
   attrs,
+  backend,
 }: {
   inputs: tf.NamedTensorInfoMap;
   attrs?: tf.NamedAttrMap;
+  backend?: unknown;
 }) {
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Attrs;
   if (dataFormat === 'NCHW')
     throw new Error('Conv2DBackpropInput (wasm training kernel): NCHW is not supported');
   const dy = inputs.dy as tf.Tensor4D;
   const filter = inputs.filter as tf.Tensor4D;
+  const g = convGeometry(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false);
+  const kernels =
+    isPointwise(g) && dy.dtype === 'float32' && filter.dtype === 'float32'
+      ? wasmHeapKernels(backend)
+      : undefined;
+  if (kernels) {
+    const [ci, co] = [filter.shape[2], filter.shape[3]];
+    const out = kernels.makeOutput([...inputShape]);
+    const transposed = kernels.alloc(4 * ci * co);
+    try {
+      kernels.exports.transpose2d(kernels.offsetOf(filter), transposed, ci, co);
+      const pixels = g.batch * g.inHeight * g.inWidth;
+      heapMatMul(kernels, kernels.offsetOf(dy), transposed, kernels.offsetOf(out), pixels, co, ci);
+    } finally {
+      kernels.free(transposed);
+    }
+    return out;
+  }
   return tf.tidy(() => {
-    const g = convGeometry(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false);
     // a 1x1 filter needs no flip (and wasm's Reverse costs as much as the product on MobileNet's 1x1 filters)
     const spatial = filter.shape[0] * filter.shape[1] > 1 ? tf.reverse(filter, [0, 1]) : filter;
     const flipped = tf.transpose(spatial, [0, 1, 3, 2]) as tf.Tensor4D;

@@ -1,8 +1,9 @@
 import type { tf } from '../../tf';
 import type { ConvGeometry } from '../conv_geometry';
-import type { TrainingKernelExports, WasmHeapKernels } from './wasm_heap_kernels';
+import type { WasmHeapKernels } from './wasm_heap_kernels';
 
-function geometryWords(g: ConvGeometry): Int32Array {
+/** The geometry words of the kernels in assembly/training_kernels.ts (`outChannels` for the convolution). */
+export function geometryWords(g: ConvGeometry, outChannels = 0): Int32Array {
   return Int32Array.from([
     g.batch,
     g.inHeight,
@@ -18,32 +19,8 @@ function geometryWords(g: ConvGeometry): Int32Array {
     g.dilationWidth,
     g.padTop,
     g.padLeft,
+    outChannels,
   ]);
-}
-
-function runDepthwiseGradient(
-  kernels: WasmHeapKernels,
-  kernel: 'depthwiseFilterGradient' | 'depthwiseInputGradient',
-  a: tf.TensorInfo,
-  b: tf.TensorInfo,
-  g: ConvGeometry,
-  outShape: number[],
-): tf.TensorInfo {
-  const out = kernels.makeOutput(outShape);
-  const geometry = kernels.putWords(geometryWords(g));
-  try {
-    (kernels.exports[kernel] as TrainingKernelExports['depthwiseFilterGradient'])(
-      kernels.offsetOf(a),
-      kernels.offsetOf(b),
-      kernels.offsetOf(out),
-      geometry,
-      0,
-      g.inChannels,
-    );
-  } finally {
-    kernels.free(geometry);
-  }
-  return out;
 }
 
 /** `dW [kh, kw, C, 1]` of a depthwise convolution (channel multiplier 1) from `x` and `dy`, in one SIMD pass. */
@@ -53,12 +30,28 @@ export function wasmDepthwiseFilterGradient(
   dy: tf.TensorInfo,
   g: ConvGeometry,
 ): tf.TensorInfo {
-  return runDepthwiseGradient(kernels, 'depthwiseFilterGradient', x, dy, g, [
-    g.filterHeight,
-    g.filterWidth,
-    g.inChannels,
-    1,
-  ]);
+  const out = kernels.makeOutput([g.filterHeight, g.filterWidth, g.inChannels, 1]);
+  const geometry = kernels.putWords(geometryWords(g));
+  // each thread's own accumulators, 64 bytes apart
+  const accBytes = 4 * g.filterHeight * g.filterWidth * g.inChannels + 64;
+  const acc = kernels.alloc(accBytes * kernels.threads);
+  const [xAt, dyAt, outAt] = [kernels.offsetOf(x), kernels.offsetOf(dy), kernels.offsetOf(out)];
+  const work = g.batch * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels;
+  try {
+    kernels.split('depthwiseFilterGradient', g.inChannels, 4, work, (c0, c1, part) => [
+      xAt,
+      dyAt,
+      outAt,
+      geometry,
+      c0,
+      c1,
+      acc + accBytes * part,
+    ]);
+  } finally {
+    kernels.free(acc);
+    kernels.free(geometry);
+  }
+  return out;
 }
 
 /** `dx [N, H, W, C]` of a depthwise convolution (channel multiplier 1) from `dy` and the filter, in one pass. */
@@ -68,10 +61,22 @@ export function wasmDepthwiseInputGradient(
   filter: tf.TensorInfo,
   g: ConvGeometry,
 ): tf.TensorInfo {
-  return runDepthwiseGradient(kernels, 'depthwiseInputGradient', dy, filter, g, [
-    g.batch,
-    g.inHeight,
-    g.inWidth,
-    g.inChannels,
-  ]);
+  const out = kernels.makeOutput([g.batch, g.inHeight, g.inWidth, g.inChannels]);
+  const geometry = kernels.putWords(geometryWords(g));
+  const [dyAt, wAt, outAt] = [kernels.offsetOf(dy), kernels.offsetOf(filter), kernels.offsetOf(out)];
+  const work = g.batch * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels;
+  try {
+    // threads take whole images: each writes rows of its own
+    kernels.split('depthwiseInputGradient', g.batch, 1, work, (n0, n1) => [
+      dyAt,
+      wAt,
+      outAt,
+      geometry,
+      n0,
+      n1,
+    ]);
+  } finally {
+    kernels.free(geometry);
+  }
+  return out;
 }

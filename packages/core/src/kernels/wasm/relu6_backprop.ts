@@ -10,11 +10,13 @@ export function relu6Backprop({ inputs, backend }: { inputs: tf.NamedTensorInfoM
     return tf.tidy(() => tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(x, 0), tf.lessEqual(x, 6)), 'float32')));
   }
   const out = kernels.makeOutput([...dy.shape]);
-  kernels.exports.relu6Backprop(
-    kernels.offsetOf(dy),
-    kernels.offsetOf(x),
-    kernels.offsetOf(out),
-    tf.util.sizeFromShape(dy.shape),
-  );
+  const [dyAt, xAt, outAt] = [kernels.offsetOf(dy), kernels.offsetOf(x), kernels.offsetOf(out)];
+  const size = tf.util.sizeFromShape(dy.shape);
+  kernels.split('relu6Backprop', size, 4, size, (start, end) => [
+    dyAt + 4 * start,
+    xAt + 4 * start,
+    outAt + 4 * start,
+    end - start,
+  ]);
   return out;
 }

@@ -25,6 +25,22 @@ export function sum(args: KernelArgs): tf.TensorInfo {
   const rows = tf.util.sizeFromShape(x.shape) / cols;
   const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), cols] : [cols];
   const out = kernels.makeOutput(outShape);
-  kernels.exports.columnSums(kernels.offsetOf(x), kernels.offsetOf(out), rows, cols, 0, cols);
+  const [xAt, outAt] = [kernels.offsetOf(x), kernels.offsetOf(out)];
+  // each thread's own accumulators, 64 bytes apart
+  const accBytes = 4 * cols + 64;
+  const acc = kernels.alloc(accBytes * kernels.threads);
+  try {
+    kernels.split('columnSums', cols, 4, rows * cols, (c0, c1, part) => [
+      xAt,
+      outAt,
+      rows,
+      cols,
+      c0,
+      c1,
+      acc + accBytes * part,
+    ]);
+  } finally {
+    kernels.free(acc);
+  }
   return out;
 }

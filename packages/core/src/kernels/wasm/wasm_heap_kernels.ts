@@ -1,13 +1,46 @@
 import type { tf } from '../../tf';
 import { TRAINING_KERNELS_SHARED_WASM, TRAINING_KERNELS_WASM } from '../../wasm/training_kernels_wasm';
 import { decodeBase64 } from '../../wasm/wasm_arena';
+import { KernelThreads } from './kernel_threads';
 
 /** The exports of assembly/training_kernels.ts (byte addresses in the backend's heap, and counts). */
 export interface TrainingKernelExports {
-  depthwiseFilterGradient(x: number, dy: number, dw: number, geometry: number, c0: number, c1: number): void;
-  depthwiseInputGradient(dy: number, w: number, dx: number, geometry: number, c0: number, c1: number): void;
+  depthwiseFilterGradient(
+    x: number,
+    dy: number,
+    dw: number,
+    geometry: number,
+    c0: number,
+    c1: number,
+    acc: number,
+  ): void;
+  depthwiseInputGradient(dy: number, w: number, dx: number, geometry: number, n0: number, n1: number): void;
   relu6Backprop(dy: number, x: number, dx: number, size: number): void;
-  columnSums(x: number, out: number, rows: number, cols: number, c0: number, c1: number): void;
+  columnSums(x: number, out: number, rows: number, cols: number, c0: number, c1: number, acc: number): void;
+  convFilterGradient(
+    x: number,
+    dy: number,
+    dw: number,
+    geometry: number,
+    rows: number,
+    ci0: number,
+    ci1: number,
+    t0: number,
+    t1: number,
+  ): void;
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    k: number,
+    n: number,
+    lda: number,
+    ldb: number,
+    ldc: number,
+    m0: number,
+    m1: number,
+  ): void;
+  transpose2d(x: number, out: number, rows: number, cols: number): void;
 }
 
 /** What our kernels use of tfjs-backend-wasm's backend (4.22): its Emscripten module, offsets and outputs. */
@@ -29,11 +62,63 @@ export interface WasmHeapKernels {
   makeOutput(shape: number[]): tf.TensorInfo;
   /** Copies `words` into a fresh heap block; free it with {@link WasmHeapKernels.free}. */
   putWords(words: Int32Array): number;
+  /** A fresh heap block of `bytes` bytes (not zeroed); free it with {@link WasmHeapKernels.free}. */
+  alloc(bytes: number): number;
   free(at: number): void;
+  /** The threads {@link WasmHeapKernels.split} shares work between (1 without helper threads). */
+  threads: number;
+  /**
+   * Calls kernel `fn` on `[0, extent)` cut into contiguous parts (boundaries multiples of `align`), one per kernel
+   * thread, the calling thread included; `args(start, end, part)` gives a part's arguments. Below `work` = 2^16
+   * (the part's multiply-adds or elements) it runs as one call.
+   */
+  split(
+    fn: keyof TrainingKernelExports,
+    extent: number,
+    align: number,
+    work: number,
+    args: (start: number, end: number, part: number) => number[],
+  ): void;
 }
+
+/** Below this much work per call, one thread does it (a hand-over costs ~0.05 ms). */
+const SPLIT_WORK = 1 << 16;
 
 const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
 const onMemory = new WeakMap<WebAssembly.Memory, TrainingKernelExports>();
+const threadsOn = new WeakMap<WebAssembly.Memory, KernelThreads>();
+
+function backendMemory(backend: unknown): WebAssembly.Memory | undefined {
+  const module = (backend as WasmBackendInternals | undefined)?.wasm;
+  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
+
+function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+function compiledKernels(shared: boolean): WebAssembly.Module {
+  const key = shared ? 'shared' : 'plain';
+  compiled[key] ??= new WebAssembly.Module(
+    decodeBase64(shared ? TRAINING_KERNELS_SHARED_WASM : TRAINING_KERNELS_WASM),
+  );
+  return compiled[key];
+}
+
+/**
+ * Starts `helpers` threads that run our training kernels on the wasm backend's shared memory (its threaded build),
+ * so that they split their work as XNNPACK does; nothing on a single-threaded backend. Node only; once per memory.
+ */
+export async function startWasmKernelThreads(backend: unknown, helpers: number): Promise<number> {
+  const memory = backendMemory(backend);
+  if (!memory || !isShared(memory) || helpers < 1) return 1;
+  const running = threadsOn.get(memory);
+  if (running) return running.threads;
+  const pool = await KernelThreads.start(compiledKernels(true), memory, helpers);
+  if (pool) threadsOn.set(memory, pool);
+  return pool?.threads ?? 1;
+}
 
 /**
  * Our WebAssembly SIMD training kernels (assembly/training_kernels.ts) on the heap of tfjs-backend-wasm's backend
@@ -44,9 +129,9 @@ const onMemory = new WeakMap<WebAssembly.Memory, TrainingKernelExports>();
 export function wasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
   const b = backend as WasmBackendInternals | undefined;
   const module = b?.wasm;
-  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  const memory = backendMemory(backend);
   if (
-    !(memory instanceof WebAssembly.Memory) ||
+    memory === undefined ||
     typeof b?.getMemoryOffset !== 'function' ||
     typeof b.makeOutput !== 'function' ||
     typeof module?._malloc !== 'function' ||
@@ -56,20 +141,36 @@ export function wasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
   }
   let exports = onMemory.get(memory);
   if (exports === undefined) {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const key = shared ? 'shared' : 'plain';
-    compiled[key] ??= new WebAssembly.Module(
-      decodeBase64(shared ? TRAINING_KERNELS_SHARED_WASM : TRAINING_KERNELS_WASM),
-    );
-    exports = new WebAssembly.Instance(compiled[key], { env: { memory } })
+    exports = new WebAssembly.Instance(compiledKernels(isShared(memory)), { env: { memory } })
       .exports as unknown as TrainingKernelExports;
     onMemory.set(memory, exports);
   }
   const backendWithOffsets = b as Required<Pick<WasmBackendInternals, 'getMemoryOffset' | 'makeOutput'>>;
   const malloc = module._malloc;
   const free = module._free;
+  const pool = threadsOn.get(memory);
+  const kernels = exports;
   return {
     exports,
+    threads: pool?.threads ?? 1,
+    alloc: (bytes) => malloc(bytes),
+    split(fn, extent, align, work, args) {
+      const call = (c: { fn: string; args: number[] }) =>
+        (kernels[c.fn as keyof TrainingKernelExports] as (...a: number[]) => void)(...c.args);
+      const parts = pool && work >= 2 * SPLIT_WORK ? Math.min(pool.threads, Math.ceil(extent / align)) : 1;
+      if (parts <= 1) {
+        call({ fn, args: args(0, extent, 0) });
+        return;
+      }
+      const bounds = Array.from({ length: parts + 1 }, (_, i) =>
+        i === parts ? extent : Math.round((extent * i) / parts / align) * align,
+      );
+      const calls = Array.from({ length: parts }, (_, i) => ({
+        fn,
+        args: args(bounds[i], bounds[i + 1], i),
+      }));
+      (pool as KernelThreads).run(calls, call);
+    },
     offsetOf: (info) => backendWithOffsets.getMemoryOffset(info.dataId),
     makeOutput: (shape) => backendWithOffsets.makeOutput(shape, 'float32'),
     putWords(words) {
@@ -80,4 +181,49 @@ export function wasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
     },
     free,
   };
+}
+
+/** `C [M, N] = A [M, K] · B [K, N]` (row-major, at heap addresses) with our kernel, rows split between the threads. */
+export function heapMatMul(
+  kernels: WasmHeapKernels,
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  kernels.split('gemm', m, 4, m * k * n, (m0, m1) => [a, b, c, k, n, k, n, n, m0, m1]);
+}
+
+/**
+ * True when a convolution with this geometry is a plain matrix product over pixels: a 1x1 filter, stride 1, no
+ * dilation and no padding.
+ */
+export function isPointwise(g: {
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padLeft: number;
+  inHeight: number;
+  inWidth: number;
+  outHeight: number;
+  outWidth: number;
+}): boolean {
+  return (
+    g.filterHeight === 1 &&
+    g.filterWidth === 1 &&
+    g.strideHeight === 1 &&
+    g.strideWidth === 1 &&
+    g.dilationHeight === 1 &&
+    g.dilationWidth === 1 &&
+    g.padTop === 0 &&
+    g.padLeft === 0 &&
+    g.outHeight === g.inHeight &&
+    g.outWidth === g.inWidth
+  );
 }
