@@ -137,8 +137,8 @@ describe('wasm Conv2D: pointwise convolutions as our matrix product', () => {
     ['1x1 stride 2 (original kernel)', [1, 8, 8, 6], [1, 1, 6, 5], 2, 'same'],
     ['3x3 (original kernel)', [1, 8, 8, 6], [3, 3, 6, 5], 1, 'same'],
   ] as const)('%s matches cpu', async (_name, xShape, wShape, stride, pad) => {
-    const x = values(xShape.reduce((a, b) => a * b, 1));
-    const w = values(wShape.reduce((a, b) => a * b, 1));
+    const x = values((xShape as readonly number[]).reduce((a, b) => a * b, 1));
+    const w = values((wShape as readonly number[]).reduce((a, b) => a * b, 1));
     const [cpu, wasm] = await onBoth(() =>
       tf.conv2d(tf.tensor4d(x, [...xShape]), tf.tensor4d(w, [...wShape]), stride, pad),
     );
