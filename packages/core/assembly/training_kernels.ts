@@ -489,3 +489,17 @@ export function transpose2d(x: usize, out: usize, rows: i32, cols: i32): void {
     for (let col = 0; col < cols; col++) store<f32>(out + (<usize>(col * rows + r) << 2), load<f32>(xp + (<usize>col << 2)));
   }
 }
+
+/** out[i] = a[i] + b[i] for i in [0, size). */
+export function addArrays(a: usize, b: usize, out: usize, size: i32): void {
+  const vectorEnd = size & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < size; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}

@@ -147,3 +147,26 @@ describe('wasm Conv2D: pointwise convolutions as our matrix product', () => {
       expect(Math.abs(wasm[i] - cpu[i])).toBeLessThan(1e-4 * (1 + Math.abs(cpu[i])));
   });
 });
+
+describe('wasm Add of same-shape float32 tensors', () => {
+  it.each([
+    ['same shape, odd size', [3, 7, 5], [3, 7, 5]],
+    ['large', [2, 64, 64, 9], [2, 64, 64, 9]],
+    ['broadcast (original kernel)', [4, 6], [1, 6]],
+    ['scalar (original kernel)', [4, 6], []],
+  ] as const)('%s matches cpu', async (_name, aShape, bShape) => {
+    const a = values((aShape as readonly number[]).reduce((x, y) => x * y, 1));
+    const b = values((bShape as readonly number[]).reduce((x, y) => x * y, 1));
+    const [cpu, wasm] = await onBoth(() => tf.add(tf.tensor(a, [...aShape]), tf.tensor(b, [...bShape])));
+    expect(Array.from(wasm)).toEqual(Array.from(cpu));
+  });
+
+  it('adds int32 through the original kernel', async () => {
+    await selectBackend({ preference: 'wasm', log: null });
+    const s = tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([10, 20, 30], 'int32'));
+    expect(s.dtype).toBe('int32');
+    expect(Array.from(s.dataSync())).toEqual([11, 22, 33]);
+    s.dispose();
+    await selectBackend({ preference: 'cpu', log: null });
+  });
+});

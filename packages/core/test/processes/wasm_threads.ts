@@ -68,6 +68,9 @@ const product = tf.matMul(a, b);
 outputs['batched matmul'] = Array.from(await product.data());
 const columns = tf.sum(large, [0, 1, 2]);
 outputs['bias gradient (column sums)'] = Array.from(await columns.data());
+const sum = tf.add(large, tf.reverse(large, 1));
+outputs['add'] = Array.from(await sum.data());
+sum.dispose();
 tf.dispose([product, x, large, rgb, columns]);
 
 // two threads keep two cores busy: CPU time beyond wall time

@@ -1,5 +1,6 @@
 import { RELU6_BACKPROP } from '../../gradients/relu6_gradient';
 import { tf } from '../../tf';
+import { add } from './add';
 import { batchMatMul } from './batch_mat_mul';
 import { conv2d } from './conv2d';
 import { conv2dBackpropFilter } from './conv2d_backprop_filter';
@@ -41,13 +42,15 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
  * whose maximum is negative), `Conv2DBackpropInput` is ~10x slower than going through the forward convolution, and
  * `BatchMatMul` ~25x slower than XNNPACK's 1x1 convolution on large products, `Slice` copies its whole input, and
  * `Sum` over every axis but the last (bias gradients) transposes its input first, `Identity` copies its input, and
- * `Conv2D` (through XNNPACK) repacks a pointwise filter at every training step (conv2d.ts).
+ * `Conv2D` (through XNNPACK) repacks a pointwise filter at every training step (conv2d.ts), and same-shape `Add`
+ * runs on one thread.
  */
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [
   { kernelName: tf.Slice, backendName: 'wasm', kernelFunc: slice as tf.KernelFunc },
   { kernelName: tf.Sum, backendName: 'wasm', kernelFunc: sum as tf.KernelFunc },
   { kernelName: tf.Identity, backendName: 'wasm', kernelFunc: identity as tf.KernelFunc },
   { kernelName: tf.Conv2D, backendName: 'wasm', kernelFunc: conv2d as tf.KernelFunc },
+  { kernelName: tf.Add, backendName: 'wasm', kernelFunc: add as tf.KernelFunc },
   { kernelName: tf.BatchMatMul, backendName: 'wasm', kernelFunc: batchMatMul as tf.KernelFunc },
   { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad as tf.KernelFunc },
   {

@@ -41,6 +41,7 @@ export interface TrainingKernelExports {
     m1: number,
   ): void;
   transpose2d(x: number, out: number, rows: number, cols: number): void;
+  addArrays(a: number, b: number, out: number, size: number): void;
 }
 
 /** What our kernels use of tfjs-backend-wasm's backend (4.22): its Emscripten module, offsets and outputs. */

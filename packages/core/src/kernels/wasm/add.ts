@@ -1,0 +1,35 @@
+import { tf } from '../../tf';
+import { originalKernel } from './original_kernels';
+import { wasmHeapKernels } from './wasm_heap_kernels';
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
+
+/**
+ * `Add` for wasm: two float32 tensors of one shape (gradient sums, residual connections) are added by our SIMD pass
+ * on every thread; broadcasting and other types go to the original kernel (one thread).
+ */
+export function add(args: KernelArgs): tf.TensorInfo {
+  const a = args.inputs.a as tf.TensorInfo;
+  const b = args.inputs.b as tf.TensorInfo;
+  const same =
+    a.dtype === 'float32' &&
+    b.dtype === 'float32' &&
+    a.shape.length === b.shape.length &&
+    a.shape.every((d, i) => d === b.shape[i]);
+  const kernels = same ? wasmHeapKernels(args.backend) : undefined;
+  if (!kernels) {
+    const original = originalKernel(tf.Add);
+    if (!original) throw new Error('Add (wasm): the backend has no Add kernel to fall back on');
+    return original(args as never) as tf.TensorInfo;
+  }
+  const out = kernels.makeOutput([...a.shape]);
+  const [aAt, bAt, outAt] = [kernels.offsetOf(a), kernels.offsetOf(b), kernels.offsetOf(out)];
+  const size = tf.util.sizeFromShape(a.shape);
+  kernels.split('addArrays', size, 4, size, (start, end) => [
+    aAt + 4 * start,
+    bAt + 4 * start,
+    outAt + 4 * start,
+    end - start,
+  ]);
+  return out;
+}
