@@ -482,11 +482,22 @@ export function gemm(
   }
 }
 
-/** out [cols, rows] = transpose of the row-major [rows, cols] matrix at `x`. */
-export function transpose2d(x: usize, out: usize, rows: i32, cols: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const xp = x + (<usize>(r * cols) << 2);
-    for (let col = 0; col < cols; col++) store<f32>(out + (<usize>(col * rows + r) << 2), load<f32>(xp + (<usize>col << 2)));
+/**
+ * out [cols, rows] = transpose of the row-major [rows, cols] matrix at `x`, for rows [r0, r1), in 16 x 16 tiles so
+ * that reads and writes stay within a few cache lines.
+ */
+export function transpose2d(x: usize, out: usize, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  for (let rb = r0; rb < r1; rb += 16) {
+    const rEnd = min(rb + 16, r1);
+    for (let cb = 0; cb < cols; cb += 16) {
+      const cEnd = min(cb + 16, cols);
+      for (let r = rb; r < rEnd; r++) {
+        const xp = x + (<usize>(r * cols) << 2);
+        for (let col = cb; col < cEnd; col++) {
+          store<f32>(out + (<usize>(col * rows + r) << 2), load<f32>(xp + (<usize>col << 2)));
+        }
+      }
+    }
   }
 }
 

@@ -35,7 +35,7 @@ export function conv2dBackpropInput({
     const out = kernels.makeOutput([...inputShape]);
     const transposed = kernels.alloc(4 * ci * co);
     try {
-      kernels.exports.transpose2d(kernels.offsetOf(filter), transposed, ci, co);
+      kernels.exports.transpose2d(kernels.offsetOf(filter), transposed, ci, co, 0, ci);
       const pixels = g.batch * g.inHeight * g.inWidth;
       heapMatMul(kernels, kernels.offsetOf(dy), transposed, kernels.offsetOf(out), pixels, co, ci);
     } finally {

@@ -40,7 +40,7 @@ export interface TrainingKernelExports {
     m0: number,
     m1: number,
   ): void;
-  transpose2d(x: number, out: number, rows: number, cols: number): void;
+  transpose2d(x: number, out: number, rows: number, cols: number, r0: number, r1: number): void;
   addArrays(a: number, b: number, out: number, size: number): void;
 }
 
@@ -227,4 +227,41 @@ export function isPointwise(g: {
     g.outHeight === g.inHeight &&
     g.outWidth === g.inWidth
   );
+}
+
+/** `out [cols, rows]` = transpose of the row-major `[rows, cols]` matrix at `x`, rows split between the threads. */
+export function heapTranspose(
+  kernels: WasmHeapKernels,
+  x: number,
+  out: number,
+  rows: number,
+  cols: number,
+): void {
+  kernels.split('transpose2d', rows, 16, rows * cols, (r0, r1) => [x, out, rows, cols, r0, r1]);
+}
+
+/**
+ * `C [M, N] = Aᵀ B` for row-major `A [K, M]` and `B [K, N]` without transposing A: the filter-gradient kernel of a
+ * 1x1 convolution over K positions (M input channels, N output channels), channels split between the threads.
+ */
+export function heapMatMulTransposedA(
+  kernels: WasmHeapKernels,
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  const geometry = kernels.putWords(Int32Array.from([1, 1, k, m, 1, k, 1, 1, 1, 1, 1, 1, 0, 0, n]));
+  const rows = kernels.alloc(256 * kernels.threads);
+  try {
+    kernels.split('convFilterGradient', m, 4, m * k * n, (c0, c1, part) => [
+      ...[a, b, c, geometry, rows + 256 * part],
+      ...[c0, c1, 0, 1],
+    ]);
+  } finally {
+    kernels.free(rows);
+    kernels.free(geometry);
+  }
 }
