@@ -5,14 +5,17 @@
  * process must exit by itself.
  */
 import { selectBackend, tf } from '../../src/index';
+import { setMinimumSplitWork } from '../../src/kernels/wasm/wasm_heap_kernels';
 
 const selected = await selectBackend({ preference: 'wasm', log: null });
+// every call of our kernels splits its work between the threads, however small
+setMinimumSplitWork(0);
 const outputs: Record<string, number[]> = {};
 const seed = { next: 1 };
 const normal = (shape: number[]) => tf.randomNormal(shape, 0, 1, 'float32', seed.next++);
 
 const x = normal([2, 19, 17, 24]) as tf.Tensor4D;
-// large enough for our own kernels to split their work between the threads
+// large inputs: whole blocks and register tiles of our kernels
 const large = normal([2, 36, 34, 64]) as tf.Tensor4D;
 const rgb = normal([2, 48, 40, 3]) as tf.Tensor4D;
 const cases: [string, tf.Tensor4D, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D, tf.Tensor4D?][] = [

@@ -70,8 +70,8 @@ export interface WasmHeapKernels {
   threads: number;
   /**
    * Calls kernel `fn` on `[0, extent)` cut into contiguous parts (boundaries multiples of `align`), one per kernel
-   * thread, the calling thread included; `args(start, end, part)` gives a part's arguments. Below `work` = 2^16
-   * (the part's multiply-adds or elements) it runs as one call.
+   * thread, the calling thread included; `args(start, end, part)` gives a part's arguments. Below a minimum of
+   * `work` (the call's multiply-adds or elements, see {@link setMinimumSplitWork}) it runs as one call.
    */
   split(
     fn: keyof TrainingKernelExports,
@@ -82,8 +82,18 @@ export interface WasmHeapKernels {
   ): void;
 }
 
-/** Below this much work per call, one thread does it (a hand-over costs ~0.05 ms). */
-const SPLIT_WORK = 1 << 16;
+/**
+ * Below twice this much work (multiply-adds or elements) one thread does it: handing a share to a helper costs
+ * ~0.04 ms, about 2^19 multiply-adds of our kernels.
+ */
+let splitWork = 1 << 19;
+
+/** Sets the work below which kernels run on one thread (tests: 0 splits everything). Returns the previous value. */
+export function setMinimumSplitWork(work: number): number {
+  const previous = splitWork;
+  splitWork = work;
+  return previous;
+}
 
 const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
 const onMemory = new WeakMap<WebAssembly.Memory, TrainingKernelExports>();
@@ -158,7 +168,7 @@ export function wasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
     split(fn, extent, align, work, args) {
       const call = (c: { fn: string; args: number[] }) =>
         (kernels[c.fn as keyof TrainingKernelExports] as (...a: number[]) => void)(...c.args);
-      const parts = pool && work >= 2 * SPLIT_WORK ? Math.min(pool.threads, Math.ceil(extent / align)) : 1;
+      const parts = pool && work >= 2 * splitWork ? Math.min(pool.threads, Math.ceil(extent / align)) : 1;
       if (parts <= 1) {
         call({ fn, args: args(0, extent, 0) });
         return;
