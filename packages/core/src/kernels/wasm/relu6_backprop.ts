@@ -12,7 +12,8 @@ export function relu6Backprop({ inputs, backend }: { inputs: tf.NamedTensorInfoM
   const out = kernels.makeOutput([...dy.shape]);
   const [dyAt, xAt, outAt] = [kernels.offsetOf(dy), kernels.offsetOf(x), kernels.offsetOf(out)];
   const size = tf.util.sizeFromShape(dy.shape);
-  kernels.split('relu6Backprop', size, 4, size, (start, end) => [
+  // memory-bound: one thread (work 0: split only when a test asks for every split)
+  kernels.split('relu6Backprop', size, 4, 0, (start, end) => [
     dyAt + 4 * start,
     xAt + 4 * start,
     outAt + 4 * start,
