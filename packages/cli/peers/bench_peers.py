@@ -219,18 +219,25 @@ def triplet_centre():
     return peer_name(torch), f"[{b},{h},{w},{d}]", run
 
 
-def sgd_step(output_stride):
-    torch = torch_module()
+def mobilenet_features(torch, width, output_stride):
+    """torchvision's MobileNetV2 features at output stride 32, or 16 as ours (the last stride-2 block keeps its
+    resolution), with batch norm as an affine map (ours is folded into the convolutions), and a 1x1 head of 20."""
     import torchvision
 
-    width, batch, side = (1.0, 8, 128) if STANDARD else (0.35, 1, 64)
     net = torchvision.models.mobilenet_v2(width_mult=width).features
     if output_stride == 16:
         for module in net.modules():
             if isinstance(module, torch.nn.Conv2d) and module.stride == (2, 2) and module.in_channels >= int(576 * width):
                 module.stride = (1, 1)
-    net.eval()  # batch norm as an affine map: ours is folded into the convolutions
+    net.eval()
     head = torch.nn.Conv2d(net[-1][0].out_channels, 20, 1, bias=False)
+    return net, head
+
+
+def sgd_step(output_stride):
+    torch = torch_module()
+    width, batch, side = (1.0, 8, 128) if STANDARD else (0.35, 1, 64)
+    net, head = mobilenet_features(torch, width, output_stride)
     images = torch.rand(batch, 3, side, side) * 2 - 1
     labels = (torch.rand(batch, 20) > 0.8).float()
     optimizer = torch.optim.SGD(list(net.parameters()) + list(head.parameters()), lr=1e-3, momentum=0.9, weight_decay=5e-4)
@@ -248,16 +255,8 @@ def sgd_step(output_stride):
 
 def mobilenet(training):
     torch = torch_module()
-    import torchvision
-
     width, batch, side = (1.0, 4 if training else 1, 224 if training else 320) if STANDARD else (0.35, 1, 64)
-    net = torchvision.models.mobilenet_v2(width_mult=width).features
-    # output stride 16, as ours: the last stride-2 block (the 160-channel stage) keeps its resolution
-    for module in net.modules():
-        if isinstance(module, torch.nn.Conv2d) and module.stride == (2, 2) and module.in_channels >= int(576 * width):
-            module.stride = (1, 1)
-    net.eval()  # batch norm as an affine map: ours is folded into the convolutions
-    head = torch.nn.Conv2d(net[-1][0].out_channels, 20, 1, bias=False)
+    net, head = mobilenet_features(torch, width, 16)
     images = torch.rand(batch, 3, side, side) * 2 - 1
     labels = (torch.rand(batch, 20) > 0.8).float()
 

@@ -157,7 +157,7 @@ export function columnSums(x: usize, out: usize, rows: i32, cols: i32, c0: i32, 
   return v128.shuffle<f32>(v, v, 3, 3, 3, 3);
 }
 
-/** Rows of one block of output positions whose input rows the filter-gradient kernel reads. */
+/** Output positions per block of the filter-gradient kernel. */
 const BLOCK: i32 = 64;
 
 /**
@@ -166,13 +166,14 @@ const BLOCK: i32 = 64;
  *   dW[ky, kx, ci, co] = sum_{n, oy, ox} x[n, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw, ci] * dy[n, oy, ox, co]
  *
  * for input channels [ci0, ci1) and filter taps [t0, t1) (t = ky * kw + kx); `dw` [kh * kw * inC * outC] is
- * overwritten there (threads split the channels, or the taps of a filter on few channels such as an RGB stem). Output
- * positions are taken in blocks of 64; for each tap the block's input rows are listed in `rows` (scratch, 64 i32,
- * -1 for padding), and a 4 x 8 register tile of dW accumulates over the block (then 4 x 4 and single lanes at the
- * edges). Geometry words as the depthwise kernels, plus outC at index 14.
+ * overwritten there (threads split the channels, or the taps of a filter on few channels such as an RGB stem).
+ * Output positions are taken in blocks of 64; per tap, a block whose input rows are consecutive (a 1x1 filter with
+ * stride 1, or a block inside one image row) is read in place, any other is first gathered into `gather` (this
+ * thread's 64 rows of inC floats; zeros for padding), and 4 x 8 register tiles of dW accumulate over the block.
+ * Geometry words as the depthwise kernels, plus outC at index 14.
  */
 export function convFilterGradient(
-  x: usize, dy: usize, dw: usize, geometry: usize, rows: usize, ci0: i32, ci1: i32, t0: i32, t1: i32,
+  x: usize, dy: usize, dw: usize, geometry: usize, gather: usize, ci0: i32, ci1: i32, t0: i32, t1: i32,
 ): void {
   const batch = g(geometry, 0), inH = g(geometry, 1), inW = g(geometry, 2), inC = g(geometry, 3);
   const outH = g(geometry, 4), outW = g(geometry, 5), kh = g(geometry, 6), kw = g(geometry, 7);
@@ -181,130 +182,62 @@ export function convFilterGradient(
   const total = batch * outH * outW;
   const xRowBytes = <usize>inC << 2;
   const dyRowBytes = <usize>outC << 2;
-  const ciVectorEnd = ci0 + ((ci1 - ci0) & ~3);
-  const co8End = outC & ~7;
-  const co4End = outC & ~3;
+  const shareOffset = <usize>ci0 << 2;
+  const shareBytes = <usize>(ci1 - ci0) << 2;
   for (let t = t0; t < t1; t++) {
     const ky = t / kw, kx = t % kw;
     const tapBase = dw + <usize>t * <usize>inC * dyRowBytes;
     for (let ci = ci0; ci < ci1; ci++) memory.fill(tapBase + <usize>ci * dyRowBytes, 0, dyRowBytes);
     for (let m0 = 0; m0 < total; m0 += BLOCK) {
       const count = min(BLOCK, total - m0);
-      // the input row (pixel) each output position of the block reads at this tap
+      // the input row (pixel) each output position of the block reads at this tap, -1 for padding
+      let first = -1;
       let valid = 0;
+      let consecutive = true;
       for (let j = 0; j < count; j++) {
         const m = m0 + j;
         const ox = m % outW, rest = m / outW;
         const oy = rest % outH, n = rest / outH;
         const iy = oy * sh - pt + ky * dh, ix = ox * sw - pl + kx * dwl;
-        const inside = iy >= 0 && iy < inH && ix >= 0 && ix < inW;
-        store<i32>(rows + (<usize>j << 2), inside ? (n * inH + iy) * inW + ix : -1);
-        if (inside) valid++;
+        const row = iy >= 0 && iy < inH && ix >= 0 && ix < inW ? (n * inH + iy) * inW + ix : -1;
+        if (j == 0) first = row;
+        if (row < 0 || row != first + j) consecutive = false;
+        if (row >= 0) valid++;
+        store<i32>(gather + (<usize>j << 2), row);
       }
       if (valid == 0) continue;
-      const dyBlock = dy + <usize>m0 * dyRowBytes;
-      if (valid == count && load<i32>(rows + (<usize>(count - 1) << 2)) - load<i32>(rows) == count - 1) {
-        // the block reads consecutive input rows (a 1x1 filter with stride 1, or a block inside one image row)
-        filterGradientTiles(x + <usize>load<i32>(rows) * xRowBytes, dyBlock, tapBase, xRowBytes, dyRowBytes, count, ci0, ci1, outC);
-        continue;
+      let xBlock = x + <usize>first * xRowBytes;
+      if (!consecutive) {
+        // gather this thread's channels of the block's rows (the row list is read before it is overwritten)
+        for (let j = count - 1; j >= 0; j--) {
+          const row = load<i32>(gather + (<usize>j << 2));
+          const to = gather + <usize>j * xRowBytes + shareOffset;
+          if (row < 0) memory.fill(to, 0, shareBytes);
+          else memory.copy(to, x + <usize>row * xRowBytes + shareOffset, shareBytes);
+        }
+        xBlock = gather;
       }
-      let ci = ci0;
-      for (; ci < ciVectorEnd; ci += 4) {
-        const cBase = tapBase + <usize>ci * dyRowBytes;
-        let co = 0;
-        for (; co < co8End; co += 8) {
-          const c = cBase + (<usize>co << 2);
-          let a00 = v128.load(c), a01 = v128.load(c + 16);
-          let a10 = v128.load(c + dyRowBytes), a11 = v128.load(c + dyRowBytes + 16);
-          let a20 = v128.load(c + 2 * dyRowBytes), a21 = v128.load(c + 2 * dyRowBytes + 16);
-          let a30 = v128.load(c + 3 * dyRowBytes), a31 = v128.load(c + 3 * dyRowBytes + 16);
-          for (let j = 0; j < count; j++) {
-            const row = load<i32>(rows + (<usize>j << 2));
-            if (row < 0) continue;
-            const xv = v128.load(x + <usize>row * xRowBytes + (<usize>ci << 2));
-            const d = dyBlock + <usize>j * dyRowBytes + (<usize>co << 2);
-            const d0 = v128.load(d), d1 = v128.load(d + 16);
-            const x0 = lane(xv, 0), x1 = lane(xv, 1), x2 = lane(xv, 2), x3 = lane(xv, 3);
-            a00 = f32x4.add(a00, f32x4.mul(x0, d0));
-            a01 = f32x4.add(a01, f32x4.mul(x0, d1));
-            a10 = f32x4.add(a10, f32x4.mul(x1, d0));
-            a11 = f32x4.add(a11, f32x4.mul(x1, d1));
-            a20 = f32x4.add(a20, f32x4.mul(x2, d0));
-            a21 = f32x4.add(a21, f32x4.mul(x2, d1));
-            a30 = f32x4.add(a30, f32x4.mul(x3, d0));
-            a31 = f32x4.add(a31, f32x4.mul(x3, d1));
-          }
-          v128.store(c, a00); v128.store(c + 16, a01);
-          v128.store(c + dyRowBytes, a10); v128.store(c + dyRowBytes + 16, a11);
-          v128.store(c + 2 * dyRowBytes, a20); v128.store(c + 2 * dyRowBytes + 16, a21);
-          v128.store(c + 3 * dyRowBytes, a30); v128.store(c + 3 * dyRowBytes + 16, a31);
-        }
-        for (; co < co4End; co += 4) {
-          const c = cBase + (<usize>co << 2);
-          let a0 = v128.load(c), a1 = v128.load(c + dyRowBytes);
-          let a2 = v128.load(c + 2 * dyRowBytes), a3 = v128.load(c + 3 * dyRowBytes);
-          for (let j = 0; j < count; j++) {
-            const row = load<i32>(rows + (<usize>j << 2));
-            if (row < 0) continue;
-            const xv = v128.load(x + <usize>row * xRowBytes + (<usize>ci << 2));
-            const d0 = v128.load(dyBlock + <usize>j * dyRowBytes + (<usize>co << 2));
-            a0 = f32x4.add(a0, f32x4.mul(lane(xv, 0), d0));
-            a1 = f32x4.add(a1, f32x4.mul(lane(xv, 1), d0));
-            a2 = f32x4.add(a2, f32x4.mul(lane(xv, 2), d0));
-            a3 = f32x4.add(a3, f32x4.mul(lane(xv, 3), d0));
-          }
-          v128.store(c, a0); v128.store(c + dyRowBytes, a1);
-          v128.store(c + 2 * dyRowBytes, a2); v128.store(c + 3 * dyRowBytes, a3);
-        }
-        for (; co < outC; co++) {
-          for (let r = 0; r < 4; r++) {
-            const c = cBase + <usize>r * dyRowBytes + (<usize>co << 2);
-            let a = load<f32>(c);
-            for (let j = 0; j < count; j++) {
-              const row = load<i32>(rows + (<usize>j << 2));
-              if (row < 0) continue;
-              a += load<f32>(x + <usize>row * xRowBytes + (<usize>(ci + r) << 2)) *
-                load<f32>(dyBlock + <usize>j * dyRowBytes + (<usize>co << 2));
-            }
-            store<f32>(c, a);
-          }
-        }
-      }
-      for (; ci < ci1; ci++) {
-        // a lone input channel (e.g. an RGB image's three): 1 x 4 tiles over the output channels
-        const cBase = tapBase + <usize>ci * dyRowBytes;
-        let co = 0;
-        for (; co < co4End; co += 4) {
-          const c = cBase + (<usize>co << 2);
-          let a = v128.load(c);
-          for (let j = 0; j < count; j++) {
-            const row = load<i32>(rows + (<usize>j << 2));
-            if (row < 0) continue;
-            const xs = f32x4.splat(load<f32>(x + <usize>row * xRowBytes + (<usize>ci << 2)));
-            a = f32x4.add(a, f32x4.mul(xs, v128.load(dyBlock + <usize>j * dyRowBytes + (<usize>co << 2))));
-          }
-          v128.store(c, a);
-        }
-        for (; co < outC; co++) {
-          const c = cBase + (<usize>co << 2);
-          let a = load<f32>(c);
-          for (let j = 0; j < count; j++) {
-            const row = load<i32>(rows + (<usize>j << 2));
-            if (row < 0) continue;
-            a += load<f32>(x + <usize>row * xRowBytes + (<usize>ci << 2)) *
-              load<f32>(dyBlock + <usize>j * dyRowBytes + (<usize>co << 2));
-          }
-          store<f32>(c, a);
-        }
-      }
+      filterGradientTiles(xBlock, dy + <usize>m0 * dyRowBytes, tapBase, xRowBytes, dyRowBytes, count, ci0, ci1, outC);
     }
   }
 }
 
+/** sum_j x[j] * d[j] over `count` rows of two column-strided arrays (the single lanes at the tiles' edges). */
+// @ts-ignore: decorator
+@inline function columnDot(xp: usize, d: usize, count: i32, xRowBytes: usize, dyRowBytes: usize): f32 {
+  let a: f32 = 0;
+  for (let j = 0; j < count; j++) {
+    a += load<f32>(xp) * load<f32>(d);
+    xp += xRowBytes;
+    d += dyRowBytes;
+  }
+  return a;
+}
+
 /**
- * One block of the filter gradient whose `count` input rows are consecutive from `xBlock`: dW rows [ci0, ci1) at
- * `tapBase` += X_blockᵀ · dY_block, with pointer steps instead of a row list. Same tiles and order as the general
- * path, so the sums are the same.
+ * One block of the filter gradient whose `count` input rows are consecutive from `xBlock` (row stride `xRowBytes`):
+ * dW rows [ci0, ci1) at `tapBase` += X_blockᵀ · dY_block; 4 x 8 register tiles, then 4 x 1 at the output-channel
+ * edge and 1 x 4 / 1 x 1 for the last input channels.
  */
 function filterGradientTiles(
   xBlock: usize, dyBlock: usize, tapBase: usize, xRowBytes: usize, dyRowBytes: usize,
@@ -348,15 +281,8 @@ function filterGradientTiles(
     for (; co < outC; co++) {
       for (let r = 0; r < 4; r++) {
         const c = cBase + <usize>r * dyRowBytes + (<usize>co << 2);
-        let a = load<f32>(c);
-        let xp = xColumn + (<usize>r << 2);
-        let d = dyBlock + (<usize>co << 2);
-        for (let j = 0; j < count; j++) {
-          a += load<f32>(xp) * load<f32>(d);
-          xp += xRowBytes;
-          d += dyRowBytes;
-        }
-        store<f32>(c, a);
+        const dot = columnDot(xColumn + (<usize>r << 2), dyBlock + (<usize>co << 2), count, xRowBytes, dyRowBytes);
+        store<f32>(c, load<f32>(c) + dot);
       }
     }
   }
@@ -378,15 +304,8 @@ function filterGradientTiles(
     }
     for (; co < outC; co++) {
       const c = cBase + (<usize>co << 2);
-      let a = load<f32>(c);
-      let xp = xBlock + (<usize>ci << 2);
-      let d = dyBlock + (<usize>co << 2);
-      for (let j = 0; j < count; j++) {
-        a += load<f32>(xp) * load<f32>(d);
-        xp += xRowBytes;
-        d += dyRowBytes;
-      }
-      store<f32>(c, a);
+      const dot = columnDot(xBlock + (<usize>ci << 2), dyBlock + (<usize>co << 2), count, xRowBytes, dyRowBytes);
+      store<f32>(c, load<f32>(c) + dot);
     }
   }
 }

@@ -104,6 +104,17 @@ const networkShape = (size: BenchSize, training: boolean) =>
     ? { width: 1, batch: training ? 4 : 1, side: training ? 224 : 320 }
     : { width: 0.35, batch: 1, side: 64 };
 
+/** The multilabel soft-margin loss of the classifier on `images` (training mode). */
+function classifierLoss(
+  backbone: MobileNetV2,
+  head: ClassifierHead,
+  images: tf.Tensor4D,
+  labels: tf.Tensor2D,
+): () => tf.Scalar {
+  return () =>
+    multilabelSoftMarginLoss(head.forward(backbone.forward(images, { training: true }).features), labels);
+}
+
 /**
  * One training step of a classifier (backbone + 1x1 head, multilabel soft margin): forward, backward, every gradient
  * read back; no update. What the training-step case (and the training profile) time.
@@ -118,21 +129,34 @@ export function classifierTrainingStep(
   return () =>
     settle(
       tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(
-          () =>
-            multilabelSoftMarginLoss(
-              head.forward(backbone.forward(images, { training: true }).features),
-              labels,
-            ),
-          variables,
-        );
+        const { value, grads } = tf.variableGrads(classifierLoss(backbone, head, images, labels), variables);
         return [value, ...Object.values(grads)];
       }),
     );
 }
 
-function networkCase(training: boolean): BenchCase {
+/** Seeded MobileNetV2 + 1x1 classifier head of 20 classes, images in [-1, 1] and multi-hot labels (20% positive). */
+function classifierParts(
+  shape: { width: number; batch: number; side: number },
+  outputStride: 16 | 32,
+): { backbone: MobileNetV2; head: ClassifierHead; images: tf.Tensor4D; labels: tf.Tensor2D } {
   const classes = 20;
+  const backbone = new MobileNetV2({ outputStride, widthMultiplier: shape.width, seed: 1 });
+  const head = new ClassifierHead(backbone.featureChannels, classes, { seed: 2 });
+  const images = tf.randomUniform(
+    [shape.batch, shape.side, shape.side, 3],
+    -1,
+    1,
+    'float32',
+    3,
+  ) as tf.Tensor4D;
+  const labels = tf.tidy(() =>
+    tf.cast(tf.greater(tf.randomUniform([shape.batch, classes], 0, 1, 'float32', 4), 0.8), 'float32'),
+  ) as tf.Tensor2D;
+  return { backbone, head, images, labels };
+}
+
+function networkCase(training: boolean): BenchCase {
   return {
     op: training ? 'training-step' : 'cam-inference',
     description: training
@@ -143,13 +167,7 @@ function networkCase(training: boolean): BenchCase {
       return `${batch}x${side}x${side}x3, width ${width}`;
     },
     setup(size) {
-      const { width, batch, side } = networkShape(size, training);
-      const backbone = new MobileNetV2({ outputStride: 16, widthMultiplier: width, seed: 1 });
-      const head = new ClassifierHead(backbone.featureChannels, classes, { seed: 2 });
-      const images = tf.randomUniform([batch, side, side, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
-      const labels = tf.tidy(() =>
-        tf.cast(tf.greater(tf.randomUniform([batch, classes], 0, 1, 'float32', 4), 0.8), 'float32'),
-      );
+      const { backbone, head, images, labels } = classifierParts(networkShape(size, training), 16);
       const run = training
         ? classifierTrainingStep(backbone, head, images, labels as tf.Tensor2D)
         : () =>
@@ -181,7 +199,6 @@ const sgdStepShape = (size: BenchSize) =>
  * and weight decay 5e-4 update of every weight, loss read back.
  */
 function sgdStepCase(outputStride: 16 | 32): BenchCase {
-  const classes = 20;
   return {
     op: `train-step-os${outputStride}`,
     description: `SGD training step: MobileNetV2 (OS ${outputStride}) + 1x1 head, multilabel loss, forward + backward + update`,
@@ -190,13 +207,7 @@ function sgdStepCase(outputStride: 16 | 32): BenchCase {
       return `${batch}x${side}x${side}x3, width ${width}`;
     },
     setup(size) {
-      const { width, batch, side } = sgdStepShape(size);
-      const backbone = new MobileNetV2({ outputStride, widthMultiplier: width, seed: 1 });
-      const head = new ClassifierHead(backbone.featureChannels, classes, { seed: 2 });
-      const images = tf.randomUniform([batch, side, side, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
-      const labels = tf.tidy(() =>
-        tf.cast(tf.greater(tf.randomUniform([batch, classes], 0, 1, 'float32', 4), 0.8), 'float32'),
-      ) as tf.Tensor2D;
+      const { backbone, head, images, labels } = classifierParts(sgdStepShape(size), outputStride);
       const variables = [...backbone.params.variables.values(), ...head.params.variables.values()];
       const optimizer = new Optimizer([{ variables }], {
         kind: 'sgd',
@@ -209,11 +220,7 @@ function sgdStepCase(outputStride: 16 | 32): BenchCase {
           settle([
             tf.tidy(() => {
               const { value, grads } = tf.variableGrads(
-                () =>
-                  multilabelSoftMarginLoss(
-                    head.forward(backbone.forward(images, { training: true }).features),
-                    labels,
-                  ),
+                classifierLoss(backbone, head, images, labels),
                 variables,
               );
               optimizer.apply(grads);

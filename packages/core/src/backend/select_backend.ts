@@ -92,7 +92,7 @@ export async function selectBackend(
   const skipped: SelectedBackend['skipped'] = [];
   for (const name of order) {
     try {
-      const started: Started = (await STARTERS[name](options)) ?? {};
+      const started = await STARTERS[name](options);
       const threads =
         started.threads === undefined
           ? ''
@@ -119,10 +119,13 @@ export async function selectBackend(
   );
 }
 
-const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<Started | void>> = {
+const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<Started>> = {
   async tensorflow() {
     // already registered: the application imported tfjs-node itself
-    if (tf.findBackendFactory('tensorflow')) return activate('tensorflow');
+    if (tf.findBackendFactory('tensorflow')) {
+      await activate('tensorflow');
+      return {};
+    }
     const loaded =
       (await importOptional('@tensorflow/tfjs-node-gpu')) ?? (await importOptional('@tensorflow/tfjs-node'));
     if (loaded === undefined) {
@@ -131,6 +134,7 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<S
       );
     }
     await activate('tensorflow');
+    return {};
   },
 
   async webgpu() {
@@ -158,6 +162,7 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<S
       throw new BackendUnavailable('@tensorflow/tfjs-backend-webgpu is not installed');
     }
     await activate('webgpu');
+    return {};
   },
 
   async wasm(options) {
@@ -210,6 +215,7 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<S
     // The cpu backend greets Node users with a banner recommending tfjs-node; we already log the choice.
     const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
     if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+    return {};
   },
 };
 

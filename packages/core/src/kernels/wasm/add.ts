@@ -1,12 +1,12 @@
 import { tf } from '../../tf';
 import { originalKernel } from './original_kernels';
-import { wasmHeapKernels } from './wasm_heap_kernels';
+import { heapElementwise, wasmHeapKernels } from './wasm_heap_kernels';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
 
 /**
  * `Add` for wasm: two float32 tensors of one shape (gradient sums, residual connections) are added by our SIMD pass
- * on every thread; broadcasting and other types go to the original kernel (one thread).
+ * in place on the heap; broadcasting and other types go to the original kernel.
  */
 export function add(args: KernelArgs): tf.TensorInfo {
   const a = args.inputs.a as tf.TensorInfo;
@@ -22,15 +22,5 @@ export function add(args: KernelArgs): tf.TensorInfo {
     if (!original) throw new Error('Add (wasm): the backend has no Add kernel to fall back on');
     return original(args as never) as tf.TensorInfo;
   }
-  const out = kernels.makeOutput([...a.shape]);
-  const [aAt, bAt, outAt] = [kernels.offsetOf(a), kernels.offsetOf(b), kernels.offsetOf(out)];
-  const size = tf.util.sizeFromShape(a.shape);
-  // memory-bound: a second thread made it slower here (work 0: split only when a test asks for every split)
-  kernels.split('addArrays', size, 4, 0, (start, end) => [
-    aAt + 4 * start,
-    bAt + 4 * start,
-    outAt + 4 * start,
-    end - start,
-  ]);
-  return out;
+  return heapElementwise(kernels, 'addArrays', a, b);
 }

@@ -1,7 +1,6 @@
 import { tf } from '../../tf';
 import { convGeometry, padToGeometry } from '../conv_geometry';
-import { geometryWords } from './depthwise_gradients';
-import { wasmHeapKernels } from './wasm_heap_kernels';
+import { heapConvFilterGradient, wasmHeapKernels } from './wasm_heap_kernels';
 
 type Attrs = tf.Conv2DBackpropFilterAttrs;
 
@@ -31,30 +30,14 @@ export function conv2dBackpropFilter({
   const kernels = x.dtype === 'float32' && dy.dtype === 'float32' ? wasmHeapKernels(backend) : undefined;
   if (kernels) {
     const out = kernels.makeOutput([...filterShape]);
-    const geometry = kernels.putWords(geometryWords(g, filterShape[3]));
-    // each thread's list of the 64 input rows of a block
-    const rows = kernels.alloc(256 * kernels.threads);
-    const [xAt, dyAt, outAt] = [kernels.offsetOf(x), kernels.offsetOf(dy), kernels.offsetOf(out)];
-    const work =
-      g.batch * g.outHeight * g.outWidth * filterShape[0] * filterShape[1] * g.inChannels * filterShape[3];
-    const taps = filterShape[0] * filterShape[1];
-    try {
-      if (g.inChannels >= 8 || taps === 1) {
-        kernels.split('convFilterGradient', g.inChannels, 4, work, (c0, c1, part) => [
-          ...[xAt, dyAt, outAt, geometry, rows + 256 * part],
-          ...[c0, c1, 0, taps],
-        ]);
-      } else {
-        // few input channels (an RGB stem): the threads take filter taps
-        kernels.split('convFilterGradient', taps, 1, work, (t0, t1, part) => [
-          ...[xAt, dyAt, outAt, geometry, rows + 256 * part],
-          ...[0, g.inChannels, t0, t1],
-        ]);
-      }
-    } finally {
-      kernels.free(rows);
-      kernels.free(geometry);
-    }
+    heapConvFilterGradient(
+      kernels,
+      kernels.offsetOf(x),
+      kernels.offsetOf(dy),
+      kernels.offsetOf(out),
+      g,
+      filterShape[3],
+    );
     return out;
   }
   return tf.tidy(() => {

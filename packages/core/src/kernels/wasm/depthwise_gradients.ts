@@ -1,27 +1,6 @@
 import type { tf } from '../../tf';
 import type { ConvGeometry } from '../conv_geometry';
-import type { WasmHeapKernels } from './wasm_heap_kernels';
-
-/** The geometry words of the kernels in assembly/training_kernels.ts (`outChannels` for the convolution). */
-export function geometryWords(g: ConvGeometry, outChannels = 0): Int32Array {
-  return Int32Array.from([
-    g.batch,
-    g.inHeight,
-    g.inWidth,
-    g.inChannels,
-    g.outHeight,
-    g.outWidth,
-    g.filterHeight,
-    g.filterWidth,
-    g.strideHeight,
-    g.strideWidth,
-    g.dilationHeight,
-    g.dilationWidth,
-    g.padTop,
-    g.padLeft,
-    outChannels,
-  ]);
-}
+import { geometryWords, type WasmHeapKernels } from './wasm_heap_kernels';
 
 /** `dW [kh, kw, C, 1]` of a depthwise convolution (channel multiplier 1) from `x` and `dy`, in one SIMD pass. */
 export function wasmDepthwiseFilterGradient(

@@ -1,6 +1,7 @@
 import type { tf } from '../../tf';
 import { TRAINING_KERNELS_SHARED_WASM, TRAINING_KERNELS_WASM } from '../../wasm/training_kernels_wasm';
 import { decodeBase64 } from '../../wasm/wasm_arena';
+import type { ConvGeometry } from '../conv_geometry';
 import { KernelThreads } from './kernel_threads';
 
 /** The exports of assembly/training_kernels.ts (byte addresses in the backend's heap, and counts). */
@@ -22,7 +23,7 @@ export interface TrainingKernelExports {
     dy: number,
     dw: number,
     geometry: number,
-    rows: number,
+    gather: number,
     ci0: number,
     ci1: number,
     t0: number,
@@ -211,20 +212,7 @@ export function heapMatMul(
  * True when a convolution with this geometry is a plain matrix product over pixels: a 1x1 filter, stride 1, no
  * dilation and no padding.
  */
-export function isPointwise(g: {
-  filterHeight: number;
-  filterWidth: number;
-  strideHeight: number;
-  strideWidth: number;
-  dilationHeight: number;
-  dilationWidth: number;
-  padTop: number;
-  padLeft: number;
-  inHeight: number;
-  inWidth: number;
-  outHeight: number;
-  outWidth: number;
-}): boolean {
+export function isPointwise(g: ConvGeometry): boolean {
   return (
     g.filterHeight === 1 &&
     g.filterWidth === 1 &&
@@ -250,9 +238,68 @@ export function heapTranspose(
   kernels.split('transpose2d', rows, 16, rows * cols, (r0, r1) => [x, out, rows, cols, r0, r1]);
 }
 
+/** The geometry words of the kernels in assembly/training_kernels.ts (`outChannels` for the convolution). */
+export function geometryWords(g: ConvGeometry, outChannels = 0): Int32Array {
+  return Int32Array.from([
+    g.batch,
+    g.inHeight,
+    g.inWidth,
+    g.inChannels,
+    g.outHeight,
+    g.outWidth,
+    g.filterHeight,
+    g.filterWidth,
+    g.strideHeight,
+    g.strideWidth,
+    g.dilationHeight,
+    g.dilationWidth,
+    g.padTop,
+    g.padLeft,
+    outChannels,
+  ]);
+}
+
 /**
- * `C [M, N] = Aᵀ B` for row-major `A [K, M]` and `B [K, N]` without transposing A: the filter-gradient kernel of a
- * 1x1 convolution over K positions (M input channels, N output channels), channels split between the threads.
+ * The filter gradient `dW [kh, kw, Ci, outChannels]` of a convolution with geometry `g` from `x` and `dy` at heap
+ * addresses, into `out`: input channels split between the threads, or filter taps when there are fewer than 8
+ * channels (an RGB stem). Each thread gets its own scratch for gathered rows (pointwise: only the row list).
+ */
+export function heapConvFilterGradient(
+  kernels: WasmHeapKernels,
+  x: number,
+  dy: number,
+  out: number,
+  g: ConvGeometry,
+  outChannels: number,
+): void {
+  const taps = g.filterHeight * g.filterWidth;
+  const geometry = kernels.putWords(geometryWords(g, outChannels));
+  const gatherBytes = (isPointwise(g) ? 256 : Math.max(256, 256 * g.inChannels)) + 64;
+  const gather = kernels.alloc(gatherBytes * kernels.threads);
+  const work = g.batch * g.outHeight * g.outWidth * taps * g.inChannels * outChannels;
+  const call = (c0: number, c1: number, t0: number, t1: number, part: number) => [
+    ...[x, dy, out, geometry, gather + gatherBytes * part],
+    ...[c0, c1, t0, t1],
+  ];
+  try {
+    if (g.inChannels >= 8 || taps === 1) {
+      kernels.split('convFilterGradient', g.inChannels, 4, work, (c0, c1, part) =>
+        call(c0, c1, 0, taps, part),
+      );
+    } else {
+      kernels.split('convFilterGradient', taps, 1, work, (t0, t1, part) =>
+        call(0, g.inChannels, t0, t1, part),
+      );
+    }
+  } finally {
+    kernels.free(gather);
+    kernels.free(geometry);
+  }
+}
+
+/**
+ * `C [M, N] = Aᵀ B` for row-major `A [K, M]` and `B [K, N]` without transposing A: the filter gradient of a 1x1
+ * convolution over K positions (M input channels, N output channels).
  */
 export function heapMatMulTransposedA(
   kernels: WasmHeapKernels,
@@ -263,15 +310,40 @@ export function heapMatMulTransposedA(
   k: number,
   n: number,
 ): void {
-  const geometry = kernels.putWords(Int32Array.from([1, 1, k, m, 1, k, 1, 1, 1, 1, 1, 1, 0, 0, n]));
-  const rows = kernels.alloc(256 * kernels.threads);
-  try {
-    kernels.split('convFilterGradient', m, 4, m * k * n, (c0, c1, part) => [
-      ...[a, b, c, geometry, rows + 256 * part],
-      ...[c0, c1, 0, 1],
-    ]);
-  } finally {
-    kernels.free(rows);
-    kernels.free(geometry);
-  }
+  const positions: ConvGeometry = {
+    ...{ batch: 1, inHeight: 1, inWidth: k, inChannels: m, outHeight: 1, outWidth: k },
+    ...{
+      filterHeight: 1,
+      filterWidth: 1,
+      strideHeight: 1,
+      strideWidth: 1,
+      dilationHeight: 1,
+      dilationWidth: 1,
+    },
+    ...{ padTop: 0, padLeft: 0, paddedHeight: 1, paddedWidth: k },
+  };
+  heapConvFilterGradient(kernels, a, b, c, positions, n);
+}
+
+/**
+ * An elementwise kernel of two float32 tensors of one shape (`addArrays`, `relu6Backprop`) into a new output. These
+ * are memory-bound and run on one thread (a second one made them slower here); a test may split them
+ * ({@link setMinimumSplitWork}).
+ */
+export function heapElementwise(
+  kernels: WasmHeapKernels,
+  fn: 'addArrays' | 'relu6Backprop',
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+): tf.TensorInfo {
+  const out = kernels.makeOutput([...a.shape]);
+  const [aAt, bAt, outAt] = [kernels.offsetOf(a), kernels.offsetOf(b), kernels.offsetOf(out)];
+  const size = a.shape.reduce((n, d) => n * d, 1);
+  kernels.split(fn, size, 4, 0, (start, end) => [
+    aAt + 4 * start,
+    bAt + 4 * start,
+    outAt + 4 * start,
+    end - start,
+  ]);
+  return out;
 }
