@@ -186,6 +186,7 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<S
         else {
           wasm.setThreadsCount(requested);
           tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+          let started = false;
           try {
             await startThreadedWasm(
               plan,
@@ -193,12 +194,20 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<S
               () => activate('wasm'),
               () => (tf.findBackend('wasm') as { wasm?: unknown } | null)?.wasm,
             );
-            const threads = wasm.getThreadsCount();
-            // our own training kernels share their work between as many threads
-            await startWasmKernelThreads(tf.findBackend('wasm'), threads - 1);
-            return { threads, threadsNote: threads < requested ? `${requested} requested` : undefined };
+            started = true;
           } catch (err) {
             threadsNote = `the threaded build did not start (${(err as Error).message})`;
+          }
+          if (started) {
+            const threads = wasm.getThreadsCount();
+            let note = threads < requested ? `${requested} requested` : undefined;
+            try {
+              // our own training kernels share their work between as many threads
+              await startWasmKernelThreads(tf.findBackend('wasm'), threads - 1);
+            } catch (err) {
+              note = `our training kernels run on one thread: ${(err as Error).message}`;
+            }
+            return { threads, threadsNote: note };
           }
         }
       }
