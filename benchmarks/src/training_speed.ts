@@ -15,7 +15,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchRecord } from '@wsss/cli';
-import { markdownTable, numberOption, parseCommandLine } from '@wsss/cli';
+import { markdownTable, numberOption, parseCommandLine, summarizeTimes } from '@wsss/cli';
+import { ms } from './timing';
 
 const OPS = ['train-step-os32', 'train-step-os16', 'cross-task', 'label-reassign', 'triplet-centre'];
 /** What the issue asks: at most these ratios to PyTorch at the same thread count. */
@@ -73,14 +74,8 @@ function benchRun(threads: number, round: number): BenchRecord {
   return JSON.parse(readFileSync(json, 'utf8')) as BenchRecord;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const spread = (xs: number[]) => {
-  const f = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-  return `${f(median(xs))} (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
-};
+/** Median over rounds (min-max). */
+const spread = (xs: number[]) => ms(summarizeTimes(xs));
 
 const records = new Map<number, BenchRecord[]>(threadCounts.map((t) => [t, []]));
 try {
@@ -111,15 +106,15 @@ for (const op of OPS) {
     }
     const peerTimes = peers.map((p) => p?.medianMs ?? Number.NaN);
     peerName = peers[0]?.peer.replace(/ \(.*\)$/, '');
-    const ratios = ours.map((t, i) => t / peerTimes[i]);
-    const ratio = median(ratios);
+    const ratios = summarizeTimes(ours.map((t, i) => t / peerTimes[i]));
+    const ratio = ratios.medianMs;
     rows.push([
       op,
       shape,
       wasmThreads,
       spread(ours),
       spread(peerTimes),
-      `${ratio.toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
+      `${ratio.toFixed(2)}x (${ratios.minMs.toFixed(2)}-${ratios.maxMs.toFixed(2)})`,
       `<= ${TARGET[op]}x: ${ratio <= TARGET[op] ? 'met' : 'not met'}`,
     ]);
   }

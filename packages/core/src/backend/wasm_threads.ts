@@ -17,7 +17,7 @@
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** XNNPACK's pool in tfjs-backend-wasm has 8 pre-started workers: more threads than that cannot start. */
@@ -39,9 +39,7 @@ export interface ThreadedWasmPlan {
 
 /** The default thread count in Node: the cores Node may use, at most {@link MAX_WASM_THREADS}. */
 export async function defaultWasmThreads(): Promise<number> {
-  const os = await import('node:os');
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(MAX_WASM_THREADS, cores));
+  return Math.max(1, Math.min(MAX_WASM_THREADS, availableParallelism()));
 }
 
 /** Reads the installed tfjs-backend-wasm Node bundle; a string says why its threaded build cannot be started. */

@@ -13,6 +13,11 @@ export function relu6Backprop(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   if (dy.dtype === 'float32' && x.dtype === 'float32' && tf.getKernel(RELU6_BACKPROP, tf.getBackend())) {
     return tf.engine().runKernel(RELU6_BACKPROP, { dy, x }) as tf.Tensor;
   }
+  return relu6BackpropOps(dy, x);
+}
+
+/** The ReLU6 gradient as tf ops, for backends without the kernel. */
+export function relu6BackpropOps(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(x, 0), tf.lessEqual(x, 6)), 'float32')));
 }
 

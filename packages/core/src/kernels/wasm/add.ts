@@ -1,5 +1,5 @@
 import { tf } from '../../tf';
-import { originalKernel } from './original_kernels';
+import { runOriginalKernel } from './original_kernels';
 import { heapElementwise, wasmHeapKernels } from './wasm_heap_kernels';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
@@ -18,9 +18,7 @@ export function add(args: KernelArgs): tf.TensorInfo {
     a.shape.every((d, i) => d === b.shape[i]);
   const kernels = same ? wasmHeapKernels(args.backend) : undefined;
   if (!kernels) {
-    const original = originalKernel(tf.Add);
-    if (!original) throw new Error('Add (wasm): the backend has no Add kernel to fall back on');
-    return original(args as never) as tf.TensorInfo;
+    return runOriginalKernel(tf.Add, args);
   }
   return heapElementwise(kernels, 'addArrays', a, b);
 }

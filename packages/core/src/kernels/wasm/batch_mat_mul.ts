@@ -1,5 +1,5 @@
 import { tf } from '../../tf';
-import { originalKernel } from './original_kernels';
+import { runOriginalKernel } from './original_kernels';
 import { heapMatMul, heapMatMulTransposedA, heapTranspose, wasmHeapKernels } from './wasm_heap_kernels';
 
 type Attrs = tf.BatchMatMulAttrs;
@@ -29,10 +29,7 @@ export function batchMatMul(args: KernelArgs): tf.TensorInfo {
       ? wasmHeapKernels(args.backend)
       : undefined;
   if (!kernels) {
-    const original = originalKernel(tf.BatchMatMul);
-    if (!original)
-      throw new Error('BatchMatMul (wasm): the backend has no BatchMatMul kernel to fall back on');
-    return original(args as never) as tf.TensorInfo;
+    return runOriginalKernel(tf.BatchMatMul, args);
   }
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) {
     throw new Error(

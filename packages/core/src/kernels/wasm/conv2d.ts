@@ -1,6 +1,6 @@
 import { tf } from '../../tf';
 import { convGeometry } from '../conv_geometry';
-import { originalKernel } from './original_kernels';
+import { runOriginalKernel } from './original_kernels';
 import { heapMatMul, isPointwise, wasmHeapKernels } from './wasm_heap_kernels';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
@@ -24,9 +24,7 @@ export function conv2d(args: KernelArgs): tf.TensorInfo {
     ? convGeometry(x.shape, filter.shape, strides, dilations, pad, dimRoundingMode, false)
     : undefined;
   if (!kernels || !g || !isPointwise(g)) {
-    const original = originalKernel(tf.Conv2D);
-    if (!original) throw new Error('Conv2D (wasm): the backend has no Conv2D kernel to fall back on');
-    return original(args as never) as tf.TensorInfo;
+    return runOriginalKernel(tf.Conv2D, args);
   }
   const [ci, co] = [filter.shape[2], filter.shape[3]];
   const out = kernels.makeOutput([g.batch, g.outHeight, g.outWidth, co]);

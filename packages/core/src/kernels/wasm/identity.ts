@@ -1,5 +1,5 @@
 import { tf } from '../../tf';
-import { originalKernel } from './original_kernels';
+import { runOriginalKernel } from './original_kernels';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
 
@@ -12,9 +12,7 @@ export function identity(args: KernelArgs): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;
   const backend = args.backend as { incRef?: (dataId: object) => void };
   if (x.dtype === 'string' || typeof backend.incRef !== 'function') {
-    const original = originalKernel(tf.Identity);
-    if (!original) throw new Error('Identity (wasm): the backend has no Identity kernel to fall back on');
-    return original(args as never) as tf.TensorInfo;
+    return runOriginalKernel(tf.Identity, args);
   }
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };

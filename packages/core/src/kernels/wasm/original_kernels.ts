@@ -45,3 +45,10 @@ export function rememberOriginalKernel(
 export function originalKernel(kernelName: string): tf.KernelFunc | undefined {
   return store().get(kernelName)?.kernelFunc;
 }
+
+/** Passes a replacement's kernel call on to tfjs-backend-wasm's own kernel `kernelName` (an error if it had none). */
+export function runOriginalKernel(kernelName: string, args: unknown): tf.TensorInfo {
+  const original = originalKernel(kernelName);
+  if (!original) throw new Error(`${kernelName} (wasm): tfjs-backend-wasm's own kernel is missing`);
+  return original(args as never) as tf.TensorInfo;
+}

@@ -1,5 +1,5 @@
 import { tf } from '../../tf';
-import { originalKernel } from './original_kernels';
+import { runOriginalKernel } from './original_kernels';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
 
@@ -18,9 +18,7 @@ export function slice(args: KernelArgs): tf.TensorInfo {
   const { begin, size } = args.attrs as unknown as tf.SliceAttrs;
   const [begin_, size_] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
   if (x.dtype === 'string' || !tf.slice_util.isSliceContinous(x.shape, begin_, size_)) {
-    const original = originalKernel(tf.Slice);
-    if (!original) throw new Error("Slice (wasm): tfjs-backend-wasm's own kernel is missing");
-    return original(args as never) as tf.TensorInfo;
+    return runOriginalKernel(tf.Slice, args);
   }
   const backend = args.backend as WasmHeapBackend;
   const out = backend.makeOutput(size_, x.dtype);

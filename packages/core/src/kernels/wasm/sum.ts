@@ -1,5 +1,5 @@
 import { tf } from '../../tf';
-import { originalKernel } from './original_kernels';
+import { runOriginalKernel } from './original_kernels';
 import { wasmHeapKernels } from './wasm_heap_kernels';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
@@ -18,9 +18,7 @@ export function sum(args: KernelArgs): tf.TensorInfo {
   const leading = rank >= 2 && new Set(axes).size === rank - 1 && axes.every((a) => a < rank - 1) && cols > 0;
   const kernels = leading && x.dtype === 'float32' ? wasmHeapKernels(args.backend) : undefined;
   if (!kernels) {
-    const original = originalKernel(tf.Sum);
-    if (!original) throw new Error('Sum (wasm): the backend has no Sum kernel to fall back on');
-    return original(args as never) as tf.TensorInfo;
+    return runOriginalKernel(tf.Sum, args);
   }
   const rows = tf.util.sizeFromShape(x.shape) / cols;
   const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), cols] : [cols];

@@ -99,6 +99,8 @@ export function setMinimumSplitWork(work: number): number {
 const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
 const onMemory = new WeakMap<WebAssembly.Memory, TrainingKernelExports>();
 const threadsOn = new WeakMap<WebAssembly.Memory, KernelThreads>();
+/** One {@link WasmHeapKernels} per backend, made on first use (every kernel call asks for it). */
+const onBackend = new WeakMap<object, WasmHeapKernels>();
 
 function backendMemory(backend: unknown): WebAssembly.Memory | undefined {
   const module = (backend as WasmBackendInternals | undefined)?.wasm;
@@ -129,6 +131,7 @@ export async function startWasmKernelThreads(backend: unknown, helpers: number):
   if (running) return running.threads;
   const pool = await KernelThreads.start(compiledKernels(true), memory, helpers);
   if (pool) threadsOn.set(memory, pool);
+  onBackend.delete(backend as object); // made before the pool: made again with it
   return pool?.threads ?? 1;
 }
 
@@ -139,6 +142,14 @@ export async function startWasmKernelThreads(backend: unknown, helpers: number):
  * in the threaded build) and works on the tensors where they are, with no copies.
  */
 export function wasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
+  const made = backend ? onBackend.get(backend as object) : undefined;
+  if (made) return made;
+  const kernels = makeWasmHeapKernels(backend);
+  if (kernels) onBackend.set(backend as object, kernels);
+  return kernels;
+}
+
+function makeWasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
   const b = backend as WasmBackendInternals | undefined;
   const module = b?.wasm;
   const memory = backendMemory(backend);
