@@ -1,6 +1,8 @@
 // AssemblyScript: training kernels of @wsss/core for the wasm backend, compiled to WebAssembly SIMD by
 // scripts/build_wasm.mjs: the two gradients of a depthwise convolution with channel multiplier 1 (NHWC, any
-// stride, dilation and padding), the ReLU6 gradient, and column sums (a sum over every axis but the last).
+// stride, dilation and padding), the ReLU6 gradient, column sums (a sum over every axis but the last), the filter
+// gradient of any convolution, a matrix product with bias and activation applied before each tile is stored, and
+// the gradient of bias + activation taken from the output.
 // Channels are processed four at a time; counts need not be multiples of 4 (the last lanes run scalar).
 //
 //   y[n, oy, ox, c] = sum_{ky, kx} x[n, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw, c] * W[ky, kx, c]   (zero outside x)
@@ -121,6 +123,47 @@ export function relu6Backprop(dy: usize, x: usize, dx: usize, size: i32): void {
     const xv = load<f32>(x + o);
     store<f32>(dx + o, xv > 0 && xv <= 6 ? load<f32>(dy + o) : 0);
   }
+}
+
+/**
+ * The gradient of `y = act(z + bias)` from its output, for columns [c0, c1) of row-major [rows, cols] `dy` and `y`:
+ * dz[r, c] = dy[r, c] where act'(z) = 1 (ReLU: 0 < y; ReLU6: 0 < y < 6; linear: always), else 0, and
+ * dbias[c] = sum_r dz[r, c] (rows in order, accumulated in this thread's `acc`, then copied into `dbias`).
+ */
+export function biasActivationBackprop(
+  dy: usize, y: usize, dz: usize, dbias: usize, rows: i32, cols: i32, activation: i32, c0: i32, c1: i32, acc: usize,
+): void {
+  const rowBytes = <usize>cols << 2;
+  const width = c1 - c0;
+  const vectorEnd = width & ~3;
+  const shift = <usize>c0 << 2;
+  const zero = f32x4.splat(0);
+  const six = f32x4.splat(6);
+  memory.fill(acc, 0, <usize>width << 2);
+  for (let r = 0; r < rows; r++) {
+    const at = <usize>r * rowBytes + shift;
+    let c = 0;
+    for (; c < vectorEnd; c += 4) {
+      const o = <usize>c << 2;
+      let g = v128.load(dy + at + o);
+      if (activation != 0) {
+        const yv = v128.load(y + at + o);
+        const inside = activation == 1 ? f32x4.gt(yv, zero) : v128.and(f32x4.gt(yv, zero), f32x4.lt(yv, six));
+        g = v128.and(g, inside);
+      }
+      v128.store(dz + at + o, g);
+      v128.store(acc + o, f32x4.add(v128.load(acc + o), g));
+    }
+    for (; c < width; c++) {
+      const o = <usize>c << 2;
+      const yv = load<f32>(y + at + o);
+      const inside = activation == 0 || (yv > 0 && (activation == 1 || yv < 6));
+      const g: f32 = inside ? load<f32>(dy + at + o) : 0;
+      store<f32>(dz + at + o, g);
+      store<f32>(acc + o, load<f32>(acc + o) + g);
+    }
+  }
+  memory.copy(dbias + shift, acc, <usize>width << 2);
 }
 
 /**
@@ -313,13 +356,37 @@ function filterGradientTiles(
 /** Rows of A per block of the matrix product (their K values stay in cache while every column tile uses them). */
 const GEMM_BLOCK: i32 = 64;
 
+/** Activation codes of the fused kernels: 0 linear, 1 ReLU, 2 ReLU6. */
+// @ts-ignore: decorator
+@inline function activate(v: v128, activation: i32): v128 {
+  if (activation == 0) return v;
+  const relu = f32x4.max(v, f32x4.splat(0));
+  return activation == 1 ? relu : f32x4.min(relu, f32x4.splat(6));
+}
+
+// @ts-ignore: decorator
+@inline function activateScalar(v: f32, activation: i32): f32 {
+  if (activation == 0) return v;
+  const relu = max(v, <f32>0);
+  return activation == 1 ? relu : min(relu, <f32>6);
+}
+
+/** The 4 lanes of `bias` from column `col` (zeros without a bias, i.e. address 0). */
+// @ts-ignore: decorator
+@inline function biasAt(bias: usize, col: i32): v128 {
+  return bias ? v128.load(bias + (<usize>col << 2)) : f32x4.splat(0);
+}
+
 /**
- * Rows [m0, m1) of the matrix product C = A · B (row-major; A [M, K] with row stride `lda` floats, B [K, N] with
- * `ldb`, C [M, N] with `ldc`): 4 x 8 register tiles over blocks of 64 rows (then 1 x 8, 4 x 4 and single lanes at
- * the edges); each C value is one sum over k in order, so any split of the rows gives the same values.
+ * Rows [m0, m1) of the matrix product C = act(A · B + bias) (row-major; A [M, K] with row stride `lda` floats,
+ * B [K, N] with `ldb`, C [M, N] with `ldc`; `bias` [N] or 0 for none, `activation` as {@link activate}): 4 x 8
+ * register tiles over blocks of 64 rows (then 1 x 8, 4 x 4 and single lanes at the edges), bias and activation
+ * applied to a tile in registers before it is stored; each C value is one sum over k in order, so any split of the
+ * rows gives the same values.
  */
 export function gemm(
   a: usize, b: usize, c: usize, k: i32, n: i32, lda: i32, ldb: i32, ldc: i32, m0: i32, m1: i32,
+  bias: usize, activation: i32,
 ): void {
   const aRow = <usize>lda << 2, bRow = <usize>ldb << 2, cRow = <usize>ldc << 2;
   const n8End = n & ~7;
@@ -352,10 +419,15 @@ export function gemm(
           bp += bRow;
         }
         const cp = c + <usize>m * cRow + (<usize>col << 2);
-        v128.store(cp, a00); v128.store(cp, a01, 16);
-        v128.store(cp + cRow, a10); v128.store(cp + cRow, a11, 16);
-        v128.store(cp + 2 * cRow, a20); v128.store(cp + 2 * cRow, a21, 16);
-        v128.store(cp + 3 * cRow, a30); v128.store(cp + 3 * cRow, a31, 16);
+        const bias0 = biasAt(bias, col), bias1 = biasAt(bias, col + 4);
+        v128.store(cp, activate(f32x4.add(a00, bias0), activation));
+        v128.store(cp, activate(f32x4.add(a01, bias1), activation), 16);
+        v128.store(cp + cRow, activate(f32x4.add(a10, bias0), activation));
+        v128.store(cp + cRow, activate(f32x4.add(a11, bias1), activation), 16);
+        v128.store(cp + 2 * cRow, activate(f32x4.add(a20, bias0), activation));
+        v128.store(cp + 2 * cRow, activate(f32x4.add(a21, bias1), activation), 16);
+        v128.store(cp + 3 * cRow, activate(f32x4.add(a30, bias0), activation));
+        v128.store(cp + 3 * cRow, activate(f32x4.add(a31, bias1), activation), 16);
       }
       for (; m < mEnd; m++) {
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
@@ -369,7 +441,8 @@ export function gemm(
           bp += bRow;
         }
         const cp = c + <usize>m * cRow + (<usize>col << 2);
-        v128.store(cp, a0); v128.store(cp, a1, 16);
+        v128.store(cp, activate(f32x4.add(a0, biasAt(bias, col)), activation));
+        v128.store(cp, activate(f32x4.add(a1, biasAt(bias, col + 4)), activation), 16);
       }
     }
     for (; col < n4End; col += 4) {
@@ -382,7 +455,7 @@ export function gemm(
           ap += 4;
           bp += bRow;
         }
-        v128.store(c + <usize>m * cRow + (<usize>col << 2), acc);
+        v128.store(c + <usize>m * cRow + (<usize>col << 2), activate(f32x4.add(acc, biasAt(bias, col)), activation));
       }
     }
     for (; col < n; col++) {
@@ -395,7 +468,8 @@ export function gemm(
           ap += 4;
           bp += bRow;
         }
-        store<f32>(c + <usize>m * cRow + (<usize>col << 2), acc);
+        const biasValue: f32 = bias ? load<f32>(bias + (<usize>col << 2)) : 0;
+        store<f32>(c + <usize>m * cRow + (<usize>col << 2), activateScalar(acc + biasValue, activation));
       }
     }
   }

@@ -3,11 +3,13 @@
  * convolutions) and chained ops on tfjs-core, so training works without further setup.
  */
 import { registerDilatedConvGradients } from './gradients/dilated_conv_gradients';
+import { registerFusedConvGradients } from './gradients/fused_conv_gradients';
 import { registerRelu6Gradient } from './gradients/relu6_gradient';
 import { registerResizeBilinearGradient } from './gradients/resize_bilinear_gradient';
 import { registerWasmTrainingKernels } from './kernels/wasm/register';
 
 registerDilatedConvGradients();
+registerFusedConvGradients();
 registerResizeBilinearGradient();
 registerRelu6Gradient();
 registerWasmTrainingKernels();
@@ -25,6 +27,13 @@ export {
   dilatedDepthwiseConv2dGradConfig,
   registerDilatedConvGradients,
 } from './gradients/dilated_conv_gradients';
+export {
+  BIAS_ACTIVATION_BACKPROP,
+  biasActivationBackprop,
+  fusedConv2DGradConfig,
+  fusedDepthwiseConv2DGradConfig,
+  registerFusedConvGradients,
+} from './gradients/fused_conv_gradients';
 export {
   RELU6_BACKPROP,
   registerRelu6Gradient,
@@ -66,6 +75,7 @@ export {
   WASM_TRAINING_KERNELS,
 } from './kernels/wasm/register';
 export { ConfusionMatrix, type ConfusionMatrixOptions, confusionMatrix } from './metrics/confusion_matrix';
+export { type ConvBiasActivationOptions, convBiasActivation } from './ops/conv_bias_activation';
 export { type Implementation, usesFusedPass } from './ops/implementation';
 export { stopGradient, withoutGradient } from './ops/stop_gradient';
 export { sumTensors } from './ops/sum_tensors';

@@ -1,4 +1,4 @@
-import { MOBILENET_NORMALIZATION, Rng, tf } from '@wsss/core';
+import { convBiasActivation, MOBILENET_NORMALIZATION, Rng, tf } from '@wsss/core';
 import type { Backbone, BackboneForwardOptions, BackboneOutput } from './backbone';
 import { Parameters } from './parameters';
 import { loadParameters } from './weights_io';
@@ -124,37 +124,30 @@ export class MobileNetV2 implements Backbone {
       if (wanted.has(name)) taps[name] = t;
     };
     const p = (name: string) => this.params.get(name);
-    const conv = (x: tf.Tensor4D, name: string, stride = 1) =>
-      tf.add(
-        tf.conv2d(x, p(`${name}/kernel`) as tf.Tensor4D, stride, 'same'),
-        p(`${name}/bias`),
-      ) as tf.Tensor4D;
+    const conv = (x: tf.Tensor4D, name: string, stride = 1, activation: 'linear' | 'relu6' = 'relu6') =>
+      convBiasActivation(x, p(`${name}/kernel`) as tf.Tensor4D, p(`${name}/bias`) as tf.Tensor1D, {
+        strides: stride,
+        activation,
+      });
 
-    let x = tf.relu6(conv(images, 'MobilenetV2/Conv', 2));
+    let x = conv(images, 'MobilenetV2/Conv', 2);
     keep('stem', x);
     this.plan.forEach((b, i) => {
-      let h = b.expand === 1 ? x : tf.relu6(conv(x, `${b.name}/expand`));
-      h = tf.relu6(
-        tf.add(
-          tf.depthwiseConv2d(
-            h,
-            p(`${b.name}/depthwise/depthwise_kernel`) as tf.Tensor4D,
-            b.stride,
-            'same',
-            'NHWC',
-            b.dilation,
-          ),
-          p(`${b.name}/depthwise/bias`),
-        ) as tf.Tensor4D,
+      let h = b.expand === 1 ? x : conv(x, `${b.name}/expand`);
+      h = convBiasActivation(
+        h,
+        p(`${b.name}/depthwise/depthwise_kernel`) as tf.Tensor4D,
+        p(`${b.name}/depthwise/bias`) as tf.Tensor1D,
+        { strides: b.stride, dilations: b.dilation, activation: 'relu6', depthwise: true },
       );
-      h = conv(h, `${b.name}/project`);
+      h = conv(h, `${b.name}/project`, 1, 'linear');
       x = b.stride === 1 && b.inChannels === b.outChannels ? tf.add(x, h) : h;
       keep(`block_${i}`, x);
     });
-    const features = tf.relu6(conv(x, 'MobilenetV2/Conv_1'));
+    const features = conv(x, 'MobilenetV2/Conv_1');
     if (!this.includeTop) return { features, taps };
     const pooled = tf.mean(features, [1, 2], true) as tf.Tensor4D;
-    const logits = conv(pooled, 'MobilenetV2/Logits/Conv2d_1c_1x1').reshape([
+    const logits = conv(pooled, 'MobilenetV2/Logits/Conv2d_1c_1x1', 1, 'linear').reshape([
       images.shape[0],
       1001,
     ]) as tf.Tensor2D;

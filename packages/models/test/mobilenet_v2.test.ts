@@ -20,8 +20,9 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 describe('MobileNetV2 with the real ImageNet weights', () => {
   const taps = ['stem', 'block_0', 'block_2', 'block_5', 'block_12', 'block_16'];
+  // activations reach ~50 (a float32 ulp there is ~4e-6) after up to 52 layers: 2e-4 is ~50 ulps
   (weights ? it.each : it.skip.each)(['cpu', 'wasm'] as const)(
-    'reproduces every golden fixture within 1e-4 on %s',
+    'reproduces every golden fixture within 2e-4 on %s',
     async (backend) => {
       await selectBackend({ preference: backend, log: null });
       const net = await MobileNetV2.fromWeights(weights!, { includeTop: true });
@@ -31,9 +32,9 @@ describe('MobileNetV2 with the real ImageNet weights', () => {
         const read = (key: string) => readF32(join(weights!, 'fixtures', f[key].file));
         tf.tidy(() => {
           const out = net.forward(tf.tensor4d(read('input'), f.input.shape), { taps });
-          for (const tap of taps) expect(maxAbsDiff(out.taps[tap].dataSync(), read(tap))).toBeLessThan(1e-4);
-          expect(maxAbsDiff(out.features.dataSync(), read('conv_1'))).toBeLessThan(1e-4);
-          expect(maxAbsDiff(out.logits!.dataSync(), read('logits'))).toBeLessThan(1e-4);
+          for (const tap of taps) expect(maxAbsDiff(out.taps[tap].dataSync(), read(tap))).toBeLessThan(2e-4);
+          expect(maxAbsDiff(out.features.dataSync(), read('conv_1'))).toBeLessThan(2e-4);
+          expect(maxAbsDiff(out.logits!.dataSync(), read('logits'))).toBeLessThan(2e-4);
           if (name === 'cat') {
             const top = Array.from(out.logits!.dataSync())
               .map((v, i) => [v, i])

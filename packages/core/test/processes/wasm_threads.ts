@@ -1,10 +1,10 @@
 /**
  * Run by wasm_threads.test.ts in a fresh process (WSSS_THREADS sets the threads): the wasm backend's hot training
  * ops (convolution and depthwise convolution forward and both gradients, strides 1/2, dilation 2, 'same'/'valid';
- * batched matmul) on seeded inputs, and the CPU time / wall time of repeated matmuls. Prints one JSON line; the
+ * a pointwise convolution with bias and ReLU6 fused and its gradients; batched matmul) on seeded inputs, and the CPU time / wall time of repeated matmuls. Prints one JSON line; the
  * process must exit by itself.
  */
-import { selectBackend, tf } from '../../src/index';
+import { biasActivationBackprop, convBiasActivation, selectBackend, tf } from '../../src/index';
 import { setMinimumSplitWork } from '../../src/kernels/wasm/wasm_heap_kernels';
 
 const selected = await selectBackend({ preference: 'wasm', log: null });
@@ -45,6 +45,12 @@ const cases: [string, tf.Tensor4D, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor
     large,
   ],
   [
+    'large fused 1x1 + bias + relu6',
+    normal([1, 1, 64, 72]) as tf.Tensor4D,
+    (a, w) => convBiasActivation(a, w, tf.linspace(-1, 3, 72) as tf.Tensor1D, { activation: 'relu6' }),
+    large,
+  ],
+  [
     'large depthwise relu6',
     normal([3, 3, 64, 1]) as tf.Tensor4D,
     (a, w) => tf.relu6(tf.mul(tf.depthwiseConv2d(a, w, 2, 'same'), 3)) as tf.Tensor4D,
@@ -71,6 +77,10 @@ const product = tf.matMul(a, b);
 outputs['batched matmul'] = Array.from(await product.data());
 const columns = tf.sum(large, [0, 1, 2]);
 outputs['bias gradient (column sums)'] = Array.from(await columns.data());
+const fusedBackprop = biasActivationBackprop(large, tf.relu6(tf.reverse(large, 2)), 'relu6');
+outputs['bias + relu6 gradient: dz'] = Array.from(await fusedBackprop.dz.data());
+outputs['bias + relu6 gradient: dbias'] = Array.from(await fusedBackprop.dbias.data());
+tf.dispose([fusedBackprop.dz, fusedBackprop.dbias]);
 const sum = tf.add(large, tf.reverse(large, 1));
 outputs['add'] = Array.from(await sum.data());
 sum.dispose();

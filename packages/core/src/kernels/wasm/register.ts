@@ -1,8 +1,10 @@
+import { BIAS_ACTIVATION_BACKPROP } from '../../gradients/fused_conv_gradients';
 import { RELU6_BACKPROP } from '../../gradients/relu6_gradient';
 import { tf } from '../../tf';
 import { add } from './add';
 import { batchMatMul } from './batch_mat_mul';
-import { conv2d } from './conv2d';
+import { biasActivationBackprop } from './bias_activation_backprop';
+import { conv2d, fusedConv2d } from './conv2d';
 import { conv2dBackpropFilter } from './conv2d_backprop_filter';
 import { conv2dBackpropInput } from './conv2d_backprop_input';
 import { depthwiseConv2dBackpropFilter } from './depthwise_conv2d_backprop_filter';
@@ -16,7 +18,8 @@ import { sum } from './sum';
 
 /**
  * The kernels tfjs-backend-wasm 4.22 lacks for training convolutional networks, built from kernels it has or run as
- * our own WebAssembly SIMD (depthwise gradients with channel multiplier 1), and `Relu6Backprop` (relu6_gradient.ts).
+ * our own WebAssembly SIMD (depthwise gradients with channel multiplier 1), `Relu6Backprop` (relu6_gradient.ts) and
+ * `BiasActivationBackprop` (fused_conv_gradients.ts).
  */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   {
@@ -35,6 +38,11 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
     kernelFunc: depthwiseConv2dBackpropInput as tf.KernelFunc,
   },
   { kernelName: RELU6_BACKPROP, backendName: 'wasm', kernelFunc: relu6Backprop as tf.KernelFunc },
+  {
+    kernelName: BIAS_ACTIVATION_BACKPROP,
+    backendName: 'wasm',
+    kernelFunc: biasActivationBackprop as unknown as tf.KernelFunc,
+  },
 ];
 
 /**
@@ -42,14 +50,15 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
  * whose maximum is negative), `Conv2DBackpropInput` is ~10x slower than going through the forward convolution, and
  * `BatchMatMul` ~25x slower than XNNPACK's 1x1 convolution on large products, `Slice` copies its whole input, and
  * `Sum` over every axis but the last (bias gradients) transposes its input first, `Identity` copies its input, and
- * `Conv2D` (through XNNPACK) repacks a pointwise filter at every training step (conv2d.ts), and same-shape `Add`
- * runs on one thread.
+ * `Conv2D` and `FusedConv2D` (through XNNPACK) repack a pointwise filter at every training step (conv2d.ts), and
+ * same-shape `Add` runs on one thread.
  */
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [
   { kernelName: tf.Slice, backendName: 'wasm', kernelFunc: slice as tf.KernelFunc },
   { kernelName: tf.Sum, backendName: 'wasm', kernelFunc: sum as tf.KernelFunc },
   { kernelName: tf.Identity, backendName: 'wasm', kernelFunc: identity as tf.KernelFunc },
   { kernelName: tf.Conv2D, backendName: 'wasm', kernelFunc: conv2d as tf.KernelFunc },
+  { kernelName: tf.FusedConv2D, backendName: 'wasm', kernelFunc: fusedConv2d as tf.KernelFunc },
   { kernelName: tf.Add, backendName: 'wasm', kernelFunc: add as tf.KernelFunc },
   { kernelName: tf.BatchMatMul, backendName: 'wasm', kernelFunc: batchMatMul as tf.KernelFunc },
   { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad as tf.KernelFunc },

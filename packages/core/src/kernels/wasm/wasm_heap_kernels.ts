@@ -40,6 +40,20 @@ export interface TrainingKernelExports {
     ldc: number,
     m0: number,
     m1: number,
+    bias: number,
+    activation: number,
+  ): void;
+  biasActivationBackprop(
+    dy: number,
+    y: number,
+    dz: number,
+    dbias: number,
+    rows: number,
+    cols: number,
+    activation: number,
+    c0: number,
+    c1: number,
+    acc: number,
   ): void;
   transpose2d(x: number, out: number, rows: number, cols: number, r0: number, r1: number): void;
   addArrays(a: number, b: number, out: number, size: number): void;
@@ -206,7 +220,14 @@ function makeWasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
   };
 }
 
-/** `C [M, N] = A [M, K] · B [K, N]` (row-major, at heap addresses) with our kernel, rows split between the threads. */
+/** The activation codes of our fused kernels (assembly/training_kernels.ts `activate`). */
+export const ACTIVATION_CODES: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2 };
+
+/**
+ * `C [M, N] = A [M, K] · B [K, N]` (row-major, at heap addresses) with our kernel, rows split between the threads;
+ * with `epilogue`, `C = act(A · B + bias)` (`bias` [N] at a heap address or 0, `activation` an
+ * {@link ACTIVATION_CODES} code), applied to each tile before it is stored.
+ */
 export function heapMatMul(
   kernels: WasmHeapKernels,
   a: number,
@@ -215,8 +236,10 @@ export function heapMatMul(
   m: number,
   k: number,
   n: number,
+  epilogue: { bias: number; activation: number } = { bias: 0, activation: 0 },
 ): void {
-  kernels.split('gemm', m, 4, m * k * n, (m0, m1) => [a, b, c, k, n, k, n, n, m0, m1]);
+  const { bias, activation } = epilogue;
+  kernels.split('gemm', m, 4, m * k * n, (m0, m1) => [a, b, c, k, n, k, n, n, m0, m1, bias, activation]);
 }
 
 /**
