@@ -507,3 +507,69 @@ export function addArrays(a: usize, b: usize, out: usize, size: i32): void {
     store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
   }
 }
+
+/**
+ * One SGD step with momentum and L2 weight decay (torch.optim.SGD) over `size` floats, into new arrays:
+ * g' = g + decay w;  v' = momentum v + g';  w' = w - lr v'.
+ */
+export function sgdMomentumUpdate(
+  w: usize, v: usize, g: usize, wOut: usize, vOut: usize, size: i32, lr: f32, momentum: f32, decay: f32,
+): void {
+  const lrv = f32x4.splat(lr), mv = f32x4.splat(momentum), dv = f32x4.splat(decay);
+  const vectorEnd = size & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const o = <usize>i << 2;
+    const wv = v128.load(w + o);
+    const grad = f32x4.add(v128.load(g + o), f32x4.mul(wv, dv));
+    const vel = f32x4.add(f32x4.mul(v128.load(v + o), mv), grad);
+    v128.store(vOut + o, vel);
+    v128.store(wOut + o, f32x4.sub(wv, f32x4.mul(vel, lrv)));
+  }
+  for (; i < size; i++) {
+    const o = <usize>i << 2;
+    const wv = load<f32>(w + o);
+    const grad = load<f32>(g + o) + wv * decay;
+    const vel = load<f32>(v + o) * momentum + grad;
+    store<f32>(vOut + o, vel);
+    store<f32>(wOut + o, wv - vel * lr);
+  }
+}
+
+/**
+ * One Adam step with L2 weight decay (torch.optim.Adam) over `size` floats, into new arrays, with `1 - beta1`,
+ * `1 - beta2` and the bias corrections `c1 = 1 - beta1^t`, `c2 = 1 - beta2^t` given (computed in double precision): g' = g + decay w;  m' = beta1 m + (1 - beta1) g';
+ * s' = beta2 s + (1 - beta2) g'^2;  w' = w - lr (m' / c1) / (sqrt(s' / c2) + epsilon).
+ */
+export function adamUpdate(
+  w: usize, m: usize, s: usize, g: usize, wOut: usize, mOut: usize, sOut: usize, size: i32,
+  lr: f32, beta1: f32, beta2: f32, oneMinusBeta1: f32, oneMinusBeta2: f32, epsilon: f32, decay: f32, c1: f32, c2: f32,
+): void {
+  const b1 = f32x4.splat(beta1), b2 = f32x4.splat(beta2);
+  const rb1 = f32x4.splat(oneMinusBeta1), rb2 = f32x4.splat(oneMinusBeta2);
+  const dv = f32x4.splat(decay), ev = f32x4.splat(epsilon), lrv = f32x4.splat(lr);
+  const c1v = f32x4.splat(c1), c2v = f32x4.splat(c2);
+  const vectorEnd = size & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const o = <usize>i << 2;
+    const wv = v128.load(w + o);
+    const grad = f32x4.add(v128.load(g + o), f32x4.mul(wv, dv));
+    const mv = f32x4.add(f32x4.mul(v128.load(m + o), b1), f32x4.mul(grad, rb1));
+    const sv = f32x4.add(f32x4.mul(v128.load(s + o), b2), f32x4.mul(f32x4.mul(grad, grad), rb2));
+    v128.store(mOut + o, mv);
+    v128.store(sOut + o, sv);
+    const step = f32x4.div(f32x4.div(mv, c1v), f32x4.add(f32x4.sqrt(f32x4.div(sv, c2v)), ev));
+    v128.store(wOut + o, f32x4.sub(wv, f32x4.mul(step, lrv)));
+  }
+  for (; i < size; i++) {
+    const o = <usize>i << 2;
+    const wv = load<f32>(w + o);
+    const grad = load<f32>(g + o) + wv * decay;
+    const mv = load<f32>(m + o) * beta1 + grad * oneMinusBeta1;
+    const sv = load<f32>(s + o) * beta2 + grad * grad * oneMinusBeta2;
+    store<f32>(mOut + o, mv);
+    store<f32>(sOut + o, sv);
+    store<f32>(wOut + o, wv - ((mv / c1) / (sqrt<f32>(sv / c2) + epsilon)) * lr);
+  }
+}

@@ -7,9 +7,11 @@ import { registerFusedConvGradients } from './gradients/fused_conv_gradients';
 import { registerRelu6Gradient } from './gradients/relu6_gradient';
 import { registerResizeBilinearGradient } from './gradients/resize_bilinear_gradient';
 import { registerWasmTrainingKernels } from './kernels/wasm/register';
+import { registerOptimizerUpdateKernels } from './ops/optimizer_updates';
 
 registerDilatedConvGradients();
 registerFusedConvGradients();
+registerOptimizerUpdateKernels();
 registerResizeBilinearGradient();
 registerRelu6Gradient();
 registerWasmTrainingKernels();
@@ -77,6 +79,14 @@ export {
 export { ConfusionMatrix, type ConfusionMatrixOptions, confusionMatrix } from './metrics/confusion_matrix';
 export { type ConvBiasActivationOptions, convBiasActivation } from './ops/conv_bias_activation';
 export { type Implementation, usesFusedPass } from './ops/implementation';
+export {
+  ADAM_UPDATE,
+  type AdamUpdateOptions,
+  adamUpdate,
+  SGD_MOMENTUM_UPDATE,
+  type SgdMomentumUpdateOptions,
+  sgdMomentumUpdate,
+} from './ops/optimizer_updates';
 export { stopGradient, withoutGradient } from './ops/stop_gradient';
 export { sumTensors } from './ops/sum_tensors';
 export { Rng } from './random/rng';

@@ -1,4 +1,4 @@
-import { tf } from '@wsss/core';
+import { adamUpdate, sgdMomentumUpdate, tf } from '@wsss/core';
 
 export interface ParamGroup {
   variables: tf.Variable[];
@@ -73,43 +73,48 @@ export class Optimizer {
     }
   }
 
-  /** Applies one update from gradients keyed by variable name. */
+  /**
+   * Applies one update from gradients keyed by variable name: one fused kernel per variable (`sgdMomentumUpdate`,
+   * `adamUpdate` of @wsss/core; WebAssembly SIMD on wasm, a loop on cpu, tf ops elsewhere).
+   */
   apply(grads: tf.NamedTensorMap): void {
     const lr = this.learningRate();
     const o = this.options;
-    tf.tidy(() => {
-      for (const group of this.groups) {
-        const groupLr = lr * (group.lrMultiplier ?? 1);
-        const decay = group.weightDecay ?? o.weightDecay ?? 0;
-        for (const v of group.variables) {
-          let g = grads[v.name];
-          if (!g) continue;
-          if (decay) g = tf.add(g, tf.mul(v, decay));
-          if (o.kind === 'sgd') {
-            const [velocity] = this.slotsOf(v, 1);
-            velocity.assign(tf.add(tf.mul(velocity, o.momentum ?? 0.9), g));
-            v.assign(tf.sub(v, tf.mul(velocity, groupLr)));
-          } else {
-            const [m, s] = this.slotsOf(v, 2);
-            const b1 = o.beta1 ?? 0.9;
-            const b2 = o.beta2 ?? 0.999;
-            m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
-            s.assign(tf.add(tf.mul(s, b2), tf.mul(tf.square(g), 1 - b2)));
-            const t = this.step + 1;
-            const mHat = tf.div(m, 1 - b1 ** t);
-            const sHat = tf.div(s, 1 - b2 ** t);
-            v.assign(tf.sub(v, tf.mul(tf.div(mHat, tf.add(tf.sqrt(sHat), o.epsilon ?? 1e-8)), groupLr)));
-          }
+    for (const group of this.groups) {
+      const learningRate = lr * (group.lrMultiplier ?? 1);
+      const weightDecay = group.weightDecay ?? o.weightDecay ?? 0;
+      for (const v of group.variables) {
+        const g = grads[v.name];
+        if (!g) continue;
+        if (o.kind === 'sgd') {
+          const [velocity] = this.slotsOf(v, 1);
+          const next = sgdMomentumUpdate(v, velocity, g, {
+            learningRate,
+            momentum: o.momentum ?? 0.9,
+            weightDecay,
+          });
+          assignAndDispose([v, velocity], [next.weight, next.velocity]);
+        } else {
+          const [m, s] = this.slotsOf(v, 2);
+          const next = adamUpdate(v, m, s, g, {
+            learningRate,
+            beta1: o.beta1 ?? 0.9,
+            beta2: o.beta2 ?? 0.999,
+            epsilon: o.epsilon ?? 1e-8,
+            weightDecay,
+            step: this.step + 1,
+          });
+          assignAndDispose([v, m, s], [next.weight, next.m, next.s]);
         }
       }
-    });
+    }
     this.step++;
   }
 
   private slotsOf(v: tf.Variable, count: number): tf.Variable[] {
     let slots = this.slots.get(v);
     if (!slots) {
-      slots = Array.from({ length: count }, () => tf.variable(tf.zerosLike(v), false));
+      slots = Array.from({ length: count }, () => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
       this.slots.set(v, slots);
     }
     return slots;
@@ -140,4 +145,12 @@ export class Optimizer {
     for (const slots of this.slots.values()) tf.dispose(slots);
     this.slots.clear();
   }
+}
+
+/** `targets[i].assign(values[i])`, then the values are disposed (assign keeps its own reference to the data). */
+function assignAndDispose(targets: tf.Variable[], values: tf.Tensor[]): void {
+  targets.forEach((t, i) => {
+    t.assign(values[i]);
+  });
+  tf.dispose(values);
 }

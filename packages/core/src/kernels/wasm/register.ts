@@ -1,5 +1,6 @@
 import { BIAS_ACTIVATION_BACKPROP } from '../../gradients/fused_conv_gradients';
 import { RELU6_BACKPROP } from '../../gradients/relu6_gradient';
+import { ADAM_UPDATE, SGD_MOMENTUM_UPDATE } from '../../ops/optimizer_updates';
 import { tf } from '../../tf';
 import { add } from './add';
 import { batchMatMul } from './batch_mat_mul';
@@ -11,6 +12,7 @@ import { depthwiseConv2dBackpropFilter } from './depthwise_conv2d_backprop_filte
 import { depthwiseConv2dBackpropInput } from './depthwise_conv2d_backprop_input';
 import { identity } from './identity';
 import { maxPoolGrad } from './max_pool_grad';
+import { adamUpdate, sgdMomentumUpdate } from './optimizer_updates';
 import { markReplacement, rememberOriginalKernel } from './original_kernels';
 import { relu6Backprop } from './relu6_backprop';
 import { slice } from './slice';
@@ -18,8 +20,8 @@ import { sum } from './sum';
 
 /**
  * The kernels tfjs-backend-wasm 4.22 lacks for training convolutional networks, built from kernels it has or run as
- * our own WebAssembly SIMD (depthwise gradients with channel multiplier 1), `Relu6Backprop` (relu6_gradient.ts) and
- * `BiasActivationBackprop` (fused_conv_gradients.ts).
+ * our own WebAssembly SIMD (depthwise gradients with channel multiplier 1), `Relu6Backprop` (relu6_gradient.ts),
+ * `BiasActivationBackprop` (fused_conv_gradients.ts) and the optimiser updates (ops/optimizer_updates.ts).
  */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   {
@@ -43,6 +45,12 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
     backendName: 'wasm',
     kernelFunc: biasActivationBackprop as unknown as tf.KernelFunc,
   },
+  {
+    kernelName: SGD_MOMENTUM_UPDATE,
+    backendName: 'wasm',
+    kernelFunc: sgdMomentumUpdate as unknown as tf.KernelFunc,
+  },
+  { kernelName: ADAM_UPDATE, backendName: 'wasm', kernelFunc: adamUpdate as unknown as tf.KernelFunc },
 ];
 
 /**

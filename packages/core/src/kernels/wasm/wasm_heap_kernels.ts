@@ -55,6 +55,36 @@ export interface TrainingKernelExports {
     c1: number,
     acc: number,
   ): void;
+  sgdMomentumUpdate(
+    w: number,
+    v: number,
+    g: number,
+    wOut: number,
+    vOut: number,
+    size: number,
+    lr: number,
+    momentum: number,
+    decay: number,
+  ): void;
+  adamUpdate(
+    w: number,
+    m: number,
+    s: number,
+    g: number,
+    wOut: number,
+    mOut: number,
+    sOut: number,
+    size: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    oneMinusBeta1: number,
+    oneMinusBeta2: number,
+    epsilon: number,
+    decay: number,
+    c1: number,
+    c2: number,
+  ): void;
   transpose2d(x: number, out: number, rows: number, cols: number, r0: number, r1: number): void;
   addArrays(a: number, b: number, out: number, size: number): void;
 }
