@@ -11,6 +11,11 @@ import { expectNoLeaks } from '@wsss/core/testing';
 
 afterAll(() => selectBackend({ preference: 'cpu', log: null }));
 
+function expectClose(actual: number[], expected: number[], digits: number): void {
+  expect(actual).toHaveLength(expected.length);
+  for (let i = 0; i < expected.length; i++) expect(actual[i]).toBeCloseTo(expected[i], digits);
+}
+
 /** Runs `update` with the kernels of `backend`, or (`ops`) on cpu without them: the tf ops every other backend runs. */
 async function withKernels<T>(backend: 'cpu' | 'wasm' | 'ops', update: () => T): Promise<T> {
   await selectBackend({ preference: backend === 'ops' ? 'cpu' : backend, log: null });
@@ -38,8 +43,8 @@ describe('sgdMomentumUpdate: one kernel per variable', () => {
       });
       return [Array.from(r.weight.dataSync()), Array.from(r.velocity.dataSync())];
     });
-    [2.4, -1.9, 2.25].forEach((e, i) => expect(out[1][i]).toBeCloseTo(e, 6));
-    [0.76, -1.81, 0.275].forEach((e, i) => expect(out[0][i]).toBeCloseTo(e, 6));
+    expectClose(out[1], [2.4, -1.9, 2.25], 6);
+    expectClose(out[0], [0.76, -1.81, 0.275], 6);
   });
 });
 
@@ -56,9 +61,9 @@ describe('adamUpdate: one kernel per variable', () => {
       });
       return [r.weight, r.m, r.s].map((t) => Array.from(t.dataSync()));
     });
-    [0.99, 2.01].forEach((e, i) => expect(out[0][i]).toBeCloseTo(e, 6));
-    [0.05, -0.4].forEach((e, i) => expect(out[1][i]).toBeCloseTo(e, 7));
-    [0.00025, 0.016].forEach((e, i) => expect(out[2][i]).toBeCloseTo(e, 7));
+    expectClose(out[0], [0.99, 2.01], 6);
+    expectClose(out[1], [0.05, -0.4], 7);
+    expectClose(out[2], [0.00025, 0.016], 7);
   });
 });
 

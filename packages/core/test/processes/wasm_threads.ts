@@ -82,7 +82,7 @@ outputs['bias + relu6 gradient: dz'] = Array.from(await fusedBackprop.dz.data())
 outputs['bias + relu6 gradient: dbias'] = Array.from(await fusedBackprop.dbias.data());
 tf.dispose([fusedBackprop.dz, fusedBackprop.dbias]);
 const sum = tf.add(large, tf.reverse(large, 1));
-outputs['add'] = Array.from(await sum.data());
+outputs.add = Array.from(await sum.data());
 sum.dispose();
 tf.dispose([product, x, large, rgb, columns]);
 
