@@ -94,4 +94,5 @@ export { tf } from './tf';
 export { writeFileAtomic } from './util/atomic_write';
 export { fetchBytes } from './util/fetch_bytes';
 export { formatDuration, Progress, type ProgressOptions } from './util/progress';
+export { type WasmHeapModule, wasmHeapModule } from './kernels/wasm/wasm_heap_module';
 export { decodeBase64, WasmArena, type WasmBinaries } from './wasm/wasm_arena';

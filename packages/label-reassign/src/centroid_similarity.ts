@@ -1,6 +1,13 @@
-import { type Implementation, tf, usesFusedPass, WasmArena } from '@wsss/core';
+import {
+  type Implementation,
+  tf,
+  usesFusedPass,
+  WasmArena,
+  type WasmHeapModule,
+  wasmHeapModule,
+} from '@wsss/core';
 import { cosineSimilarity, weightedCentroids } from './centroids';
-import { CENTROID_SIMILARITY_WASM } from './wasm/centroid_similarity_wasm';
+import { CENTROID_SIMILARITY_SHARED_WASM, CENTROID_SIMILARITY_WASM } from './wasm/centroid_similarity_wasm';
 
 interface CentroidExports {
   centroidSimilarity(...args: number[]): void;
@@ -9,6 +16,8 @@ interface CentroidExports {
 
 let arena: WasmArena<CentroidExports> | undefined;
 const EPS = 1e-8;
+/** Both builds, for the wasm backend's heap (plain or, in its threaded build, shared). */
+const HEAP_BINARIES = { plain: CENTROID_SIMILARITY_WASM, shared: CENTROID_SIMILARITY_SHARED_WASM };
 
 /**
  * Cosine similarities [N, K] of embeddings [N, D] to weighted class centroids `sum_i W_ik x_i / sum_i W_ik`, with
@@ -16,8 +25,9 @@ const EPS = 1e-8;
  * `groups` > 1 the rows form that many equal consecutive blocks (e.g. images) with their own centroids: row i is
  * compared with the centroids of its block only. Empty centroids (all weights 0) give similarity 0.
  *
- * On cpu and wasm: one WebAssembly SIMD pass forward and one backward (assembly/centroid_similarity.ts), reading
- * the embeddings back; elsewhere (`implementation: 'ops'` or GPU backends): tf ops and autodiff.
+ * On cpu and wasm: one WebAssembly SIMD pass forward and one backward (assembly/centroid_similarity.ts); on the wasm
+ * backend (D a multiple of 4) on its heap, where the tensors are, with no copies; on cpu in a memory of its own,
+ * reading the embeddings back. Elsewhere (`implementation: 'ops'` or GPU backends): tf ops and autodiff.
  */
 export function centroidCosineSimilarity(
   embeddings: tf.Tensor2D,
@@ -47,6 +57,8 @@ export function centroidCosineSimilarity(
       return (groups === 1 ? blocks[0] : tf.concat(blocks, 0)) as tf.Tensor2D;
     });
   }
+  const heap = d % 4 === 0 ? wasmHeapModule<CentroidExports>(HEAP_BINARIES) : undefined;
+  if (heap) return onWasmHeap(heap, embeddings, weights, k, groups);
   const dp = Math.ceil(d / 4) * 4;
   const op = tf.customGrad(((x: tf.Tensor) => {
     const values = x.dataSync();
@@ -130,6 +142,64 @@ export function centroidCosineSimilarity(
       return tf.tensor2d(dx, [n, d]);
     };
     return { value: tf.tensor2d(saved.s, [n, k]), gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(embeddings) as tf.Tensor2D;
+}
+
+/** {@link centroidCosineSimilarity} on the wasm backend's heap: the kernels read and write the tensors in place. */
+function onWasmHeap(
+  heap: WasmHeapModule<CentroidExports>,
+  embeddings: tf.Tensor2D,
+  weights: Float32Array,
+  k: number,
+  groups: number,
+): tf.Tensor2D {
+  const [n, d] = embeddings.shape;
+  const rows = n / groups;
+  const at = (t: tf.TensorInfo, offset: number) => heap.offsetOf(t) + 4 * offset;
+  /** Runs `body` with the weights and `scratch` floats in fresh heap blocks, freed afterwards. */
+  const withBlocks = (scratch: number, body: (w: number, block: number) => void) => {
+    const w = heap.put(weights);
+    const block = heap.alloc(4 * scratch);
+    try {
+      body(w, block);
+    } finally {
+      heap.free(block);
+      heap.free(w);
+    }
+  };
+  const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const s = heap.makeOutput([n, k]);
+    const [colsum, rho, unit, r] = [[groups * k], [groups * k], [groups * k, d], [n]].map((shape) =>
+      heap.makeOutput(shape),
+    );
+    withBlocks(groups * k * d, (w, centroids) => {
+      for (let g = 0; g < groups; g++) {
+        const [row, cen] = [g * rows, g * k];
+        heap.exports.centroidSimilarity(
+          ...[at(x, row * d), w + 4 * row * k, rows, d, k, EPS],
+          ...[at(colsum, cen), centroids + 4 * cen * d, at(rho, cen), at(unit, cen * d)],
+          ...[at(r, row), at(s, row * k)],
+        );
+      }
+    });
+    save([x, s, colsum, rho, unit, r]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ss, cs, rh, un, rr] = saved;
+      const dx = heap.makeOutput([n, d]);
+      withBlocks(k * d, (w, work) => {
+        for (let g = 0; g < groups; g++) {
+          const [row, cen] = [g * rows, g * k];
+          heap.exports.centroidSimilarityGrad(
+            ...[at(xs, row * d), w + 4 * row * k, rows, d, k],
+            ...[at(cs, cen), at(rh, cen), at(un, cen * d), at(rr, row), at(ss, row * k)],
+            ...[at(dy, row * k), at(dx, row * d), work],
+          );
+        }
+      });
+      return dx;
+    };
+    return { value: s, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(embeddings) as tf.Tensor2D;
 }

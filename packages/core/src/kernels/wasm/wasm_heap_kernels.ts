@@ -3,6 +3,7 @@ import { TRAINING_KERNELS_SHARED_WASM, TRAINING_KERNELS_WASM } from '../../wasm/
 import { decodeBase64 } from '../../wasm/wasm_arena';
 import type { ConvGeometry } from '../conv_geometry';
 import { KernelThreads } from './kernel_threads';
+import { isSharedMemory, type WasmBackendInternals, wasmBackendMemory } from './wasm_heap_module';
 
 /** The exports of assembly/training_kernels.ts (byte addresses in the backend's heap, and counts). */
 export interface TrainingKernelExports {
@@ -89,18 +90,6 @@ export interface TrainingKernelExports {
   addArrays(a: number, b: number, out: number, size: number): void;
 }
 
-/** What our kernels use of tfjs-backend-wasm's backend (4.22): its Emscripten module, offsets and outputs. */
-interface WasmBackendInternals {
-  wasm?: {
-    wasmMemory?: WebAssembly.Memory;
-    asm?: { memory?: WebAssembly.Memory };
-    _malloc?: (bytes: number) => number;
-    _free?: (at: number) => void;
-  };
-  getMemoryOffset?: (dataId: object) => number;
-  makeOutput?: (shape: number[], dtype: tf.DataType) => tf.TensorInfo;
-}
-
 /** Our kernels instantiated on one backend's heap: they read and write its tensors in place. */
 export interface WasmHeapKernels {
   exports: TrainingKernelExports;
@@ -146,16 +135,6 @@ const threadsOn = new WeakMap<WebAssembly.Memory, KernelThreads>();
 /** One {@link WasmHeapKernels} per backend, made on first use (every kernel call asks for it). */
 const onBackend = new WeakMap<object, WasmHeapKernels>();
 
-function backendMemory(backend: unknown): WebAssembly.Memory | undefined {
-  const module = (backend as WasmBackendInternals | undefined)?.wasm;
-  const memory = module?.wasmMemory ?? module?.asm?.memory;
-  return memory instanceof WebAssembly.Memory ? memory : undefined;
-}
-
-function isShared(memory: WebAssembly.Memory): boolean {
-  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-}
-
 function compiledKernels(shared: boolean): WebAssembly.Module {
   const key = shared ? 'shared' : 'plain';
   compiled[key] ??= new WebAssembly.Module(
@@ -169,8 +148,8 @@ function compiledKernels(shared: boolean): WebAssembly.Module {
  * so that they split their work as XNNPACK does; nothing on a single-threaded backend. Node only; once per memory.
  */
 export async function startWasmKernelThreads(backend: unknown, helpers: number): Promise<number> {
-  const memory = backendMemory(backend);
-  if (!memory || !isShared(memory) || helpers < 1) return 1;
+  const memory = wasmBackendMemory(backend);
+  if (!memory || !isSharedMemory(memory) || helpers < 1) return 1;
   const running = threadsOn.get(memory);
   if (running) return running.threads;
   const pool = await KernelThreads.start(compiledKernels(true), memory, helpers);
@@ -196,7 +175,7 @@ export function wasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
 function makeWasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
   const b = backend as WasmBackendInternals | undefined;
   const module = b?.wasm;
-  const memory = backendMemory(backend);
+  const memory = wasmBackendMemory(backend);
   if (
     memory === undefined ||
     typeof b?.getMemoryOffset !== 'function' ||
@@ -208,7 +187,7 @@ function makeWasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
   }
   let exports = onMemory.get(memory);
   if (exports === undefined) {
-    exports = new WebAssembly.Instance(compiledKernels(isShared(memory)), { env: { memory } })
+    exports = new WebAssembly.Instance(compiledKernels(isSharedMemory(memory)), { env: { memory } })
       .exports as unknown as TrainingKernelExports;
     onMemory.set(memory, exports);
   }

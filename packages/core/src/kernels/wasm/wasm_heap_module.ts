@@ -1,0 +1,108 @@
+import { tf } from '../../tf';
+import { decodeBase64, type WasmBinaries } from '../../wasm/wasm_arena';
+
+/** What our heap kernels use of tfjs-backend-wasm's backend (4.22): its Emscripten module, offsets and outputs. */
+export interface WasmBackendInternals {
+  wasm?: {
+    wasmMemory?: WebAssembly.Memory;
+    asm?: { memory?: WebAssembly.Memory };
+    _malloc?: (bytes: number) => number;
+    _free?: (at: number) => void;
+  };
+  getMemoryOffset?: (dataId: object) => number;
+  makeOutput?: (shape: number[], dtype: tf.DataType) => tf.TensorInfo;
+}
+
+/**
+ * A WebAssembly kernel module instantiated on the heap of tfjs-backend-wasm's backend: its functions read and write
+ * the backend's tensors where they are (byte addresses from {@link WasmHeapModule.offsetOf}), with no copies.
+ */
+export interface WasmHeapModule<Exports> {
+  exports: Exports;
+  /** The byte address of a tensor's data in the heap. */
+  offsetOf(info: tf.TensorInfo): number;
+  /** A new float32 tensor on the backend (contents not initialised), for a kernel to write. */
+  makeOutput(shape: number[]): tf.Tensor;
+  /** A fresh heap block of `bytes` bytes (not zeroed); free it with {@link WasmHeapModule.free}. */
+  alloc(bytes: number): number;
+  free(at: number): void;
+  /** A fresh heap block holding a copy of `values`; free it with {@link WasmHeapModule.free}. */
+  put(values: Float32Array): number;
+  /** A view of `length` floats at `at` in the heap's current buffer (valid until the heap grows). */
+  view(at: number, length: number): Float32Array;
+}
+
+/** Compiled modules by their base64 source. */
+const compiled = new Map<string, WebAssembly.Module>();
+const instances = new WeakMap<WebAssembly.Memory, Map<WasmBinaries, unknown>>();
+
+/** The memory of tfjs-backend-wasm's backend `backend`, or undefined for any other backend. */
+export function wasmBackendMemory(backend: unknown): WebAssembly.Memory | undefined {
+  const module = (backend as WasmBackendInternals | undefined)?.wasm;
+  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
+
+/** True when `memory` is shared (the wasm backend's threaded build). */
+export function isSharedMemory(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/**
+ * `binaries` (an AssemblyScript module built by scripts/build_wasm.mjs: imported memory, no data segments or
+ * globals; its shared build for the threaded backend) instantiated once on the heap of `backend` (default: the
+ * active one), or undefined when that is not tfjs-backend-wasm 4.22's backend, or its memory is shared and
+ * `binaries` has no shared build. Other packages' kernels use it to work on wasm tensors in place.
+ *
+ * ```ts
+ * const heap = wasmHeapModule<MyExports>({ plain: MY_WASM, shared: MY_SHARED_WASM });
+ * if (heap) heap.exports.scale(heap.offsetOf(x), heap.offsetOf(out), x.size, 2);
+ * ```
+ */
+export function wasmHeapModule<Exports>(
+  binaries: WasmBinaries,
+  backend: unknown = tf.backend(),
+): WasmHeapModule<Exports> | undefined {
+  const b = backend as WasmBackendInternals;
+  const memory = wasmBackendMemory(backend);
+  const emscripten = b?.wasm;
+  if (
+    memory === undefined ||
+    typeof b.getMemoryOffset !== 'function' ||
+    typeof b.makeOutput !== 'function' ||
+    typeof emscripten?._malloc !== 'function' ||
+    typeof emscripten._free !== 'function'
+  ) {
+    return undefined;
+  }
+  const shared = isSharedMemory(memory);
+  const source = shared ? binaries.shared : binaries.plain;
+  if (source === undefined) return undefined;
+  let onMemory = instances.get(memory);
+  if (!onMemory) instances.set(memory, (onMemory = new Map()));
+  let exports = onMemory.get(binaries) as Exports | undefined;
+  if (exports === undefined) {
+    let module = compiled.get(source);
+    if (!module) compiled.set(source, (module = new WebAssembly.Module(decodeBase64(source))));
+    exports = new WebAssembly.Instance(module, { env: { memory } }).exports as Exports;
+    onMemory.set(binaries, exports);
+  }
+  const getMemoryOffset = b.getMemoryOffset.bind(b);
+  const makeOutput = b.makeOutput.bind(b);
+  const malloc = emscripten._malloc;
+  const free = emscripten._free;
+  return {
+    exports,
+    offsetOf: (info) => getMemoryOffset(info.dataId),
+    makeOutput: (shape) =>
+      tf.engine().makeTensorFromTensorInfo(makeOutput(shape, 'float32'), backend as never),
+    alloc: (bytes) => malloc(bytes),
+    free: (at) => free(at),
+    put(values) {
+      const at = malloc(values.byteLength);
+      new Float32Array(memory.buffer, at, values.length).set(values);
+      return at;
+    },
+    view: (at, length) => new Float32Array(memory.buffer, at, length),
+  };
+}
