@@ -76,6 +76,7 @@ export {
   WASM_KERNEL_REPLACEMENTS,
   WASM_TRAINING_KERNELS,
 } from './kernels/wasm/register';
+export { type WasmHeapModule, wasmHeapModule } from './kernels/wasm/wasm_heap_module';
 export { ConfusionMatrix, type ConfusionMatrixOptions, confusionMatrix } from './metrics/confusion_matrix';
 export { type ConvBiasActivationOptions, convBiasActivation } from './ops/conv_bias_activation';
 export { type Implementation, usesFusedPass } from './ops/implementation';
@@ -94,5 +95,4 @@ export { tf } from './tf';
 export { writeFileAtomic } from './util/atomic_write';
 export { fetchBytes } from './util/fetch_bytes';
 export { formatDuration, Progress, type ProgressOptions } from './util/progress';
-export { type WasmHeapModule, wasmHeapModule } from './kernels/wasm/wasm_heap_module';
 export { decodeBase64, WasmArena, type WasmBinaries } from './wasm/wasm_arena';

@@ -78,12 +78,12 @@ export function wasmHeapModule<Exports>(
   const shared = isSharedMemory(memory);
   const source = shared ? binaries.shared : binaries.plain;
   if (source === undefined) return undefined;
-  let onMemory = instances.get(memory);
-  if (!onMemory) instances.set(memory, (onMemory = new Map()));
+  const onMemory = instances.get(memory) ?? new Map<WasmBinaries, unknown>();
+  instances.set(memory, onMemory);
   let exports = onMemory.get(binaries) as Exports | undefined;
   if (exports === undefined) {
-    let module = compiled.get(source);
-    if (!module) compiled.set(source, (module = new WebAssembly.Module(decodeBase64(source))));
+    const module = compiled.get(source) ?? new WebAssembly.Module(decodeBase64(source));
+    compiled.set(source, module);
     exports = new WebAssembly.Instance(module, { env: { memory } }).exports as Exports;
     onMemory.set(binaries, exports);
   }
