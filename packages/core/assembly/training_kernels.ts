@@ -379,16 +379,19 @@ const GEMM_BLOCK: i32 = 64;
 
 /**
  * Rows [m0, m1) of the matrix product C = act(A · B + bias) (row-major; A [M, K] with row stride `lda` floats,
- * B [K, N] with `ldb`, C [M, N] with `ldc`; `bias` [N] or 0 for none, `activation` as {@link activate}): 4 x 8
+ * B [K, N] with `ldb`, C [M, N] with `ldc`; `bias` [N] or 0 for none, `activation` as {@link activate}; `packed`
+ * B's 8-column strips from {@link packColumns}, or 0 to read B in place): 4 x 8
  * register tiles over blocks of 64 rows (then 1 x 8, 4 x 4 and single lanes at the edges), bias and activation
  * applied to a tile in registers before it is stored; each C value is one sum over k in order, so any split of the
  * rows gives the same values.
  */
 export function gemm(
   a: usize, b: usize, c: usize, k: i32, n: i32, lda: i32, ldb: i32, ldc: i32, m0: i32, m1: i32,
-  bias: usize, activation: i32,
+  bias: usize, activation: i32, packed: usize,
 ): void {
   const aRow = <usize>lda << 2, bRow = <usize>ldb << 2, cRow = <usize>ldc << 2;
+  // with B's 8-column strips packed contiguous (packColumns), a strip is read in order and stays in L1 cache
+  const stripStep: usize = packed ? 32 : bRow;
   const n8End = n & ~7;
   const n4End = n & ~3;
   for (let mb = m0; mb < m1; mb += GEMM_BLOCK) {
@@ -396,7 +399,7 @@ export function gemm(
     const m4End = mb + ((mEnd - mb) & ~3);
     let col = 0;
     for (; col < n8End; col += 8) {
-      const bCol = b + (<usize>col << 2);
+      const bCol = packed ? packed + <usize>col * (<usize>k << 2) : b + (<usize>col << 2);
       let m = mb;
       for (; m < m4End; m += 4) {
         let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
@@ -416,7 +419,7 @@ export function gemm(
           a30 = f32x4.add(a30, f32x4.mul(x3, b0));
           a31 = f32x4.add(a31, f32x4.mul(x3, b1));
           ap += 4;
-          bp += bRow;
+          bp += stripStep;
         }
         const cp = c + <usize>m * cRow + (<usize>col << 2);
         const bias0 = biasAt(bias, col), bias1 = biasAt(bias, col + 4);
@@ -438,7 +441,7 @@ export function gemm(
           a0 = f32x4.add(a0, f32x4.mul(x, v128.load(bp)));
           a1 = f32x4.add(a1, f32x4.mul(x, v128.load(bp, 16)));
           ap += 4;
-          bp += bRow;
+          bp += stripStep;
         }
         const cp = c + <usize>m * cRow + (<usize>col << 2);
         v128.store(cp, activate(f32x4.add(a0, biasAt(bias, col)), activation));
@@ -471,6 +474,25 @@ export function gemm(
         const biasValue: f32 = bias ? load<f32>(bias + (<usize>col << 2)) : 0;
         store<f32>(c + <usize>m * cRow + (<usize>col << 2), activateScalar(acc + biasValue, activation));
       }
+    }
+  }
+}
+
+/**
+ * B's full 8-column strips [col, col + 8) for strips [s0, s1), each K x 8 contiguous at `packed + s * K * 32`
+ * bytes: what {@link gemm} reads in order instead of rows `ldb` floats apart (a power-of-two stride maps all of a
+ * strip's rows onto a few L1 cache sets).
+ */
+export function packColumns(b: usize, packed: usize, k: i32, ldb: i32, s0: i32, s1: i32): void {
+  const bRow = <usize>ldb << 2;
+  for (let s = s0; s < s1; s++) {
+    let from = b + (<usize>s << 5);
+    let to = packed + <usize>s * (<usize>k << 5);
+    for (let kk = 0; kk < k; kk++) {
+      v128.store(to, v128.load(from));
+      v128.store(to, v128.load(from, 16), 16);
+      from += bRow;
+      to += 32;
     }
   }
 }

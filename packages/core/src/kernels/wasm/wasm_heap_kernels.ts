@@ -43,7 +43,9 @@ export interface TrainingKernelExports {
     m1: number,
     bias: number,
     activation: number,
+    packed: number,
   ): void;
+  packColumns(b: number, packed: number, k: number, ldb: number, s0: number, s1: number): void;
   biasActivationBackprop(
     dy: number,
     y: number,
@@ -233,7 +235,8 @@ function makeWasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
 export const ACTIVATION_CODES: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2 };
 
 /**
- * `C [M, N] = A [M, K] · B [K, N]` (row-major, at heap addresses) with our kernel, rows split between the threads;
+ * `C [M, N] = A [M, K] · B [K, N]` (row-major, at heap addresses) with our kernel, rows split between the threads
+ * (B's 8-column strips packed contiguous first, see packColumns);
  * with `epilogue`, `C = act(A · B + bias)` (`bias` [N] at a heap address or 0, `activation` an
  * {@link ACTIVATION_CODES} code), applied to each tile before it is stored.
  */
@@ -248,7 +251,29 @@ export function heapMatMul(
   epilogue: { bias: number; activation: number } = { bias: 0, activation: 0 },
 ): void {
   const { bias, activation } = epilogue;
-  kernels.split('gemm', m, 4, m * k * n, (m0, m1) => [a, b, c, k, n, k, n, n, m0, m1, bias, activation]);
+  // B's 8-column strips packed contiguous once (K x N copies for M x K x N multiply-adds), read by every thread
+  const strips = m >= 16 ? n >> 3 : 0;
+  const packed = strips > 0 ? kernels.alloc(32 * k * strips) : 0;
+  try {
+    if (packed) kernels.exports.packColumns(b, packed, k, n, 0, strips);
+    kernels.split('gemm', m, 4, m * k * n, (m0, m1) => [
+      a,
+      b,
+      c,
+      k,
+      n,
+      k,
+      n,
+      n,
+      m0,
+      m1,
+      bias,
+      activation,
+      packed,
+    ]);
+  } finally {
+    if (packed) kernels.free(packed);
+  }
 }
 
 /**
