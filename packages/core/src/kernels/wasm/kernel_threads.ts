@@ -1,30 +1,55 @@
 /**
  * Helper threads (Node worker_threads) for our WebAssembly training kernels on the threaded wasm backend: each
- * instantiates the kernels on the backend's shared memory and runs the calls it is sent, while the calling thread
- * runs its own share and then waits (Atomics) for theirs. Kernels split work by channel range (or element range),
+ * instantiates the kernels on the backend's shared memory and runs the calls it finds in its shared-memory mailbox
+ * (polled, then Atomics.wait: no messages, no event loop), while the calling thread runs its own share and then
+ * waits for theirs. Kernels split work by channel range (or element range),
  * so every value is computed the same way whatever the split, and results do not depend on the thread count.
  */
 import { Worker } from 'node:worker_threads';
 
+/**
+ * The control words (Int32, shared): [0] calls finished in the current run, [1] a helper failed, [2 + i] helper i's
+ * mailbox sequence number (bumped for each call it is given). Each helper's call is in its own row of {@link
+ * ARG_SLOTS} float64 words: [export index, argument count, arguments...].
+ */
+const ARG_SLOTS = 32;
+/**
+ * Polls of a mailbox before sleeping on it (~0.1-0.3 ms): a training step calls kernels back to back, and waking a
+ * sleeping thread (futex) costs more than that in a virtual machine; a helper idle longer sleeps.
+ */
+const SPINS = 1 << 16;
+
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-let kernels;
-let flags;
-parentPort.on('message', (m) => {
-  if (m.type === 'init') {
-    kernels = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
-    flags = new Int32Array(m.flags);
-    parentPort.postMessage({ type: 'ready' });
-    return;
+parentPort.once('message', (m) => {
+  const kernels = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
+  const control = new Int32Array(m.control);
+  const calls = new Float64Array(m.calls);
+  const names = m.names;
+  const slot = 2 + m.index;
+  const row = m.index * ${ARG_SLOTS};
+  parentPort.postMessage({ type: 'ready' });
+  let seen = 0;
+  for (;;) {
+    let now = Atomics.load(control, slot);
+    for (let spin = 0; now === seen && spin < ${SPINS}; spin++) now = Atomics.load(control, slot);
+    if (now === seen) {
+      Atomics.wait(control, slot, seen);
+      continue;
+    }
+    seen = now;
+    try {
+      const count = calls[row + 1];
+      const args = [];
+      for (let a = 0; a < count; a++) args.push(calls[row + 2 + a]);
+      kernels[names[calls[row]]](...args);
+    } catch (error) {
+      Atomics.store(control, 1, 1);
+      parentPort.postMessage({ type: 'error', message: String((error && error.stack) || error) });
+    }
+    Atomics.add(control, 0, 1);
+    Atomics.notify(control, 0);
   }
-  try {
-    kernels[m.fn](...m.args);
-  } catch (error) {
-    Atomics.store(flags, 1, 1);
-    parentPort.postMessage({ type: 'error', message: String((error && error.stack) || error) });
-  }
-  Atomics.add(flags, 0, 1);
-  Atomics.notify(flags, 0);
 });
 `;
 
@@ -40,7 +65,9 @@ export class KernelThreads {
 
   private constructor(
     private readonly workers: Worker[],
-    private readonly flags: Int32Array,
+    private readonly control: Int32Array,
+    private readonly calls: Float64Array,
+    private readonly names: string[],
   ) {
     for (const worker of workers) {
       worker.on('message', (m: { type: string; message?: string }) => {
@@ -65,24 +92,35 @@ export class KernelThreads {
     helpers: number,
   ): Promise<KernelThreads | undefined> {
     if (helpers < 1) return undefined;
-    const flags = new Int32Array(new SharedArrayBuffer(8));
+    const control = new Int32Array(new SharedArrayBuffer(4 * (2 + helpers)));
+    const calls = new Float64Array(new SharedArrayBuffer(8 * ARG_SLOTS * helpers));
+    const names = WebAssembly.Module.exports(module)
+      .filter((e) => e.kind === 'function')
+      .map((e) => e.name);
     const workers = Array.from(
       { length: helpers },
       () => new Worker(WORKER_SOURCE, { eval: true, execArgv: [] }),
     );
     await Promise.all(
       workers.map(
-        (worker) =>
+        (worker, index) =>
           new Promise<void>((resolve, reject) => {
             worker.once('message', (m: { type: string }) =>
               m.type === 'ready' ? resolve() : reject(new Error('@wsss/core kernel thread did not start')),
             );
             worker.once('error', reject);
-            worker.postMessage({ type: 'init', module, memory, flags: flags.buffer });
+            worker.postMessage({
+              module,
+              memory,
+              control: control.buffer,
+              calls: calls.buffer,
+              names,
+              index,
+            });
           }),
       ),
     );
-    return new KernelThreads(workers, flags);
+    return new KernelThreads(workers, control, calls, names);
   }
 
   /**
@@ -94,21 +132,34 @@ export class KernelThreads {
     if (calls.length > this.threads) {
       throw new Error(`@wsss/core: ${calls.length} calls for ${this.threads} kernel threads`);
     }
-    Atomics.store(this.flags, 0, 0);
-    for (let i = 1; i < calls.length; i++) this.workers[i - 1].postMessage(calls[i]);
+    const { control, calls: rows } = this;
+    Atomics.store(control, 0, 0);
+    for (let i = 1; i < calls.length; i++) {
+      const { fn, args } = calls[i];
+      const row = (i - 1) * ARG_SLOTS;
+      if (args.length > ARG_SLOTS - 2)
+        throw new Error(`@wsss/core: ${fn} has more than ${ARG_SLOTS - 2} arguments`);
+      rows[row] = this.names.indexOf(fn);
+      rows[row + 1] = args.length;
+      rows.set(args, row + 2);
+      Atomics.add(control, 1 + i, 1);
+      Atomics.notify(control, 1 + i);
+    }
     try {
       run(calls[0]);
     } finally {
       const helpers = calls.length - 1;
+      let done = Atomics.load(control, 0);
+      for (let spin = 0; done < helpers && spin < SPINS; spin++) done = Atomics.load(control, 0);
       const deadline = Date.now() + 60_000;
-      for (let done = Atomics.load(this.flags, 0); done < helpers; done = Atomics.load(this.flags, 0)) {
-        if (Atomics.wait(this.flags, 0, done, Math.max(1, deadline - Date.now())) === 'timed-out') {
+      for (; done < helpers; done = Atomics.load(control, 0)) {
+        if (Atomics.wait(control, 0, done, Math.max(1, deadline - Date.now())) === 'timed-out') {
           this.failure ??= 'stalled for 60 s';
           break;
         }
       }
     }
-    if (Atomics.load(this.flags, 1) !== 0 || this.failure) {
+    if (Atomics.load(control, 1) !== 0 || this.failure) {
       throw new Error(`@wsss/core: a kernel thread failed: ${this.failure ?? 'see its message'}`);
     }
   }
