@@ -66,6 +66,110 @@ export function depthwiseFilterGradient(
 }
 
 /**
+ * One output pixel of a 3x3 depthwise convolution whose window lies inside x: rows of the window at `x0`, `x1`,
+ * `x2` (first column), columns `dx` bytes apart, filter taps `rowBytes` apart at `w`.
+ */
+// @ts-ignore: decorator
+@inline function depthwise3x3(
+  x0: usize, x1: usize, x2: usize, dx: usize, w: usize, bias: usize, yp: usize, channels: i32, rowBytes: usize,
+  activation: i32,
+): void {
+  const vectorEnd = channels & ~3;
+  const dx2 = 2 * dx;
+  const w3 = w + 3 * rowBytes, w6 = w + 6 * rowBytes;
+  let c = 0;
+  for (; c < vectorEnd; c += 4) {
+    const o = <usize>c << 2;
+    let a = bias ? v128.load(bias + o) : f32x4.splat(0);
+    let b = f32x4.mul(v128.load(x0 + o), v128.load(w + o));
+    a = f32x4.add(a, f32x4.mul(v128.load(x0 + dx + o), v128.load(w + rowBytes + o)));
+    b = f32x4.add(b, f32x4.mul(v128.load(x0 + dx2 + o), v128.load(w + 2 * rowBytes + o)));
+    a = f32x4.add(a, f32x4.mul(v128.load(x1 + o), v128.load(w3 + o)));
+    b = f32x4.add(b, f32x4.mul(v128.load(x1 + dx + o), v128.load(w3 + rowBytes + o)));
+    a = f32x4.add(a, f32x4.mul(v128.load(x1 + dx2 + o), v128.load(w3 + 2 * rowBytes + o)));
+    b = f32x4.add(b, f32x4.mul(v128.load(x2 + o), v128.load(w6 + o)));
+    a = f32x4.add(a, f32x4.mul(v128.load(x2 + dx + o), v128.load(w6 + rowBytes + o)));
+    b = f32x4.add(b, f32x4.mul(v128.load(x2 + dx2 + o), v128.load(w6 + 2 * rowBytes + o)));
+    v128.store(yp + o, activate(f32x4.add(a, b), activation));
+  }
+  for (; c < channels; c++) {
+    const o = <usize>c << 2;
+    let acc: f32 = bias ? load<f32>(bias + o) : 0;
+    for (let t = 0; t < 9; t++) {
+      const row = t < 3 ? x0 : t < 6 ? x1 : x2;
+      acc += load<f32>(row + <usize>(t % 3) * dx + o) * load<f32>(w + <usize>t * rowBytes + o);
+    }
+    store<f32>(yp + o, activateScalar(acc, activation));
+  }
+}
+
+/**
+ * The forward depthwise convolution (channel multiplier 1) with bias and activation, for output rows [r0, r1) of all
+ * images (row r = n * outH + oy): y[n, oy, ox, c] = act(bias[c] + sum_{ky, kx} x[n, iy, ix, c] * W[ky, kx, c]),
+ * taps outside x skipped; `bias` 0 for none, `activation` as {@link activate}. Threads split the rows.
+ */
+export function depthwiseForward(
+  x: usize, w: usize, bias: usize, y: usize, geometry: usize, r0: i32, r1: i32, activation: i32,
+): void {
+  const inH = g(geometry, 1), inW = g(geometry, 2), channels = g(geometry, 3);
+  const outH = g(geometry, 4), outW = g(geometry, 5), kh = g(geometry, 6), kw = g(geometry, 7);
+  const sh = g(geometry, 8), sw = g(geometry, 9), dh = g(geometry, 10), dwl = g(geometry, 11);
+  const pt = g(geometry, 12), pl = g(geometry, 13);
+  const rowBytes = <usize>channels << 2;
+  const vectorEnd = channels & ~3;
+  for (let r = r0; r < r1; r++) {
+    const n = r / outH;
+    const oy = r - n * outH;
+    const iy0 = oy * sh - pt;
+    const rowsInside = kh == 3 && iy0 >= 0 && iy0 + 2 * dh < inH;
+    for (let ox = 0; ox < outW; ox++) {
+      const yp = y + <usize>(r * outW + ox) * rowBytes;
+      const ix0 = ox * sw - pl;
+      if (rowsInside && kw == 3 && ix0 >= 0 && ix0 + 2 * dwl < inW) {
+        // a 3x3 window inside x: nine products per channel in registers, stored once
+        const x0 = x + <usize>((n * inH + iy0) * inW + ix0) * rowBytes;
+        const dy = <usize>(dh * inW) * rowBytes, dx = <usize>dwl * rowBytes;
+        depthwise3x3(x0, x0 + dy, x0 + 2 * dy, dx, w, bias, yp, channels, rowBytes, activation);
+        continue;
+      }
+      // the output row starts at the bias, then each tap inside x adds its products, a sweep over the channels
+      if (bias) memory.copy(yp, bias, rowBytes);
+      else memory.fill(yp, 0, rowBytes);
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = oy * sh - pt + ky * dh;
+        if (iy < 0 || iy >= inH) continue;
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = ox * sw - pl + kx * dwl;
+          if (ix < 0 || ix >= inW) continue;
+          const xp = x + <usize>((n * inH + iy) * inW + ix) * rowBytes;
+          const wp = w + <usize>(ky * kw + kx) * rowBytes;
+          let c = 0;
+          for (; c < vectorEnd; c += 4) {
+            const o = <usize>c << 2;
+            v128.store(yp + o, f32x4.add(v128.load(yp + o), f32x4.mul(v128.load(xp + o), v128.load(wp + o))));
+          }
+          for (; c < channels; c++) {
+            const o = <usize>c << 2;
+            store<f32>(yp + o, load<f32>(yp + o) + load<f32>(xp + o) * load<f32>(wp + o));
+          }
+        }
+      }
+      if (activation != 0) {
+        let c = 0;
+        for (; c < vectorEnd; c += 4) {
+          const o = <usize>c << 2;
+          v128.store(yp + o, activate(v128.load(yp + o), activation));
+        }
+        for (; c < channels; c++) {
+          const o = <usize>c << 2;
+          store<f32>(yp + o, activateScalar(load<f32>(yp + o), activation));
+        }
+      }
+    }
+  }
+}
+
+/**
  * dx of images [n0, n1): `dx` [batch * inH * inW * channels] is overwritten for them. Threads split the batch, so
  * that each writes whole rows of its own.
  */

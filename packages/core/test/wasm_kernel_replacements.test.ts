@@ -148,6 +148,33 @@ describe('wasm Conv2D: pointwise convolutions as our matrix product', () => {
   });
 });
 
+describe('wasm DepthwiseConv2dNative: channel multiplier 1 as our kernel', () => {
+  it.each([
+    ['3x3 stride 1 same, 8 channels', [2, 9, 7, 8], [3, 3, 8, 1], 1, 'same', 1],
+    ['3x3 stride 2 same, edge lanes', [2, 9, 8, 7], [3, 3, 7, 1], 2, 'same', 1],
+    ['3x3 dilation 2 valid', [1, 11, 10, 5], [3, 3, 5, 1], 1, 'valid', 2],
+    ['5x3 dilation 4 same', [1, 13, 12, 6], [5, 3, 6, 1], 1, 'same', 4],
+    ['3x3 stride 2 valid', [3, 8, 8, 12], [3, 3, 12, 1], 2, 'valid', 1],
+    ['multiplier 2 (original kernel)', [1, 6, 6, 3], [3, 3, 3, 2], 1, 'same', 1],
+  ] as const)('%s matches cpu', async (_name, xShape, wShape, stride, pad, dilation) => {
+    const x = values((xShape as readonly number[]).reduce((a, b) => a * b, 1));
+    const w = values((wShape as readonly number[]).reduce((a, b) => a * b, 1));
+    const [cpu, wasm] = await onBoth(() =>
+      tf.depthwiseConv2d(
+        tf.tensor4d(x, [...xShape]),
+        tf.tensor4d(w, [...wShape]),
+        stride,
+        pad,
+        'NHWC',
+        dilation,
+      ),
+    );
+    expect(wasm.length).toBe(cpu.length);
+    for (let i = 0; i < cpu.length; i++)
+      expect(Math.abs(wasm[i] - cpu[i])).toBeLessThan(1e-4 * (1 + Math.abs(cpu[i])));
+  });
+});
+
 describe('wasm Add of same-shape float32 tensors', () => {
   it.each([
     ['same shape, odd size', [3, 7, 5], [3, 7, 5]],

@@ -8,6 +8,7 @@ import { biasActivationBackprop } from './bias_activation_backprop';
 import { conv2d, fusedConv2d } from './conv2d';
 import { conv2dBackpropFilter } from './conv2d_backprop_filter';
 import { conv2dBackpropInput } from './conv2d_backprop_input';
+import { depthwiseConv2d, fusedDepthwiseConv2d } from './depthwise_conv2d';
 import { depthwiseConv2dBackpropFilter } from './depthwise_conv2d_backprop_filter';
 import { depthwiseConv2dBackpropInput } from './depthwise_conv2d_backprop_input';
 import { identity } from './identity';
@@ -58,8 +59,9 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
  * whose maximum is negative), `Conv2DBackpropInput` is ~10x slower than going through the forward convolution, and
  * `BatchMatMul` ~25x slower than XNNPACK's 1x1 convolution on large products, `Slice` copies its whole input, and
  * `Sum` over every axis but the last (bias gradients) transposes its input first, `Identity` copies its input, and
- * `Conv2D` and `FusedConv2D` (through XNNPACK) repack a pointwise filter at every training step (conv2d.ts), and
- * same-shape `Add` runs on one thread.
+ * `Conv2D` and `FusedConv2D` (through XNNPACK) repack a pointwise filter at every training step (conv2d.ts), the
+ * depthwise convolutions run on XNNPACK's own thread pool, which competes with ours for the cores
+ * (depthwise_conv2d.ts), and same-shape `Add` runs on one thread.
  */
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [
   { kernelName: tf.Slice, backendName: 'wasm', kernelFunc: slice as tf.KernelFunc },
@@ -67,6 +69,16 @@ export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [
   { kernelName: tf.Identity, backendName: 'wasm', kernelFunc: identity as tf.KernelFunc },
   { kernelName: tf.Conv2D, backendName: 'wasm', kernelFunc: conv2d as tf.KernelFunc },
   { kernelName: tf.FusedConv2D, backendName: 'wasm', kernelFunc: fusedConv2d as tf.KernelFunc },
+  {
+    kernelName: tf.DepthwiseConv2dNative,
+    backendName: 'wasm',
+    kernelFunc: depthwiseConv2d as tf.KernelFunc,
+  },
+  {
+    kernelName: tf.FusedDepthwiseConv2D,
+    backendName: 'wasm',
+    kernelFunc: fusedDepthwiseConv2d as tf.KernelFunc,
+  },
   { kernelName: tf.Add, backendName: 'wasm', kernelFunc: add as tf.KernelFunc },
   { kernelName: tf.BatchMatMul, backendName: 'wasm', kernelFunc: batchMatMul as tf.KernelFunc },
   { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad as tf.KernelFunc },

@@ -17,6 +17,16 @@ export interface TrainingKernelExports {
     acc: number,
   ): void;
   depthwiseInputGradient(dy: number, w: number, dx: number, geometry: number, n0: number, n1: number): void;
+  depthwiseForward(
+    x: number,
+    w: number,
+    bias: number,
+    y: number,
+    geometry: number,
+    r0: number,
+    r1: number,
+    activation: number,
+  ): void;
   relu6Backprop(dy: number, x: number, dx: number, size: number): void;
   columnSums(x: number, out: number, rows: number, cols: number, c0: number, c1: number, acc: number): void;
   convFilterGradient(
