@@ -19,6 +19,21 @@
   return load<i32>(geometry + (<usize>i << 2));
 }
 
+/** out[c] += a[c] * b[c] for c in [0, count): four lanes at a time, then the remainder. */
+// @ts-ignore: decorator
+@inline function multiplyAccumulate(out: usize, a: usize, b: usize, count: i32): void {
+  const vectorEnd = count & ~3;
+  let c = 0;
+  for (; c < vectorEnd; c += 4) {
+    const o = <usize>c << 2;
+    v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(v128.load(a + o), v128.load(b + o))));
+  }
+  for (; c < count; c++) {
+    const o = <usize>c << 2;
+    store<f32>(out + o, load<f32>(out + o) + load<f32>(a + o) * load<f32>(b + o));
+  }
+}
+
 /**
  * dW for channels [c0, c1), accumulated in `acc` (kh * kw rows of c1 - c0 floats, this thread's own memory, so that
  * threads never write to one cache line) and then copied into `dw` [kh * kw * channels].
@@ -33,7 +48,6 @@ export function depthwiseFilterGradient(
   const rowBytes = <usize>channels << 2;
   const width = c1 - c0;
   const accRowBytes = <usize>width << 2;
-  const vectorEnd = width & ~3;
   const shift = <usize>c0 << 2;
   memory.fill(acc, 0, <usize>(kh * kw) * accRowBytes);
   for (let n = 0; n < batch; n++) {
@@ -47,16 +61,7 @@ export function depthwiseFilterGradient(
             const ix = ox * sw - pl + kx * dwl;
             if (ix < 0 || ix >= inW) continue;
             const xp = x + <usize>((n * inH + iy) * inW + ix) * rowBytes + shift;
-            const ap = acc + <usize>(ky * kw + kx) * accRowBytes;
-            let c = 0;
-            for (; c < vectorEnd; c += 4) {
-              const o = <usize>c << 2;
-              v128.store(ap + o, f32x4.add(v128.load(ap + o), f32x4.mul(v128.load(xp + o), v128.load(dyp + o))));
-            }
-            for (; c < width; c++) {
-              const o = <usize>c << 2;
-              store<f32>(ap + o, load<f32>(ap + o) + load<f32>(xp + o) * load<f32>(dyp + o));
-            }
+            multiplyAccumulate(acc + <usize>(ky * kw + kx) * accRowBytes, xp, dyp, width);
           }
         }
       }
@@ -143,15 +148,7 @@ export function depthwiseForward(
           if (ix < 0 || ix >= inW) continue;
           const xp = x + <usize>((n * inH + iy) * inW + ix) * rowBytes;
           const wp = w + <usize>(ky * kw + kx) * rowBytes;
-          let c = 0;
-          for (; c < vectorEnd; c += 4) {
-            const o = <usize>c << 2;
-            v128.store(yp + o, f32x4.add(v128.load(yp + o), f32x4.mul(v128.load(xp + o), v128.load(wp + o))));
-          }
-          for (; c < channels; c++) {
-            const o = <usize>c << 2;
-            store<f32>(yp + o, load<f32>(yp + o) + load<f32>(xp + o) * load<f32>(wp + o));
-          }
+          multiplyAccumulate(yp, xp, wp, channels);
         }
       }
       if (activation != 0) {
@@ -179,8 +176,6 @@ export function depthwiseInputGradient(dy: usize, w: usize, dx: usize, geometry:
   const sh = g(geometry, 8), sw = g(geometry, 9), dh = g(geometry, 10), dwl = g(geometry, 11);
   const pt = g(geometry, 12), pl = g(geometry, 13);
   const rowBytes = <usize>channels << 2;
-  const c0 = 0, c1 = channels;
-  const vectorEnd = channels & ~3;
   memory.fill(dx + <usize>(n0 * inH * inW) * rowBytes, 0, <usize>((n1 - n0) * inH * inW) * rowBytes);
   for (let n = n0; n < n1; n++) {
     for (let oy = 0; oy < outH; oy++) {
@@ -194,15 +189,7 @@ export function depthwiseInputGradient(dy: usize, w: usize, dx: usize, geometry:
             if (ix < 0 || ix >= inW) continue;
             const xp = dx + <usize>((n * inH + iy) * inW + ix) * rowBytes;
             const wp = w + <usize>(ky * kw + kx) * rowBytes;
-            let c = c0;
-            for (; c < vectorEnd; c += 4) {
-              const o = <usize>c << 2;
-              v128.store(xp + o, f32x4.add(v128.load(xp + o), f32x4.mul(v128.load(dyp + o), v128.load(wp + o))));
-            }
-            for (; c < c1; c++) {
-              const o = <usize>c << 2;
-              store<f32>(xp + o, load<f32>(xp + o) + load<f32>(dyp + o) * load<f32>(wp + o));
-            }
+            multiplyAccumulate(xp, dyp, wp, channels);
           }
         }
       }

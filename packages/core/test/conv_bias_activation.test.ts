@@ -7,7 +7,7 @@ import {
   selectBackend,
   tf,
 } from '@wsss/core';
-import { expectGradientsMatch, expectNoLeaks } from '@wsss/core/testing';
+import { expectGradientsMatch, expectNoLeaks, relativeError } from '@wsss/core/testing';
 
 type Activation = 'linear' | 'relu' | 'relu6';
 
@@ -46,18 +46,6 @@ function outputAndGradients(
     const grads = tf.grads(f)(args);
     return [y, ...grads].map((t) => t.dataSync() as Float32Array);
   });
-}
-
-/** Largest |a - b| relative to max(1, max |b|). */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let scale = 1;
-  let err = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]));
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-  }
-  return err / scale;
 }
 
 afterAll(() => selectBackend({ preference: 'cpu', log: null }));

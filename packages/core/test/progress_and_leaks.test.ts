@@ -1,5 +1,5 @@
 import { formatDuration, Progress, tf } from '@wsss/core';
-import { expectNoLeaks, withNoLeaks } from '@wsss/core/testing';
+import { expectNoLeaks, relativeError, withNoLeaks } from '@wsss/core/testing';
 
 function fakeStream(isTTY: boolean) {
   const writes: string[] = [];
@@ -68,5 +68,14 @@ describe('leak checks', () => {
       ),
     ).rejects.toThrow(/1 tensors left allocated besides the 1 returned/);
     tf.dispose([x, ...leaked]);
+  });
+});
+
+describe('relativeError', () => {
+  it('is the largest difference over max(1, the largest expected magnitude)', () => {
+    expect(relativeError([1, 2.5, -4], [1, 2, -5])).toBeCloseTo(1 / 5, 12);
+    expect(relativeError([0.1, 0.3], [0.1, 0.1])).toBeCloseTo(0.2, 12);
+    expect(relativeError([], [])).toBe(0);
+    expect(() => relativeError([1, 2], [1])).toThrow(/2 values against 1 expected/);
   });
 });

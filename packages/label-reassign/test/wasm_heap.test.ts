@@ -2,25 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, selectBackend, tf } from '@wsss/core';
-import { expectNoLeaks } from '@wsss/core/testing';
+import { expectNoLeaks, relativeError } from '@wsss/core/testing';
 import { centroidCosineSimilarity, labelReassignLoss, tripletCenterLoss } from '@wsss/label-reassign';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
 
 afterAll(() => selectBackend({ preference: 'cpu', log: null }));
-
-/** Largest |a - b| relative to max(1, max |b|). */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let scale = 1;
-  let err = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]));
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-  }
-  return err / scale;
-}
 
 const rng = new Rng('heap-similarity');
 const values = (n: number) => Float32Array.from({ length: n }, () => rng.normal());

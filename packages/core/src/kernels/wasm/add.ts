@@ -1,8 +1,6 @@
 import { tf } from '../../tf';
 import { runOriginalKernel } from './original_kernels';
-import { heapElementwise, wasmHeapKernels } from './wasm_heap_kernels';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
+import { heapElementwise, type KernelArgs, wasmHeapKernels } from './wasm_heap_kernels';
 
 /**
  * `Add` for wasm: two float32 tensors of one shape (gradient sums, residual connections) are added by our SIMD pass

@@ -1,9 +1,14 @@
 import { tf } from '../../tf';
 import { runOriginalKernel } from './original_kernels';
-import { heapMatMul, heapMatMulTransposedA, heapTranspose, wasmHeapKernels } from './wasm_heap_kernels';
+import {
+  heapMatMul,
+  heapMatMulTransposedA,
+  heapTranspose,
+  type KernelArgs,
+  wasmHeapKernels,
+} from './wasm_heap_kernels';
 
 type Attrs = tf.BatchMatMulAttrs;
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
 
 /** Below this many multiply-adds the original kernel is faster than setting up ours. */
 const SMALL = 1 << 16;

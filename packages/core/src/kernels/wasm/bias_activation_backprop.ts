@@ -1,20 +1,12 @@
 import { biasActivationBackpropOps } from '../../gradients/fused_conv_gradients';
 import type { tf } from '../../tf';
-import { ACTIVATION_CODES, wasmHeapKernels } from './wasm_heap_kernels';
+import { ACTIVATION_CODES, type KernelArgs, wasmHeapKernels } from './wasm_heap_kernels';
 
 /**
  * `BiasActivationBackprop` on wasm: `dz` and the column sums `dbias` in one WebAssembly SIMD pass over the
  * backend's heap (memory-bound: one thread; a test may split the channels, see setMinimumSplitWork).
  */
-export function biasActivationBackprop({
-  inputs,
-  attrs,
-  backend,
-}: {
-  inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap;
-  backend?: unknown;
-}): tf.TensorInfo[] {
+export function biasActivationBackprop({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
   const dy = inputs.dy as tf.Tensor;
   const y = inputs.y as tf.Tensor;
   const activation = (attrs?.activation as string | undefined) ?? 'linear';

@@ -1,9 +1,13 @@
 import { tf } from '../../tf';
 import { convGeometry } from '../conv_geometry';
 import { runOriginalKernel } from './original_kernels';
-import { ACTIVATION_CODES, heapMatMul, isPointwise, wasmHeapKernels } from './wasm_heap_kernels';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
+import {
+  fusedEpilogue,
+  heapMatMul,
+  isPointwise,
+  type KernelArgs,
+  wasmHeapKernels,
+} from './wasm_heap_kernels';
 
 /**
  * A pointwise (1x1, stride 1, unpadded) float32 convolution in NHWC is the product
@@ -49,16 +53,7 @@ export function conv2d(args: KernelArgs): tf.TensorInfo {
  * (other filters, PReLU, leaky ReLU, sigmoid, elu) goes to the original kernel.
  */
 export function fusedConv2d(args: KernelArgs): tf.TensorInfo {
-  const { activation = 'linear' } = args.attrs as unknown as tf.FusedConv2DAttrs;
-  const bias = args.inputs.bias as tf.TensorInfo | undefined;
-  const filter = args.inputs.filter as tf.TensorInfo;
-  const code = ACTIVATION_CODES[activation];
-  const biasFits =
-    bias === undefined ||
-    (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]);
-  const product =
-    code !== undefined && biasFits && !args.inputs.preluActivationWeights
-      ? pointwiseProduct(args, bias, code)
-      : undefined;
+  const epilogue = fusedEpilogue(args, (args.inputs.filter as tf.TensorInfo).shape[3]);
+  const product = epilogue && pointwiseProduct(args, epilogue.bias, epilogue.activation);
   return product ?? runOriginalKernel(tf.FusedConv2D, args);
 }

@@ -1,9 +1,7 @@
 import { tf } from '../../tf';
 import { convGeometry } from '../conv_geometry';
 import { runOriginalKernel } from './original_kernels';
-import { ACTIVATION_CODES, geometryWords, wasmHeapKernels } from './wasm_heap_kernels';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
+import { fusedEpilogue, geometryWords, type KernelArgs, wasmHeapKernels } from './wasm_heap_kernels';
 
 /**
  * A float32 NHWC depthwise convolution with channel multiplier 1 (MobileNet's) as our kernel, output rows split
@@ -53,16 +51,7 @@ export function depthwiseConv2d(args: KernelArgs): tf.TensorInfo {
  * ReLU or ReLU6 activation as our kernel; anything else (PReLU, leaky ReLU, sigmoid, elu) the original.
  */
 export function fusedDepthwiseConv2d(args: KernelArgs): tf.TensorInfo {
-  const { activation = 'linear' } = args.attrs as unknown as tf.FusedDepthwiseConv2DAttrs;
-  const bias = args.inputs.bias as tf.TensorInfo | undefined;
-  const filter = args.inputs.filter as tf.TensorInfo;
-  const code = ACTIVATION_CODES[activation];
-  const biasFits =
-    bias === undefined ||
-    (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[2]);
-  const product =
-    code !== undefined && biasFits && !args.inputs.preluActivationWeights
-      ? depthwiseProduct(args, bias, code)
-      : undefined;
+  const epilogue = fusedEpilogue(args, (args.inputs.filter as tf.TensorInfo).shape[2]);
+  const product = epilogue && depthwiseProduct(args, epilogue.bias, epilogue.activation);
   return product ?? runOriginalKernel(tf.FusedDepthwiseConv2D, args);
 }

@@ -1,7 +1,6 @@
 import { tf } from '../../tf';
 import { runOriginalKernel } from './original_kernels';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
+import type { KernelArgs } from './wasm_heap_kernels';
 
 /**
  * `Identity` for wasm as the cpu backend does it: the output shares the input's data (one more reference) instead

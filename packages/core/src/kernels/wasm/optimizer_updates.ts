@@ -5,9 +5,7 @@ import {
   sgdMomentumUpdateOps,
 } from '../../ops/optimizer_updates';
 import type { tf } from '../../tf';
-import { wasmHeapKernels } from './wasm_heap_kernels';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend?: unknown };
+import { type KernelArgs, wasmHeapKernels } from './wasm_heap_kernels';
 
 const sizeOf = (t: tf.TensorInfo) => t.shape.reduce((n, d) => n * d, 1);
 

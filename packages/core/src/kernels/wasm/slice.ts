@@ -1,7 +1,6 @@
 import { tf } from '../../tf';
 import { runOriginalKernel } from './original_kernels';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
+import type { KernelArgs } from './wasm_heap_kernels';
 
 interface WasmHeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;

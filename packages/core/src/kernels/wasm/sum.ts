@@ -1,8 +1,6 @@
 import { tf } from '../../tf';
 import { runOriginalKernel } from './original_kernels';
-import { wasmHeapKernels } from './wasm_heap_kernels';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
+import { type KernelArgs, wasmHeapKernels } from './wasm_heap_kernels';
 
 /**
  * `Sum` for wasm: a float32 sum over every axis but the last (the bias and batch-norm gradients, `[N,H,W,C] -> [C]`)

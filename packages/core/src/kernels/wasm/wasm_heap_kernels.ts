@@ -5,6 +5,9 @@ import type { ConvGeometry } from '../conv_geometry';
 import { KernelThreads } from './kernel_threads';
 import { isSharedMemory, type WasmBackendInternals, wasmBackendMemory } from './wasm_heap_module';
 
+/** What tfjs passes a kernel function: its inputs, attributes and the backend. */
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend?: unknown };
+
 /** The exports of assembly/training_kernels.ts (byte addresses in the backend's heap, and counts). */
 export interface TrainingKernelExports {
   depthwiseFilterGradient(
@@ -243,6 +246,25 @@ function makeWasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
 
 /** The activation codes of our fused kernels (assembly/training_kernels.ts `activate`). */
 export const ACTIVATION_CODES: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2 };
+
+/**
+ * The bias and activation code of a call of a fused convolution kernel (`FusedConv2D`, `FusedDepthwiseConv2D`) when
+ * our kernels can apply them: a float32 bias of `outChannels` values or none, a linear, ReLU or ReLU6 activation, no
+ * PReLU weights; undefined otherwise (the call goes to the original kernel).
+ */
+export function fusedEpilogue(
+  args: KernelArgs,
+  outChannels: number,
+): { bias: tf.TensorInfo | undefined; activation: number } | undefined {
+  const activation = ACTIVATION_CODES[(args.attrs?.activation as string | undefined) ?? 'linear'];
+  const bias = args.inputs.bias as tf.TensorInfo | undefined;
+  const biasFits =
+    bias === undefined ||
+    (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === outChannels);
+  return activation !== undefined && biasFits && !args.inputs.preluActivationWeights
+    ? { bias, activation }
+    : undefined;
+}
 
 /**
  * `C [M, N] = A [M, K] · B [K, N]` (row-major, at heap addresses) with our kernel, rows split between the threads
