@@ -686,3 +686,37 @@ export function adamUpdate(
     store<f32>(wOut + o, wv - ((mv / c1) / (sqrt<f32>(sv / c2) + epsilon)) * lr);
   }
 }
+
+/**
+ * The gradient of a softmax over the last axis from its output, rows [r0, r1) of row-major [rows, cols] `dy`, `y`:
+ * dx[r, c] = y[r, c] * (dy[r, c] - sum_k dy[r, k] y[r, k]), one row at a time (it stays in cache between the sum and
+ * the update). Threads split the rows.
+ */
+export function softmaxBackprop(dy: usize, y: usize, dx: usize, cols: i32, r0: i32, r1: i32): void {
+  const rowBytes = <usize>cols << 2;
+  const vectorEnd = cols & ~3;
+  for (let r = r0; r < r1; r++) {
+    const at = <usize>r * rowBytes;
+    let acc = f32x4.splat(0);
+    let c = 0;
+    for (; c < vectorEnd; c += 4) {
+      const o = at + (<usize>c << 2);
+      acc = f32x4.add(acc, f32x4.mul(v128.load(dy + o), v128.load(y + o)));
+    }
+    let dot: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+    for (; c < cols; c++) {
+      const o = at + (<usize>c << 2);
+      dot += load<f32>(dy + o) * load<f32>(y + o);
+    }
+    const dotv = f32x4.splat(dot);
+    c = 0;
+    for (; c < vectorEnd; c += 4) {
+      const o = at + (<usize>c << 2);
+      v128.store(dx + o, f32x4.mul(v128.load(y + o), f32x4.sub(v128.load(dy + o), dotv)));
+    }
+    for (; c < cols; c++) {
+      const o = at + (<usize>c << 2);
+      store<f32>(dx + o, load<f32>(y + o) * (load<f32>(dy + o) - dot));
+    }
+  }
+}

@@ -6,6 +6,7 @@ import { registerDilatedConvGradients } from './gradients/dilated_conv_gradients
 import { registerFusedConvGradients } from './gradients/fused_conv_gradients';
 import { registerRelu6Gradient } from './gradients/relu6_gradient';
 import { registerResizeBilinearGradient } from './gradients/resize_bilinear_gradient';
+import { registerSoftmaxGradient } from './gradients/softmax_gradient';
 import { registerWasmTrainingKernels } from './kernels/wasm/register';
 import { registerOptimizerUpdateKernels } from './ops/optimizer_updates';
 
@@ -14,6 +15,7 @@ registerFusedConvGradients();
 registerOptimizerUpdateKernels();
 registerResizeBilinearGradient();
 registerRelu6Gradient();
+registerSoftmaxGradient();
 registerWasmTrainingKernels();
 
 export {
@@ -47,6 +49,12 @@ export {
   registerResizeBilinearGradient,
   resizeBilinearGradConfig,
 } from './gradients/resize_bilinear_gradient';
+export {
+  registerSoftmaxGradient,
+  SOFTMAX_BACKPROP,
+  softmaxBackprop,
+  softmaxGradConfig,
+} from './gradients/softmax_gradient';
 export { decodeLabelPng, encodeLabelPng, readLabelPng, writeLabelPng } from './image/label_io';
 export {
   IMAGENET_NORMALIZATION,

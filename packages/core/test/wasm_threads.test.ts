@@ -48,9 +48,9 @@ describe('wasm backend on several threads (tfjs-backend-wasm threaded build in N
     expect(two.tensors).toBe(one.tensors);
   });
 
-  it('gives the results of one thread on two: convolutions (plain and fused), depthwise, their gradients, ReLU6, sums, matmul', () => {
+  it('gives the results of one thread on two: convolutions (plain and fused), depthwise, their gradients, ReLU6, softmax, sums, matmul', () => {
     const names = Object.keys(one.outputs);
-    expect(names).toHaveLength(13 * 3 + 5);
+    expect(names).toHaveLength(13 * 3 + 6);
     expect(Object.keys(two.outputs)).toEqual(names);
     for (const name of names) {
       const a = one.outputs[name];

@@ -81,6 +81,9 @@ const fusedBackprop = biasActivationBackprop(large, tf.relu6(tf.reverse(large, 2
 outputs['bias + relu6 gradient: dz'] = Array.from(await fusedBackprop.dz.data());
 outputs['bias + relu6 gradient: dbias'] = Array.from(await fusedBackprop.dbias.data());
 tf.dispose([fusedBackprop.dz, fusedBackprop.dbias]);
+const softmaxGradient = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.softmax(t), tf.reverse(large, 2))))(large);
+outputs['softmax gradient'] = Array.from(await softmaxGradient.data());
+softmaxGradient.dispose();
 const sum = tf.add(large, tf.reverse(large, 1));
 outputs.add = Array.from(await sum.data());
 sum.dispose();

@@ -1,5 +1,6 @@
 import { BIAS_ACTIVATION_BACKPROP } from '../../gradients/fused_conv_gradients';
 import { RELU6_BACKPROP } from '../../gradients/relu6_gradient';
+import { SOFTMAX_BACKPROP } from '../../gradients/softmax_gradient';
 import { ADAM_UPDATE, SGD_MOMENTUM_UPDATE } from '../../ops/optimizer_updates';
 import { tf } from '../../tf';
 import { add } from './add';
@@ -17,12 +18,14 @@ import { adamUpdate, sgdMomentumUpdate } from './optimizer_updates';
 import { markReplacement, rememberOriginalKernel } from './original_kernels';
 import { relu6Backprop } from './relu6_backprop';
 import { slice } from './slice';
+import { softmaxBackprop } from './softmax_backprop';
 import { sum } from './sum';
 
 /**
  * The kernels tfjs-backend-wasm 4.22 lacks for training convolutional networks, built from kernels it has or run as
  * our own WebAssembly SIMD (depthwise gradients with channel multiplier 1), `Relu6Backprop` (relu6_gradient.ts),
- * `BiasActivationBackprop` (fused_conv_gradients.ts) and the optimiser updates (ops/optimizer_updates.ts).
+ * `SoftmaxBackprop` (softmax_gradient.ts), `BiasActivationBackprop` (fused_conv_gradients.ts) and the optimiser
+ * updates (ops/optimizer_updates.ts).
  */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   {
@@ -41,6 +44,7 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
     kernelFunc: depthwiseConv2dBackpropInput as tf.KernelFunc,
   },
   { kernelName: RELU6_BACKPROP, backendName: 'wasm', kernelFunc: relu6Backprop as tf.KernelFunc },
+  { kernelName: SOFTMAX_BACKPROP, backendName: 'wasm', kernelFunc: softmaxBackprop as tf.KernelFunc },
   {
     kernelName: BIAS_ACTIVATION_BACKPROP,
     backendName: 'wasm',

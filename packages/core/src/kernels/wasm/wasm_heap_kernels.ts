@@ -101,6 +101,7 @@ export interface TrainingKernelExports {
     c1: number,
     c2: number,
   ): void;
+  softmaxBackprop(dy: number, y: number, dx: number, cols: number, r0: number, r1: number): void;
   transpose2d(x: number, out: number, rows: number, cols: number, r0: number, r1: number): void;
   addArrays(a: number, b: number, out: number, size: number): void;
 }
