@@ -217,6 +217,34 @@ describe('convBiasActivation: one fused kernel, differentiable for linear, ReLU 
     tf.dispose([x, w, dw, b, c]);
   });
 
+  it.each(['cpu', 'wasm'] as const)(
+    "leaves tfjs' own tf.fused.conv2d gradient as it was on %s (its custom gradient, not ours twice)",
+    async (backend) => {
+      await selectBackend({ preference: backend, log: null });
+      const x = tf.randomNormal([1, 5, 5, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const w = tf.randomNormal([1, 1, 3, 4], 0, 1, 'float32', 2) as tf.Tensor4D;
+      const b = tf.randomNormal([4], 0, 1, 'float32', 3) as tf.Tensor1D;
+      const fused = tf.grad((t: tf.Tensor) =>
+        tf.sum(
+          tf.fused.conv2d({
+            x: t as tf.Tensor4D,
+            filter: w,
+            bias: b,
+            activation: 'relu',
+            strides: 1,
+            pad: 'same',
+          }),
+        ),
+      )(x);
+      const plain = tf.grad((t: tf.Tensor) =>
+        tf.sum(tf.relu(tf.add(tf.conv2d(t as tf.Tensor4D, w, 1, 'same'), b))),
+      )(x);
+      expect(relativeError(fused.dataSync(), plain.dataSync())).toBeLessThan(1e-6);
+      expect(Array.from(plain.dataSync()).some((v) => v !== 0)).toBe(true);
+      tf.dispose([x, w, b, fused, plain]);
+    },
+  );
+
   it('does not leak on wasm', async () => {
     await selectBackend({ preference: 'wasm', log: null });
     const x = tf.randomNormal([2, 6, 6, 8], 0, 1, 'float32', 1) as tf.Tensor4D;

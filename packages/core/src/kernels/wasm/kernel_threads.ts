@@ -2,8 +2,8 @@
  * Helper threads (Node worker_threads) for our WebAssembly training kernels on the threaded wasm backend: each
  * instantiates the kernels on the backend's shared memory and runs the calls it finds in its shared-memory mailbox
  * (polled, then Atomics.wait: no messages, no event loop), while the calling thread runs its own share and then
- * waits for theirs. Kernels split work by channel range (or element range),
- * so every value is computed the same way whatever the split, and results do not depend on the thread count.
+ * waits for theirs. Kernels split work by channel range (or element range), so every value is computed the same way
+ * whatever the split, and results do not depend on the thread count.
  */
 import { Worker } from 'node:worker_threads';
 
