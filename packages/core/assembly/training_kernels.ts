@@ -19,6 +19,21 @@
   return load<i32>(geometry + (<usize>i << 2));
 }
 
+/** out[c] = a[c] + b[c] for c in [0, count): four lanes at a time, then the remainder (out may be a). */
+// @ts-ignore: decorator
+@inline function addSweep(out: usize, a: usize, b: usize, count: i32): void {
+  const vectorEnd = count & ~3;
+  let c = 0;
+  for (; c < vectorEnd; c += 4) {
+    const o = <usize>c << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; c < count; c++) {
+    const o = <usize>c << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
 /** out[c] += a[c] * b[c] for c in [0, count): four lanes at a time, then the remainder. */
 // @ts-ignore: decorator
 @inline function multiplyAccumulate(out: usize, a: usize, b: usize, count: i32): void {
@@ -264,21 +279,9 @@ export function biasActivationBackprop(
 export function columnSums(x: usize, out: usize, rows: i32, cols: i32, c0: i32, c1: i32, acc: usize): void {
   const rowBytes = <usize>cols << 2;
   const width = c1 - c0;
-  const vectorEnd = width & ~3;
   const shift = <usize>c0 << 2;
   memory.fill(acc, 0, <usize>width << 2);
-  for (let r = 0; r < rows; r++) {
-    const xp = x + <usize>r * rowBytes + shift;
-    let c = 0;
-    for (; c < vectorEnd; c += 4) {
-      const o = <usize>c << 2;
-      v128.store(acc + o, f32x4.add(v128.load(acc + o), v128.load(xp + o)));
-    }
-    for (; c < width; c++) {
-      const o = <usize>c << 2;
-      store<f32>(acc + o, load<f32>(acc + o) + load<f32>(xp + o));
-    }
-  }
+  for (let r = 0; r < rows; r++) addSweep(acc, acc, x + <usize>r * rowBytes + shift, width);
   memory.copy(out + shift, acc, <usize>width << 2);
 }
 
@@ -609,16 +612,7 @@ export function transpose2d(x: usize, out: usize, rows: i32, cols: i32, r0: i32,
 
 /** out[i] = a[i] + b[i] for i in [0, size). */
 export function addArrays(a: usize, b: usize, out: usize, size: i32): void {
-  const vectorEnd = size & ~3;
-  let i = 0;
-  for (; i < vectorEnd; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
-  }
-  for (; i < size; i++) {
-    const o = <usize>i << 2;
-    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
-  }
+  addSweep(out, a, b, size);
 }
 
 /**

@@ -169,9 +169,9 @@ function onWasmHeap(
     }
   };
   const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const s = heap.makeOutput([n, k]);
+    const s = heap.makeTensor([n, k]);
     const [colsum, rho, unit, r] = [[groups * k], [groups * k], [groups * k, d], [n]].map((shape) =>
-      heap.makeOutput(shape),
+      heap.makeTensor(shape),
     );
     withBlocks(groups * k * d, (w, centroids) => {
       for (let g = 0; g < groups; g++) {
@@ -186,7 +186,7 @@ function onWasmHeap(
     save([x, s, colsum, rho, unit, r]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ss, cs, rh, un, rr] = saved;
-      const dx = heap.makeOutput([n, d]);
+      const dx = heap.makeTensor([n, d]);
       withBlocks(k * d, (w, work) => {
         for (let g = 0; g < groups; g++) {
           const [row, cen] = [g * rows, g * k];

@@ -25,7 +25,7 @@ function depthwiseProduct(
   if (!kernels) return undefined;
   const g = convGeometry(x.shape, filter.shape, strides, dilations ?? 1, pad, dimRoundingMode, true);
   const out = kernels.makeOutput([g.batch, g.outHeight, g.outWidth, g.inChannels]);
-  const geometry = kernels.putWords(geometryWords(g));
+  const geometry = kernels.put(geometryWords(g));
   const [xAt, wAt, outAt] = [kernels.offsetOf(x), kernels.offsetOf(filter), kernels.offsetOf(out)];
   const biasAt = bias ? kernels.offsetOf(bias) : 0;
   const rows = g.batch * g.outHeight;

@@ -10,7 +10,7 @@ export function wasmDepthwiseFilterGradient(
   g: ConvGeometry,
 ): tf.TensorInfo {
   const out = kernels.makeOutput([g.filterHeight, g.filterWidth, g.inChannels, 1]);
-  const geometry = kernels.putWords(geometryWords(g));
+  const geometry = kernels.put(geometryWords(g));
   // each thread's own accumulators, 64 bytes apart
   const accBytes = 4 * g.filterHeight * g.filterWidth * g.inChannels + 64;
   const acc = kernels.alloc(accBytes * kernels.threads);
@@ -41,7 +41,7 @@ export function wasmDepthwiseInputGradient(
   g: ConvGeometry,
 ): tf.TensorInfo {
   const out = kernels.makeOutput([g.batch, g.inHeight, g.inWidth, g.inChannels]);
-  const geometry = kernels.putWords(geometryWords(g));
+  const geometry = kernels.put(geometryWords(g));
   const [dyAt, wAt, outAt] = [kernels.offsetOf(dy), kernels.offsetOf(filter), kernels.offsetOf(out)];
   const work = g.batch * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels;
   try {

@@ -1,9 +1,15 @@
 import type { tf } from '../../tf';
 import { TRAINING_KERNELS_SHARED_WASM, TRAINING_KERNELS_WASM } from '../../wasm/training_kernels_wasm';
-import { decodeBase64 } from '../../wasm/wasm_arena';
+import type { WasmBinaries } from '../../wasm/wasm_arena';
 import type { ConvGeometry } from '../conv_geometry';
 import { KernelThreads } from './kernel_threads';
-import { isSharedMemory, type WasmBackendInternals, wasmBackendMemory } from './wasm_heap_module';
+import {
+  compiledModule,
+  isSharedMemory,
+  type WasmHeapModule,
+  wasmBackendMemory,
+  wasmHeapModule,
+} from './wasm_heap_module';
 
 /** What tfjs passes a kernel function: its inputs, attributes and the backend. */
 export type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend?: unknown };
@@ -106,16 +112,11 @@ export interface TrainingKernelExports {
   addArrays(a: number, b: number, out: number, size: number): void;
 }
 
-/** Our kernels instantiated on one backend's heap: they read and write its tensors in place. */
-export interface WasmHeapKernels {
-  exports: TrainingKernelExports;
-  offsetOf(info: tf.TensorInfo): number;
-  makeOutput(shape: number[]): tf.TensorInfo;
-  /** Copies `words` into a fresh heap block; free it with {@link WasmHeapKernels.free}. */
-  putWords(words: Int32Array): number;
-  /** A fresh heap block of `bytes` bytes (not zeroed); free it with {@link WasmHeapKernels.free}. */
-  alloc(bytes: number): number;
-  free(at: number): void;
+/**
+ * Our kernels instantiated on one backend's heap (they read and write its tensors in place), and the threads they
+ * share their work with.
+ */
+export interface WasmHeapKernels extends WasmHeapModule<TrainingKernelExports> {
   /** The threads {@link WasmHeapKernels.split} shares work between (1 without helper threads). */
   threads: number;
   /**
@@ -145,19 +146,11 @@ export function setMinimumSplitWork(work: number): number {
   return previous;
 }
 
-const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
-const onMemory = new WeakMap<WebAssembly.Memory, TrainingKernelExports>();
+/** Both builds of our kernels: the threaded backend's memory is shared. */
+const TRAINING_KERNELS: WasmBinaries = { plain: TRAINING_KERNELS_WASM, shared: TRAINING_KERNELS_SHARED_WASM };
 const threadsOn = new WeakMap<WebAssembly.Memory, KernelThreads>();
 /** One {@link WasmHeapKernels} per backend, made on first use (every kernel call asks for it). */
 const onBackend = new WeakMap<object, WasmHeapKernels>();
-
-function compiledKernels(shared: boolean): WebAssembly.Module {
-  const key = shared ? 'shared' : 'plain';
-  compiled[key] ??= new WebAssembly.Module(
-    decodeBase64(shared ? TRAINING_KERNELS_SHARED_WASM : TRAINING_KERNELS_WASM),
-  );
-  return compiled[key];
-}
 
 /**
  * Starts `helpers` threads that run our training kernels on the wasm backend's shared memory (its threaded build),
@@ -168,7 +161,7 @@ export async function startWasmKernelThreads(backend: unknown, helpers: number):
   if (!memory || !isSharedMemory(memory) || helpers < 1) return 1;
   const running = threadsOn.get(memory);
   if (running) return running.threads;
-  const pool = await KernelThreads.start(compiledKernels(true), memory, helpers);
+  const pool = await KernelThreads.start(compiledModule(TRAINING_KERNELS_SHARED_WASM), memory, helpers);
   if (pool) threadsOn.set(memory, pool);
   onBackend.delete(backend as object); // made before the pool: made again with it
   return pool?.threads ?? 1;
@@ -189,36 +182,18 @@ export function wasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
 }
 
 function makeWasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
-  const b = backend as WasmBackendInternals | undefined;
-  const module = b?.wasm;
+  if (backend === undefined) return undefined;
+  const heap = wasmHeapModule<TrainingKernelExports>(TRAINING_KERNELS, backend);
   const memory = wasmBackendMemory(backend);
-  if (
-    memory === undefined ||
-    typeof b?.getMemoryOffset !== 'function' ||
-    typeof b.makeOutput !== 'function' ||
-    typeof module?._malloc !== 'function' ||
-    typeof module._free !== 'function'
-  ) {
-    return undefined;
-  }
-  let exports = onMemory.get(memory);
-  if (exports === undefined) {
-    exports = new WebAssembly.Instance(compiledKernels(isSharedMemory(memory)), { env: { memory } })
-      .exports as unknown as TrainingKernelExports;
-    onMemory.set(memory, exports);
-  }
-  const backendWithOffsets = b as Required<Pick<WasmBackendInternals, 'getMemoryOffset' | 'makeOutput'>>;
-  const malloc = module._malloc;
-  const free = module._free;
+  if (!heap || !memory) return undefined;
   const pool = threadsOn.get(memory);
-  const kernels = exports;
+  const kernels = heap.exports;
+  const call = (c: { fn: string; args: number[] }) =>
+    (kernels[c.fn as keyof TrainingKernelExports] as (...a: number[]) => void)(...c.args);
   return {
-    exports,
+    ...heap,
     threads: pool?.threads ?? 1,
-    alloc: (bytes) => malloc(bytes),
     split(fn, extent, align, work, args) {
-      const call = (c: { fn: string; args: number[] }) =>
-        (kernels[c.fn as keyof TrainingKernelExports] as (...a: number[]) => void)(...c.args);
       const parts = pool && work >= 2 * splitWork ? Math.min(pool.threads, Math.ceil(extent / align)) : 1;
       if (parts <= 1) {
         call({ fn, args: args(0, extent, 0) });
@@ -233,15 +208,6 @@ function makeWasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
       }));
       (pool as KernelThreads).run(calls, call);
     },
-    offsetOf: (info) => backendWithOffsets.getMemoryOffset(info.dataId),
-    makeOutput: (shape) => backendWithOffsets.makeOutput(shape, 'float32'),
-    putWords(words) {
-      const at = malloc(words.byteLength);
-      // the heap may have grown: a view of the current buffer
-      new Int32Array(memory.buffer, at, words.length).set(words);
-      return at;
-    },
-    free,
   };
 }
 
@@ -374,7 +340,7 @@ export function heapConvFilterGradient(
   outChannels: number,
 ): void {
   const taps = g.filterHeight * g.filterWidth;
-  const geometry = kernels.putWords(geometryWords(g, outChannels));
+  const geometry = kernels.put(geometryWords(g, outChannels));
   const gatherBytes = (isPointwise(g) ? 256 : Math.max(256, 256 * g.inChannels)) + 64;
   const gather = kernels.alloc(gatherBytes * kernels.threads);
   const work = g.batch * g.outHeight * g.outWidth * taps * g.inChannels * outChannels;

@@ -2,7 +2,7 @@ import { tf } from '../../tf';
 import { decodeBase64, type WasmBinaries } from '../../wasm/wasm_arena';
 
 /** What our heap kernels use of tfjs-backend-wasm's backend (4.22): its Emscripten module, offsets and outputs. */
-export interface WasmBackendInternals {
+interface WasmBackendInternals {
   wasm?: {
     wasmMemory?: WebAssembly.Memory;
     asm?: { memory?: WebAssembly.Memory };
@@ -21,19 +21,28 @@ export interface WasmHeapModule<Exports> {
   exports: Exports;
   /** The byte address of a tensor's data in the heap. */
   offsetOf(info: tf.TensorInfo): number;
-  /** A new float32 tensor on the backend (contents not initialised), for a kernel to write. */
-  makeOutput(shape: number[]): tf.Tensor;
+  /** A new float32 kernel output on the backend (contents not initialised), what a kernel function returns. */
+  makeOutput(shape: number[]): tf.TensorInfo;
+  /** A new float32 tensor on the backend (contents not initialised), for an op outside a kernel to write. */
+  makeTensor(shape: number[]): tf.Tensor;
   /** A fresh heap block of `bytes` bytes (not zeroed); free it with {@link WasmHeapModule.free}. */
   alloc(bytes: number): number;
   free(at: number): void;
   /** A fresh heap block holding a copy of `values`; free it with {@link WasmHeapModule.free}. */
-  put(values: Float32Array): number;
+  put(values: Float32Array | Int32Array): number;
   /** A view of `length` floats at `at` in the heap's current buffer (valid until the heap grows). */
   view(at: number, length: number): Float32Array;
 }
 
 /** Compiled modules by their base64 source. */
 const compiled = new Map<string, WebAssembly.Module>();
+
+/** The module compiled from base64 `source`, once per process (instances on several memories share it). */
+export function compiledModule(source: string): WebAssembly.Module {
+  const module = compiled.get(source) ?? new WebAssembly.Module(decodeBase64(source));
+  compiled.set(source, module);
+  return module;
+}
 const instances = new WeakMap<WebAssembly.Memory, Map<WasmBinaries, unknown>>();
 
 /** The memory of tfjs-backend-wasm's backend `backend`, or undefined for any other backend. */
@@ -82,9 +91,7 @@ export function wasmHeapModule<Exports>(
   instances.set(memory, onMemory);
   let exports = onMemory.get(binaries) as Exports | undefined;
   if (exports === undefined) {
-    const module = compiled.get(source) ?? new WebAssembly.Module(decodeBase64(source));
-    compiled.set(source, module);
-    exports = new WebAssembly.Instance(module, { env: { memory } }).exports as Exports;
+    exports = new WebAssembly.Instance(compiledModule(source), { env: { memory } }).exports as Exports;
     onMemory.set(binaries, exports);
   }
   const getMemoryOffset = b.getMemoryOffset.bind(b);
@@ -94,13 +101,17 @@ export function wasmHeapModule<Exports>(
   return {
     exports,
     offsetOf: (info) => getMemoryOffset(info.dataId),
-    makeOutput: (shape) =>
+    makeOutput: (shape) => makeOutput(shape, 'float32'),
+    makeTensor: (shape) =>
       tf.engine().makeTensorFromTensorInfo(makeOutput(shape, 'float32'), backend as never),
     alloc: (bytes) => malloc(bytes),
     free: (at) => free(at),
     put(values) {
       const at = malloc(values.byteLength);
-      new Float32Array(memory.buffer, at, values.length).set(values);
+      // the heap may have grown since the last view: one of the current buffer
+      new Uint8Array(memory.buffer, at, values.byteLength).set(
+        new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+      );
       return at;
     },
     view: (at, length) => new Float32Array(memory.buffer, at, length),
