@@ -119,7 +119,11 @@ for (const op of OPS) {
     ]);
   }
 }
-const machine = records.get(threadCounts[0])?.[0]?.machine;
+const first = records.get(threadCounts[0])?.[0];
+const machine = first?.machine;
+const build = first?.relaxedSimd
+  ? 'our kernels: relaxed-SIMD build (fused multiply-adds)'
+  : 'our kernels: plain SIMD build (this engine has no relaxed SIMD on: Node >= 22 has it)';
 console.log(
   markdownTable(
     [
@@ -137,6 +141,6 @@ console.log(
 console.log(
   `\n${rounds} rounds alternating ${threadCounts.join(' / ')} threads; each round: ${runs} timed calls after a warm-up, ` +
     `ours then the peer with the same thread count; medians over rounds (min-max). ` +
-    `${machine ? `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}.` : ''}`,
+    `${machine ? `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${build}.` : ''}`,
 );
 if (missing.size) console.log(`\nNo peer: ${[...missing].join('; ')}`);

@@ -19,6 +19,16 @@
   return load<i32>(geometry + (<usize>i << 2));
 }
 
+/**
+ * acc + x * y per lane: one fused multiply-add (f32x4.relaxed_madd) in the build for engines with relaxed SIMD,
+ * a multiply then an add in the other.
+ */
+// @ts-ignore: decorator
+@inline function madd(x: v128, y: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, y, acc);
+  return f32x4.add(acc, f32x4.mul(x, y));
+}
+
 /** out[c] = a[c] + b[c] for c in [0, count): four lanes at a time, then the remainder (out may be a). */
 // @ts-ignore: decorator
 @inline function addSweep(out: usize, a: usize, b: usize, count: i32): void {
@@ -41,7 +51,7 @@
   let c = 0;
   for (; c < vectorEnd; c += 4) {
     const o = <usize>c << 2;
-    v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(v128.load(a + o), v128.load(b + o))));
+    v128.store(out + o, madd(v128.load(a + o), v128.load(b + o), v128.load(out + o)));
   }
   for (; c < count; c++) {
     const o = <usize>c << 2;
@@ -102,14 +112,14 @@ export function depthwiseFilterGradient(
     const o = <usize>c << 2;
     let a = bias ? v128.load(bias + o) : f32x4.splat(0);
     let b = f32x4.mul(v128.load(x0 + o), v128.load(w + o));
-    a = f32x4.add(a, f32x4.mul(v128.load(x0 + dx + o), v128.load(w + rowBytes + o)));
-    b = f32x4.add(b, f32x4.mul(v128.load(x0 + dx2 + o), v128.load(w + 2 * rowBytes + o)));
-    a = f32x4.add(a, f32x4.mul(v128.load(x1 + o), v128.load(w3 + o)));
-    b = f32x4.add(b, f32x4.mul(v128.load(x1 + dx + o), v128.load(w3 + rowBytes + o)));
-    a = f32x4.add(a, f32x4.mul(v128.load(x1 + dx2 + o), v128.load(w3 + 2 * rowBytes + o)));
-    b = f32x4.add(b, f32x4.mul(v128.load(x2 + o), v128.load(w6 + o)));
-    a = f32x4.add(a, f32x4.mul(v128.load(x2 + dx + o), v128.load(w6 + rowBytes + o)));
-    b = f32x4.add(b, f32x4.mul(v128.load(x2 + dx2 + o), v128.load(w6 + 2 * rowBytes + o)));
+    a = madd(v128.load(x0 + dx + o), v128.load(w + rowBytes + o), a);
+    b = madd(v128.load(x0 + dx2 + o), v128.load(w + 2 * rowBytes + o), b);
+    a = madd(v128.load(x1 + o), v128.load(w3 + o), a);
+    b = madd(v128.load(x1 + dx + o), v128.load(w3 + rowBytes + o), b);
+    a = madd(v128.load(x1 + dx2 + o), v128.load(w3 + 2 * rowBytes + o), a);
+    b = madd(v128.load(x2 + o), v128.load(w6 + o), b);
+    a = madd(v128.load(x2 + dx + o), v128.load(w6 + rowBytes + o), a);
+    b = madd(v128.load(x2 + dx2 + o), v128.load(w6 + 2 * rowBytes + o), b);
     v128.store(yp + o, activate(f32x4.add(a, b), activation));
   }
   for (; c < channels; c++) {
@@ -399,14 +409,14 @@ function filterGradientTiles(
         const xv = v128.load(xp);
         const d0 = v128.load(d), d1 = v128.load(d, 16);
         const x0 = lane(xv, 0), x1 = lane(xv, 1), x2 = lane(xv, 2), x3 = lane(xv, 3);
-        a00 = f32x4.add(a00, f32x4.mul(x0, d0));
-        a01 = f32x4.add(a01, f32x4.mul(x0, d1));
-        a10 = f32x4.add(a10, f32x4.mul(x1, d0));
-        a11 = f32x4.add(a11, f32x4.mul(x1, d1));
-        a20 = f32x4.add(a20, f32x4.mul(x2, d0));
-        a21 = f32x4.add(a21, f32x4.mul(x2, d1));
-        a30 = f32x4.add(a30, f32x4.mul(x3, d0));
-        a31 = f32x4.add(a31, f32x4.mul(x3, d1));
+        a00 = madd(x0, d0, a00);
+        a01 = madd(x0, d1, a01);
+        a10 = madd(x1, d0, a10);
+        a11 = madd(x1, d1, a11);
+        a20 = madd(x2, d0, a20);
+        a21 = madd(x2, d1, a21);
+        a30 = madd(x3, d0, a30);
+        a31 = madd(x3, d1, a31);
         xp += xRowBytes;
         d += dyRowBytes;
       }
@@ -433,7 +443,7 @@ function filterGradientTiles(
       let xp = xBlock + (<usize>ci << 2);
       let d = dyBlock + (<usize>co << 2);
       for (let j = 0; j < count; j++) {
-        a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(xp)), v128.load(d)));
+        a = madd(f32x4.splat(load<f32>(xp)), v128.load(d), a);
         xp += xRowBytes;
         d += dyRowBytes;
       }
@@ -504,14 +514,14 @@ export function gemm(
           const b0 = v128.load(bp), b1 = v128.load(bp, 16);
           const x0 = f32x4.splat(load<f32>(ap)), x1 = f32x4.splat(load<f32>(ap + aRow));
           const x2 = f32x4.splat(load<f32>(ap + 2 * aRow)), x3 = f32x4.splat(load<f32>(ap + 3 * aRow));
-          a00 = f32x4.add(a00, f32x4.mul(x0, b0));
-          a01 = f32x4.add(a01, f32x4.mul(x0, b1));
-          a10 = f32x4.add(a10, f32x4.mul(x1, b0));
-          a11 = f32x4.add(a11, f32x4.mul(x1, b1));
-          a20 = f32x4.add(a20, f32x4.mul(x2, b0));
-          a21 = f32x4.add(a21, f32x4.mul(x2, b1));
-          a30 = f32x4.add(a30, f32x4.mul(x3, b0));
-          a31 = f32x4.add(a31, f32x4.mul(x3, b1));
+          a00 = madd(x0, b0, a00);
+          a01 = madd(x0, b1, a01);
+          a10 = madd(x1, b0, a10);
+          a11 = madd(x1, b1, a11);
+          a20 = madd(x2, b0, a20);
+          a21 = madd(x2, b1, a21);
+          a30 = madd(x3, b0, a30);
+          a31 = madd(x3, b1, a31);
           ap += 4;
           bp += stripStep;
         }
@@ -532,8 +542,8 @@ export function gemm(
         let bp = bCol;
         for (let kk = 0; kk < k; kk++) {
           const x = f32x4.splat(load<f32>(ap));
-          a0 = f32x4.add(a0, f32x4.mul(x, v128.load(bp)));
-          a1 = f32x4.add(a1, f32x4.mul(x, v128.load(bp, 16)));
+          a0 = madd(x, v128.load(bp), a0);
+          a1 = madd(x, v128.load(bp, 16), a1);
           ap += 4;
           bp += stripStep;
         }
@@ -548,7 +558,7 @@ export function gemm(
         let ap = a + <usize>m * aRow;
         let bp = b + (<usize>col << 2);
         for (let kk = 0; kk < k; kk++) {
-          acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(ap)), v128.load(bp)));
+          acc = madd(f32x4.splat(load<f32>(ap)), v128.load(bp), acc);
           ap += 4;
           bp += bRow;
         }
@@ -695,7 +705,7 @@ export function softmaxBackprop(dy: usize, y: usize, dx: usize, cols: i32, r0: i
     let c = 0;
     for (; c < vectorEnd; c += 4) {
       const o = at + (<usize>c << 2);
-      acc = f32x4.add(acc, f32x4.mul(v128.load(dy + o), v128.load(y + o)));
+      acc = madd(v128.load(dy + o), v128.load(y + o), acc);
     }
     let dot: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
     for (; c < cols; c++) {

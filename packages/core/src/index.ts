@@ -103,4 +103,11 @@ export { tf } from './tf';
 export { writeFileAtomic } from './util/atomic_write';
 export { fetchBytes } from './util/fetch_bytes';
 export { formatDuration, Progress, type ProgressOptions } from './util/progress';
-export { decodeBase64, WasmArena, type WasmBinaries } from './wasm/wasm_arena';
+export { WasmArena } from './wasm/wasm_arena';
+export {
+  decodeBase64,
+  setRelaxedSimd,
+  usesRelaxedSimd,
+  type WasmBinaries,
+  wasmBuild,
+} from './wasm/wasm_builds';

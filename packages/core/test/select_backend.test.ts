@@ -22,7 +22,9 @@ describe('selectBackend', () => {
         /@tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node is installed/,
       );
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^\[wsss\] backend: wasm, \d threads? \(skipped tensorflow: [^;]*\)$/);
+      expect(lines[0]).toMatch(
+        /^\[wsss\] backend: wasm, \d threads?(, relaxed SIMD)? \(skipped tensorflow: [^;]*\)$/,
+      );
       expect(automaticBackendOrder()).toEqual(['tensorflow', 'wasm', 'cpu']);
       // Logged once: the same selection again prints nothing.
       await selectBackend({ log: (l) => lines.push(l) });

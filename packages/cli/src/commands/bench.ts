@@ -40,6 +40,8 @@ export interface BenchRecord {
   size: BenchSize;
   /** The threads each side ran on: the wasm backend (when it ran), the CRF, the peers. */
   threads: { wasm?: number; crf: number; peers: number };
+  /** When wasm ran: whether our training kernels ran their relaxed-SIMD build (fused multiply-adds). */
+  relaxedSimd?: boolean;
   results: BenchResult[];
   skipped: { backend: string; reason: string }[];
   /** The peers' timings from the same run, and the kernels without one. */
@@ -105,7 +107,9 @@ export function benchTable(record: BenchRecord): string {
   return (
     `${markdownTable(['op', 'shape', 'backend', 'median ms', 'IQR ms', 'runs', 'ours / peer (same run)'], rows)}\n\n` +
     `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, tfjs ${versions.tfjs}; ` +
-    (threads.wasm === undefined ? '' : `wasm on ${count(threads.wasm)}, `) +
+    (threads.wasm === undefined
+      ? ''
+      : `wasm on ${count(threads.wasm)}${record.relaxedSimd ? ' (relaxed SIMD)' : ''}, `) +
     `CRF on ${count(threads.crf)}, peers on ${count(threads.peers)}` +
     (skipped.length ? `; skipped: ${skipped.map((s) => s.backend).join(', ')}` : '') +
     '\n'
@@ -150,7 +154,10 @@ export async function benchCommand(args: BenchArgs, io: Io): Promise<BenchRecord
   for (const backend of backends) {
     try {
       const selected = await selectBackend({ preference: backend, log: null, threads });
-      if (backend === 'wasm') record.threads.wasm = selected.threads;
+      if (backend === 'wasm') {
+        record.threads.wasm = selected.threads;
+        record.relaxedSimd = selected.relaxedSimd;
+      }
     } catch (err) {
       const reason = (err as Error).message.replace(
         /^selectBackend: backend '\w+' was requested but is unavailable: /,

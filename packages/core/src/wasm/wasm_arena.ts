@@ -1,18 +1,8 @@
+import { decodeBase64, type WasmBinaries, wasmBuild } from './wasm_builds';
+
 const PAGE = 65536;
 const MAX_PAGES = 65536;
 const ALIGN = 16;
-
-/** Decodes base64 (generated WebAssembly binaries) in Node and in browsers. */
-export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(text, 'base64'));
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-}
-
-/** The two builds of an AssemblyScript kernel module (scripts/build_wasm.mjs): for shared and for plain memory. */
-export interface WasmBinaries {
-  plain: string;
-  shared?: string;
-}
 
 /**
  * One WebAssembly instance of a kernel module and the memory it works on. JavaScript owns the memory: buffers are
@@ -35,9 +25,7 @@ export class WasmArena<Exports> {
     this.base = ALIGN + Math.ceil(reservedBytes / ALIGN) * ALIGN;
     this.top = this.base;
     this.shared = binaries.shared !== undefined && typeof SharedArrayBuffer !== 'undefined';
-    this.module = new WebAssembly.Module(
-      decodeBase64(this.shared ? (binaries.shared as string) : binaries.plain),
-    );
+    this.module = new WebAssembly.Module(decodeBase64(wasmBuild(binaries, this.shared) as string));
     this.memory = new WebAssembly.Memory(
       this.shared ? { initial: 16, maximum: MAX_PAGES, shared: true } : { initial: 16 },
     );

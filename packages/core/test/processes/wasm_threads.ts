@@ -1,5 +1,5 @@
 /**
- * Run by wasm_threads.test.ts in a fresh process (WSSS_THREADS sets the threads): the wasm backend's hot training
+ * Run by wasm_threads.test.ts in a fresh process (WSSS_THREADS sets the threads, WSSS_RELAXED_SIMD the build): the wasm backend's hot training
  * ops (convolution and depthwise convolution forward and both gradients, strides 1/2, dilation 2, 'same'/'valid';
  * a pointwise convolution with bias and ReLU6 fused and its gradients; batched matmul) on seeded inputs, and the CPU time / wall time of repeated matmuls. Prints one JSON line; the
  * process must exit by itself.
@@ -102,6 +102,7 @@ console.log(
   JSON.stringify({
     threads: selected.threads,
     threadsNote: selected.threadsNote ?? null,
+    relaxedSimd: selected.relaxedSimd,
     cpuOverWall: (used.user + used.system) / 1000 / wall,
     tensors: tf.memory().numTensors,
     outputs,

@@ -1,6 +1,11 @@
 import type { tf } from '../../tf';
-import { TRAINING_KERNELS_SHARED_WASM, TRAINING_KERNELS_WASM } from '../../wasm/training_kernels_wasm';
-import type { WasmBinaries } from '../../wasm/wasm_arena';
+import {
+  TRAINING_KERNELS_RELAXED_SHARED_WASM,
+  TRAINING_KERNELS_RELAXED_WASM,
+  TRAINING_KERNELS_SHARED_WASM,
+  TRAINING_KERNELS_WASM,
+} from '../../wasm/training_kernels_wasm';
+import { type WasmBinaries, wasmBuild } from '../../wasm/wasm_builds';
 import type { ConvGeometry } from '../conv_geometry';
 import { KernelThreads } from './kernel_threads';
 import {
@@ -146,8 +151,12 @@ export function setMinimumSplitWork(work: number): number {
   return previous;
 }
 
-/** Both builds of our kernels: the threaded backend's memory is shared. */
-const TRAINING_KERNELS: WasmBinaries = { plain: TRAINING_KERNELS_WASM, shared: TRAINING_KERNELS_SHARED_WASM };
+/** The builds of our kernels: the threaded backend's memory is shared; relaxed SIMD where the engine has it. */
+export const TRAINING_KERNELS: WasmBinaries = {
+  plain: TRAINING_KERNELS_WASM,
+  shared: TRAINING_KERNELS_SHARED_WASM,
+  relaxed: { plain: TRAINING_KERNELS_RELAXED_WASM, shared: TRAINING_KERNELS_RELAXED_SHARED_WASM },
+};
 const threadsOn = new WeakMap<WebAssembly.Memory, KernelThreads>();
 /** One {@link WasmHeapKernels} per backend, made on first use (every kernel call asks for it). */
 const onBackend = new WeakMap<object, WasmHeapKernels>();
@@ -161,7 +170,11 @@ export async function startWasmKernelThreads(backend: unknown, helpers: number):
   if (!memory || !isSharedMemory(memory) || helpers < 1) return 1;
   const running = threadsOn.get(memory);
   if (running) return running.threads;
-  const pool = await KernelThreads.start(compiledModule(TRAINING_KERNELS_SHARED_WASM), memory, helpers);
+  const pool = await KernelThreads.start(
+    compiledModule(wasmBuild(TRAINING_KERNELS, true) as string),
+    memory,
+    helpers,
+  );
   if (pool) threadsOn.set(memory, pool);
   onBackend.delete(backend as object); // made before the pool: made again with it
   return pool?.threads ?? 1;

@@ -1,5 +1,5 @@
 import { tf } from '../../tf';
-import { decodeBase64, type WasmBinaries } from '../../wasm/wasm_arena';
+import { decodeBase64, type WasmBinaries, wasmBuild } from '../../wasm/wasm_builds';
 
 /** What our heap kernels use of tfjs-backend-wasm's backend (4.22): its Emscripten module, offsets and outputs. */
 interface WasmBackendInternals {
@@ -43,7 +43,8 @@ export function compiledModule(source: string): WebAssembly.Module {
   compiled.set(source, module);
   return module;
 }
-const instances = new WeakMap<WebAssembly.Memory, Map<WasmBinaries, unknown>>();
+/** Instances by memory and build. */
+const instances = new WeakMap<WebAssembly.Memory, Map<string, unknown>>();
 
 /** The memory of tfjs-backend-wasm's backend `backend`, or undefined for any other backend. */
 export function wasmBackendMemory(backend: unknown): WebAssembly.Memory | undefined {
@@ -59,8 +60,8 @@ export function isSharedMemory(memory: WebAssembly.Memory): boolean {
 
 /**
  * `binaries` (an AssemblyScript module built by scripts/build_wasm.mjs: imported memory, no data segments or
- * globals; its shared build for the threaded backend) instantiated once on the heap of `backend` (default: the
- * active one), or undefined when that is not tfjs-backend-wasm 4.22's backend, or its memory is shared and
+ * globals; its shared build for the threaded backend; the relaxed-SIMD builds, see {@link wasmBuild}) instantiated
+ * once on the heap of `backend` (default: the active one), or undefined when that is not tfjs-backend-wasm 4.22's backend, or its memory is shared and
  * `binaries` has no shared build. Other packages' kernels use it to work on wasm tensors in place.
  *
  * ```ts
@@ -85,14 +86,14 @@ export function wasmHeapModule<Exports>(
     return undefined;
   }
   const shared = isSharedMemory(memory);
-  const source = shared ? binaries.shared : binaries.plain;
+  const source = wasmBuild(binaries, shared);
   if (source === undefined) return undefined;
-  const onMemory = instances.get(memory) ?? new Map<WasmBinaries, unknown>();
+  const onMemory = instances.get(memory) ?? new Map<string, unknown>();
   instances.set(memory, onMemory);
-  let exports = onMemory.get(binaries) as Exports | undefined;
+  let exports = onMemory.get(source) as Exports | undefined;
   if (exports === undefined) {
     exports = new WebAssembly.Instance(compiledModule(source), { env: { memory } }).exports as Exports;
-    onMemory.set(binaries, exports);
+    onMemory.set(source, exports);
   }
   const getMemoryOffset = b.getMemoryOffset.bind(b);
   const makeOutput = b.makeOutput.bind(b);
