@@ -8,9 +8,10 @@
  */
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { main } from '@wsss/cli';
+import { enableRelaxedSimdOnNode20, main } from '@wsss/cli';
 import { sharedPath } from '@wsss/core/testing';
 
+enableRelaxedSimdOnNode20();
 const args = process.argv.slice(2).filter((a) => a !== '--fresh');
 const out = resolve('runs');
 const name = 'demo-baseline-quick';

@@ -6,13 +6,15 @@
  * Run: pnpm --filter @wsss/benchmarks bench:profile-training [--runs N]
  */
 
+import { enableRelaxedSimdOnNode20 } from '@wsss/cli';
 import { classifierTrainingStep } from '@wsss/cli/bench';
 import { selectBackend, tf } from '@wsss/core';
 import { ClassifierHead, MobileNetV2 } from '@wsss/models';
 import { benchmarkOption, markdownTable } from './timing';
 
 const runs = benchmarkOption('runs', 3);
-await selectBackend({ preference: 'wasm', log: null });
+enableRelaxedSimdOnNode20(); // as the wsss command does
+const { relaxedSimd } = await selectBackend({ preference: 'wasm', log: null });
 
 for (const outputStride of [32, 16] as const) {
   const backbone = new MobileNetV2({ outputStride, widthMultiplier: 1, seed: 1 });
@@ -48,7 +50,7 @@ for (const outputStride of [32, 16] as const) {
     ]);
   walls.sort((a, b) => a - b);
   console.log(
-    `\nMobileNetV2 training step, batch 8, 128x128, output stride ${outputStride}, wasm: wall ${walls[walls.length >> 1].toFixed(0)} ms (median of ${runs}, profiled), kernels ${(all / runs).toFixed(0)} ms\n`,
+    `\nMobileNetV2 training step, batch 8, 128x128, output stride ${outputStride}, wasm${relaxedSimd ? ' (relaxed SIMD)' : ''}: wall ${walls[walls.length >> 1].toFixed(0)} ms (median of ${runs}, profiled), kernels ${(all / runs).toFixed(0)} ms\n`,
   );
   console.log(markdownTable(['kernel', 'calls per step', 'ms per step', 'share'], rows));
   tf.dispose([images, labels]);

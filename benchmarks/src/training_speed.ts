@@ -10,7 +10,7 @@
  *      (WSSS_PYTHON=/usr/bin/python3 when `python3` is not the interpreter that has torch)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,9 +66,9 @@ function benchRun(threads: number, round: number): BenchRecord {
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 << 20 },
   );
-  if (child.status !== 0) {
+  if (child.status !== 0 || !existsSync(json)) {
     throw new Error(
-      `wsss bench on ${threads} threads failed: ${child.stderr.split('\n').slice(-5).join(' | ')}`,
+      `wsss bench on ${threads} threads failed (exit ${child.status ?? child.signal}): ${child.stderr.split('\n').slice(-8).join(' | ')}`,
     );
   }
   return JSON.parse(readFileSync(json, 'utf8')) as BenchRecord;

@@ -21,3 +21,4 @@ export { type EvalArgs, evalCommand } from './commands/eval';
 export { type RunArgs, resumeCommand, runCommand } from './commands/run';
 export { type Io, UsageError } from './io';
 export { main } from './main';
+export { enableRelaxedSimdOnNode20 } from './relaxed_simd';

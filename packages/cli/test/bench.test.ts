@@ -121,7 +121,7 @@ describe('wsss bench', () => {
       // started it before); the CRF and the peers get the count asked for
       expect(record.threads.wasm).toBeGreaterThanOrEqual(1);
       expect(record.threads).toMatchObject({ crf: 2, peers: 2 });
-      expect(stdout).toMatch(/wasm on \d threads?, CRF on 2 threads, peers on 2 threads/);
+      expect(stdout).toMatch(/wasm on \d threads?( \(relaxed SIMD\))?, CRF on 2 threads, peers on 2 threads/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

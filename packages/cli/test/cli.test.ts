@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -252,6 +252,47 @@ describe('wsss', () => {
     expect(existsSync(join(run, 'infer', 'corrupt.png'))).toBe(false);
     rmSync(out, { recursive: true, force: true });
   }, 120000);
+
+  it('runs the fused multiply-add (relaxed SIMD) build of our wasm kernels, on Node 20 too, unless WSSS_RELAXED_SIMD=0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsss-relaxed-'));
+    try {
+      const build = (relaxed: string) => {
+        const json = join(dir, `bench-${relaxed}.json`);
+        const child = spawnSync(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            join(root, 'packages/cli/src/bin.ts'),
+            ...['bench', '--size', 'small', '--runs', '1', '--backend', 'wasm', '--ops', 'train-step-os32'],
+            ...['--threads', '1', '--no-peers', '--json', json],
+          ],
+          {
+            cwd: root,
+            encoding: 'utf8',
+            timeout: 120_000,
+            env: {
+              ...process.env,
+              TSX_TSCONFIG_PATH: join(root, 'tsconfig.json'),
+              WSSS_RELAXED_SIMD: relaxed,
+            },
+          },
+        );
+        expect({ status: child.status, stderr: child.status ? child.stderr.slice(-500) : '' }).toEqual({
+          status: 0,
+          stderr: '',
+        });
+        return [
+          JSON.parse(readFileSync(json, 'utf8')).relaxedSimd,
+          /wasm on 1 thread \(relaxed SIMD\)/.test(child.stdout),
+        ];
+      };
+      expect(build('1')).toEqual([true, true]);
+      expect(build('0')).toEqual([false, false]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it('resumes a run killed mid-stage (SIGKILL) to the report of an uninterrupted run', async () => {
     const out = mkdtempSync(join(tmpdir(), 'wsss-kill-'));
