@@ -20,9 +20,9 @@ export function biasActivationBackprop({ inputs, attrs, backend }: KernelArgs): 
   const dz = kernels.makeOutput([...dy.shape]);
   const dbias = kernels.makeOutput([cols]);
   const at = [dy, y, dz, dbias].map((t) => kernels.offsetOf(t));
-  // each thread's own accumulators, 64 bytes apart
+  // each part's own accumulators, 64 bytes apart
   const accBytes = 4 * cols + 64;
-  const acc = kernels.alloc(accBytes * kernels.threads);
+  const acc = kernels.alloc(accBytes * kernels.parts);
   try {
     kernels.split('biasActivationBackprop', cols, 4, 0, (c0, c1, part) => [
       ...at,

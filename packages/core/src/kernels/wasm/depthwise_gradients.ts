@@ -11,9 +11,9 @@ export function wasmDepthwiseFilterGradient(
 ): tf.TensorInfo {
   const out = kernels.makeOutput([g.filterHeight, g.filterWidth, g.inChannels, 1]);
   const geometry = kernels.put(geometryWords(g));
-  // each thread's own accumulators, 64 bytes apart
+  // each part's own accumulators, 64 bytes apart
   const accBytes = 4 * g.filterHeight * g.filterWidth * g.inChannels + 64;
-  const acc = kernels.alloc(accBytes * kernels.threads);
+  const acc = kernels.alloc(accBytes * kernels.parts);
   const [xAt, dyAt, outAt] = [kernels.offsetOf(x), kernels.offsetOf(dy), kernels.offsetOf(out)];
   const work = g.batch * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels;
   try {

@@ -22,9 +22,9 @@ export function sum(args: KernelArgs): tf.TensorInfo {
   const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), cols] : [cols];
   const out = kernels.makeOutput(outShape);
   const [xAt, outAt] = [kernels.offsetOf(x), kernels.offsetOf(out)];
-  // each thread's own accumulators, 64 bytes apart
+  // each part's own accumulators, 64 bytes apart
   const accBytes = 4 * cols + 64;
-  const acc = kernels.alloc(accBytes * kernels.threads);
+  const acc = kernels.alloc(accBytes * kernels.parts);
   try {
     // memory-bound: one thread (work 0: split only when a test asks for every split)
     kernels.split('columnSums', cols, 4, 0, (c0, c1, part) => [

@@ -124,10 +124,14 @@ export interface TrainingKernelExports {
 export interface WasmHeapKernels extends WasmHeapModule<TrainingKernelExports> {
   /** The threads {@link WasmHeapKernels.split} shares work between (1 without helper threads). */
   threads: number;
+  /** The most parts {@link WasmHeapKernels.split} cuts: scratch memory per part is allocated for this many. */
+  parts: number;
   /**
-   * Calls kernel `fn` on `[0, extent)` cut into contiguous parts (boundaries multiples of `align`), one per kernel
-   * thread, the calling thread included; `args(start, end, part)` gives a part's arguments. Below a minimum of
-   * `work` (the call's multiply-adds or elements, see {@link setMinimumSplitWork}) it runs as one call.
+   * Calls kernel `fn` on `[0, extent)` cut into contiguous parts (boundaries multiples of `align`), a few per kernel
+   * thread (the calling thread included), each taken by whichever thread is free next; `args(start, end, part)`
+   * gives a part's arguments (`part` < {@link WasmHeapKernels.parts}, for scratch of its own). Below a minimum of
+   * `work` (the call's multiply-adds or elements, see {@link setMinimumSplitWork}) it runs as one call; no part gets
+   * less than that minimum.
    */
   split(
     fn: keyof TrainingKernelExports,
@@ -206,8 +210,12 @@ function makeWasmHeapKernels(backend: unknown): WasmHeapKernels | undefined {
   return {
     ...heap,
     threads: pool?.threads ?? 1,
+    parts: pool?.maxCalls ?? 1,
     split(fn, extent, align, work, args) {
-      const parts = pool && work >= 2 * splitWork ? Math.min(pool.threads, Math.ceil(extent / align)) : 1;
+      const parts =
+        pool && work >= 2 * splitWork
+          ? Math.min(pool.maxCalls, Math.ceil(extent / align), Math.floor(work / Math.max(1, splitWork)))
+          : 1;
       if (parts <= 1) {
         call({ fn, args: args(0, extent, 0) });
         return;
@@ -342,7 +350,7 @@ export function geometryWords(g: ConvGeometry, outChannels = 0): Int32Array {
 /**
  * The filter gradient `dW [kh, kw, Ci, outChannels]` of a convolution with geometry `g` from `x` and `dy` at heap
  * addresses, into `out`: input channels split between the threads, or filter taps when there are fewer than 8
- * channels (an RGB stem). Each thread gets its own scratch for gathered rows (pointwise: only the row list).
+ * channels (an RGB stem). Each part gets its own scratch for gathered rows (pointwise: only the row list).
  */
 export function heapConvFilterGradient(
   kernels: WasmHeapKernels,
@@ -355,7 +363,7 @@ export function heapConvFilterGradient(
   const taps = g.filterHeight * g.filterWidth;
   const geometry = kernels.put(geometryWords(g, outChannels));
   const gatherBytes = (isPointwise(g) ? 256 : Math.max(256, 256 * g.inChannels)) + 64;
-  const gather = kernels.alloc(gatherBytes * kernels.threads);
+  const gather = kernels.alloc(gatherBytes * kernels.parts);
   const work = g.batch * g.outHeight * g.outWidth * taps * g.inChannels * outChannels;
   const call = (c0: number, c1: number, t0: number, t1: number, part: number) => [
     ...[x, dy, out, geometry, gather + gatherBytes * part],
