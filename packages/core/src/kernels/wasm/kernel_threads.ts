@@ -148,7 +148,9 @@ export class KernelThreads {
   run(calls: KernelCall[], run: (call: KernelCall) => void): void {
     if (this.failure) throw new Error(`@wsss/core: a kernel thread failed: ${this.failure}`);
     if (calls.length > this.maxCalls) {
-      throw new Error(`@wsss/core: ${calls.length} calls for at most ${this.maxCalls} in a kernel thread run`);
+      throw new Error(
+        `@wsss/core: ${calls.length} calls for at most ${this.maxCalls} in a kernel thread run`,
+      );
     }
     const { control, calls: rows } = this;
     calls.forEach(({ fn, args }, i) => {
