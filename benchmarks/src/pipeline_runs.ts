@@ -6,9 +6,12 @@
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { main, parseCommandLine } from '@wsss/cli';
+import { enableRelaxedSimdOnNode20, main, parseCommandLine } from '@wsss/cli';
 import { sharedPath } from '@wsss/core/testing';
 import type { RunReport } from '@wsss/pipelines';
+
+// the pipelines run as the wsss command runs them (relaxed SIMD turned on in Node 20)
+enableRelaxedSimdOnNode20();
 
 /** One row of an ablation table: a run with these settings, compared with another row as the paper does. */
 export interface AblationRow {
