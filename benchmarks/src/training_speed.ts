@@ -123,7 +123,7 @@ const first = records.get(threadCounts[0])?.[0];
 const machine = first?.machine;
 const build = first?.relaxedSimd
   ? 'our kernels: relaxed-SIMD build (fused multiply-adds)'
-  : 'our kernels: plain SIMD build (this engine has no relaxed SIMD on: Node >= 22 has it)';
+  : 'our kernels: plain SIMD build (relaxed SIMD off, or not in this engine: Node >= 22 has it)';
 console.log(
   markdownTable(
     [
