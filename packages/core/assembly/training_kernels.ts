@@ -312,15 +312,15 @@ const BLOCK: i32 = 64;
  *
  *   dW[ky, kx, ci, co] = sum_{n, oy, ox} x[n, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw, ci] * dy[n, oy, ox, co]
  *
- * for input channels [ci0, ci1) and filter taps [t0, t1) (t = ky * kw + kx); `dw` [kh * kw * inC * outC] is
- * overwritten there (threads split the channels, or the taps of a filter on few channels such as an RGB stem).
+ * for input channels [ci0, ci1); `dw` [kh * kw * inC * outC] is overwritten there (threads split the channels; a
+ * filter on few channels, such as an RGB stem, runs as {@link convFilterGradientPatches} instead).
  * Output positions are taken in blocks of 64; per tap, a block whose input rows are consecutive (a 1x1 filter with
  * stride 1, or a block inside one image row) is read in place, any other is first gathered into `gather` (this
  * thread's 64 rows of inC floats; zeros for padding), and 4 x 8 register tiles of dW accumulate over the block.
  * Geometry words as the depthwise kernels, plus outC at index 14.
  */
 export function convFilterGradient(
-  x: usize, dy: usize, dw: usize, geometry: usize, gather: usize, ci0: i32, ci1: i32, t0: i32, t1: i32,
+  x: usize, dy: usize, dw: usize, geometry: usize, gather: usize, ci0: i32, ci1: i32,
 ): void {
   const batch = g(geometry, 0), inH = g(geometry, 1), inW = g(geometry, 2), inC = g(geometry, 3);
   const outH = g(geometry, 4), outW = g(geometry, 5), kh = g(geometry, 6), kw = g(geometry, 7);
@@ -331,7 +331,7 @@ export function convFilterGradient(
   const dyRowBytes = <usize>outC << 2;
   const shareOffset = <usize>ci0 << 2;
   const shareBytes = <usize>(ci1 - ci0) << 2;
-  for (let t = t0; t < t1; t++) {
+  for (let t = 0; t < kh * kw; t++) {
     const ky = t / kw, kx = t % kw;
     const tapBase = dw + <usize>t * <usize>inC * dyRowBytes;
     for (let ci = ci0; ci < ci1; ci++) memory.fill(tapBase + <usize>ci * dyRowBytes, 0, dyRowBytes);
@@ -364,7 +364,9 @@ export function convFilterGradient(
         }
         xBlock = gather;
       }
-      filterGradientTiles(xBlock, dy + <usize>m0 * dyRowBytes, tapBase, xRowBytes, dyRowBytes, count, ci0, ci1, outC);
+      filterGradientTiles(
+        xBlock, dy + <usize>m0 * dyRowBytes, tapBase, xRowBytes, dyRowBytes, count, ci0, ci1, 0, outC,
+      );
     }
   }
 }
@@ -383,20 +385,20 @@ export function convFilterGradient(
 
 /**
  * One block of the filter gradient whose `count` input rows are consecutive from `xBlock` (row stride `xRowBytes`):
- * dW rows [ci0, ci1) at `tapBase` += X_blockᵀ · dY_block; 4 x 8 register tiles, then 4 x 1 at the output-channel
- * edge and 1 x 4 / 1 x 1 for the last input channels.
+ * dW rows [ci0, ci1), columns [co0, co1) at `tapBase` += X_blockᵀ · dY_block; 4 x 8 register tiles, then 4 x 1 at
+ * the output-channel edge and 1 x 4 / 1 x 1 for the last input channels.
  */
 function filterGradientTiles(
   xBlock: usize, dyBlock: usize, tapBase: usize, xRowBytes: usize, dyRowBytes: usize,
-  count: i32, ci0: i32, ci1: i32, outC: i32,
+  count: i32, ci0: i32, ci1: i32, co0: i32, co1: i32,
 ): void {
   const ciVectorEnd = ci0 + ((ci1 - ci0) & ~3);
-  const co8End = outC & ~7;
+  const co8End = co0 + ((co1 - co0) & ~7);
   let ci = ci0;
   for (; ci < ciVectorEnd; ci += 4) {
     const cBase = tapBase + <usize>ci * dyRowBytes;
     const xColumn = xBlock + (<usize>ci << 2);
-    let co = 0;
+    let co = co0;
     for (; co < co8End; co += 8) {
       const c = cBase + (<usize>co << 2);
       let a00 = v128.load(c), a01 = v128.load(c + 16);
@@ -425,7 +427,7 @@ function filterGradientTiles(
       v128.store(c + 2 * dyRowBytes, a20); v128.store(c + 2 * dyRowBytes + 16, a21);
       v128.store(c + 3 * dyRowBytes, a30); v128.store(c + 3 * dyRowBytes + 16, a31);
     }
-    for (; co < outC; co++) {
+    for (; co < co1; co++) {
       for (let r = 0; r < 4; r++) {
         const c = cBase + <usize>r * dyRowBytes + (<usize>co << 2);
         const dot = columnDot(xColumn + (<usize>r << 2), dyBlock + (<usize>co << 2), count, xRowBytes, dyRowBytes);
@@ -433,10 +435,10 @@ function filterGradientTiles(
       }
     }
   }
-  const co4End = outC & ~3;
+  const co4End = co0 + ((co1 - co0) & ~3);
   for (; ci < ci1; ci++) {
     const cBase = tapBase + <usize>ci * dyRowBytes;
-    let co = 0;
+    let co = co0;
     for (; co < co4End; co += 4) {
       const c = cBase + (<usize>co << 2);
       let a = v128.load(c);
@@ -449,7 +451,7 @@ function filterGradientTiles(
       }
       v128.store(c, a);
     }
-    for (; co < outC; co++) {
+    for (; co < co1; co++) {
       const c = cBase + (<usize>co << 2);
       const dot = columnDot(xBlock + (<usize>ci << 2), dyBlock + (<usize>co << 2), count, xRowBytes, dyRowBytes);
       store<f32>(c, load<f32>(c) + dot);
@@ -597,6 +599,115 @@ export function packColumns(b: usize, packed: usize, k: i32, ldb: i32, s0: i32, 
       v128.store(to, v128.load(from, 16), 16);
       from += bRow;
       to += 32;
+    }
+  }
+}
+
+/** Output positions per block of the patch kernels: their patches ([64, kh * kw * inC]) stay in cache. */
+const PATCH_BLOCK: i32 = 64;
+/** Output positions per partial sum of {@link convFilterGradientPatches} (a multiple of PATCH_BLOCK). */
+const PATCH_CHUNK: i32 = 2048;
+
+/** out[i] = x[i] for i in [0, count): four lanes at a time, then the remainder. */
+// @ts-ignore: decorator
+@inline function copyFloats(out: usize, x: usize, count: i32): void {
+  const vectorEnd = count & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) v128.store(out + (<usize>i << 2), v128.load(x + (<usize>i << 2)));
+  for (; i < count; i++) store<f32>(out + (<usize>i << 2), load<f32>(x + (<usize>i << 2)));
+}
+
+/**
+ * The patches of output positions [m0, m0 + count) (m = (n * outH + oy) * outW + ox) into `to`, one row of
+ * kh * kw * inC floats per position in the filter's [ky, kx, ci] order, zeros where a tap falls in the padding:
+ * im2col of one block.
+ */
+function gatherPatches(x: usize, geometry: usize, to: usize, m0: i32, count: i32): void {
+  const inH = g(geometry, 1), inW = g(geometry, 2), inC = g(geometry, 3);
+  const outH = g(geometry, 4), outW = g(geometry, 5), kh = g(geometry, 6), kw = g(geometry, 7);
+  const sh = g(geometry, 8), sw = g(geometry, 9), dh = g(geometry, 10), dwl = g(geometry, 11);
+  const pt = g(geometry, 12), pl = g(geometry, 13);
+  const tapBytes = <usize>inC << 2;
+  let ox = m0 % outW;
+  let oy = (m0 / outW) % outH;
+  let n = m0 / (outW * outH);
+  let p = to;
+  const windowRowBytes = <usize>kw * tapBytes;
+  for (let j = 0; j < count; j++) {
+    const ix0 = ox * sw - pl;
+    // the taps of a window row are consecutive in x when undilated and inside: one copy
+    const rowsContiguous = dwl == 1 && ix0 >= 0 && ix0 + kw <= inW;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = oy * sh - pt + ky * dh;
+      const rowInside = iy >= 0 && iy < inH;
+      if (rowInside && rowsContiguous) {
+        copyFloats(p, x + <usize>((n * inH + iy) * inW + ix0) * tapBytes, kw * inC);
+        p += windowRowBytes;
+        continue;
+      }
+      for (let kx = 0; kx < kw; kx++) {
+        const ix = ox * sw - pl + kx * dwl;
+        if (rowInside && ix >= 0 && ix < inW) copyFloats(p, x + <usize>((n * inH + iy) * inW + ix) * tapBytes, inC);
+        else memory.fill(p, 0, tapBytes);
+        p += tapBytes;
+      }
+    }
+    if (++ox == outW) {
+      ox = 0;
+      if (++oy == outH) {
+        oy = 0;
+        n++;
+      }
+    }
+  }
+}
+
+/**
+ * A convolution (NHWC, any filter, stride, dilation and padding) as patches times the filter, for output positions
+ * [m0, m1): y [M, outC] = act(patches [M, kh * kw * inC] · W [kh * kw * inC, outC] + bias), the patches gathered
+ * 64 positions at a time into `gather` (this thread's [64, kh * kw * inC] floats) and multiplied by {@link gemm}
+ * (`packed`: W's 8-column strips from {@link packColumns}, or 0). Meant for few input channels (an RGB stem), where
+ * a patch row is short. Each value is one sum in the filter's order, whatever the split.
+ */
+export function convForwardPatches(
+  x: usize, w: usize, bias: usize, y: usize, geometry: usize, gather: usize, packed: usize,
+  m0: i32, m1: i32, activation: i32,
+): void {
+  const patch = g(geometry, 6) * g(geometry, 7) * g(geometry, 3);
+  const outC = g(geometry, 14);
+  for (let mb = m0; mb < m1; mb += PATCH_BLOCK) {
+    const count = min(PATCH_BLOCK, m1 - mb);
+    gatherPatches(x, geometry, gather, mb, count);
+    gemm(gather, w, y + <usize>mb * (<usize>outC << 2), patch, outC, patch, outC, outC, 0, count, bias, activation, packed);
+  }
+}
+
+/**
+ * The filter gradient of a convolution as patchesᵀ times dy, one partial sum per chunk of
+ * {@link PATCH_CHUNK} output positions: for chunks [k0, k1), `partials + k * kh * kw * inC * outC * 4` =
+ * patchesᵀ · dY over the chunk's positions, in blocks of 64 (patches gathered into `gather`, this thread's
+ * [64, kh * kw * inC] floats), 4 x 8 register tiles as {@link convFilterGradient}. For few input channels (an RGB
+ * stem), where the per-tap kernel runs single lanes. Threads split the chunks; the caller adds the partials in
+ * chunk order, so that the result does not depend on the split.
+ */
+export function convFilterGradientPatches(
+  x: usize, dy: usize, partials: usize, geometry: usize, gather: usize, k0: i32, k1: i32,
+): void {
+  const total = g(geometry, 0) * g(geometry, 4) * g(geometry, 5);
+  const patch = g(geometry, 6) * g(geometry, 7) * g(geometry, 3);
+  const outC = g(geometry, 14);
+  const dyRowBytes = <usize>outC << 2;
+  const partialBytes = <usize>patch * dyRowBytes;
+  for (let k = k0; k < k1; k++) {
+    const dw = partials + <usize>k * partialBytes;
+    memory.fill(dw, 0, partialBytes);
+    const end = min(total, (k + 1) * PATCH_CHUNK);
+    for (let m0 = k * PATCH_CHUNK; m0 < end; m0 += PATCH_BLOCK) {
+      const count = min(PATCH_BLOCK, end - m0);
+      gatherPatches(x, geometry, gather, m0, count);
+      filterGradientTiles(
+        gather, dy + <usize>m0 * dyRowBytes, dw, <usize>patch << 2, dyRowBytes, count, 0, patch, 0, outC,
+      );
     }
   }
 }

@@ -129,13 +129,15 @@ describe('wasm Identity shares data', () => {
   });
 });
 
-describe('wasm Conv2D: pointwise convolutions as our matrix product', () => {
+describe('wasm Conv2D: pointwise convolutions and few input channels as our kernels', () => {
   it.each([
     ['1x1, 8-wide tiles', [2, 9, 7, 16], [1, 1, 16, 24], 1, 'same'],
     ['1x1, edge rows and lanes', [3, 5, 3, 7], [1, 1, 7, 13], 1, 'valid'],
     ['1x1, one output channel', [1, 4, 4, 6], [1, 1, 6, 1], 1, 'valid'],
     ['1x1 stride 2 (original kernel)', [1, 8, 8, 6], [1, 1, 6, 5], 2, 'same'],
-    ['3x3 (original kernel)', [1, 8, 8, 6], [3, 3, 6, 5], 1, 'same'],
+    ['3x3 on 6 channels (patches)', [1, 8, 8, 6], [3, 3, 6, 5], 1, 'same'],
+    ['RGB stem 3x3 stride 2 (patches, 8-wide tiles and edges)', [2, 17, 15, 3], [3, 3, 3, 21], 2, 'same'],
+    ['3x3 on 9 channels (original kernel)', [1, 8, 8, 9], [3, 3, 9, 5], 1, 'same'],
   ] as const)('%s matches cpu', async (_name, xShape, wShape, stride, pad) => {
     const x = values((xShape as readonly number[]).reduce((a, b) => a * b, 1));
     const w = values((wShape as readonly number[]).reduce((a, b) => a * b, 1));

@@ -101,6 +101,9 @@ cases.push(
   { kind: 'conv2d', n: 2, h: 15, w: 11, cin: 13, cout: 21, k: [3, 3], stride: 2, dilation: 1, pad: 'same' },
   { kind: 'conv2d', n: 1, h: 9, w: 13, cin: 8, cout: 12, k: [1, 1], stride: 1, dilation: 1, pad: 'valid' },
   { kind: 'conv2d', n: 3, h: 8, w: 8, cin: 6, cout: 16, k: [2, 3], stride: 1, dilation: 2, pad: 'same' },
+  // few input channels: patches times the filter, the filter gradient summed per 2048 positions (5 partial sums)
+  { kind: 'conv2d', n: 2, h: 70, w: 66, cin: 3, cout: 10, k: [3, 3], stride: 1, dilation: 1, pad: 'same' },
+  { kind: 'conv2d', n: 1, h: 40, w: 60, cin: 5, cout: 9, k: [2, 3], stride: 1, dilation: 2, pad: 'valid' },
   // pointwise: our matrix product forward and for the input gradient (odd pixel and channel counts)
   { kind: 'conv2d', n: 3, h: 5, w: 7, cin: 5, cout: 7, k: [1, 1], stride: 1, dilation: 1, pad: 'same' },
   { kind: 'conv2d', n: 2, h: 9, w: 9, cin: 19, cout: 13, k: [1, 1], stride: 1, dilation: 1, pad: 'valid' },

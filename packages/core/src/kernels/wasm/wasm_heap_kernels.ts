@@ -51,8 +51,27 @@ export interface TrainingKernelExports {
     gather: number,
     ci0: number,
     ci1: number,
-    t0: number,
-    t1: number,
+  ): void;
+  convFilterGradientPatches(
+    x: number,
+    dy: number,
+    partials: number,
+    geometry: number,
+    gather: number,
+    k0: number,
+    k1: number,
+  ): void;
+  convForwardPatches(
+    x: number,
+    w: number,
+    bias: number,
+    y: number,
+    geometry: number,
+    gather: number,
+    packed: number,
+    m0: number,
+    m1: number,
+    activation: number,
   ): void;
   gemm(
     a: number,
@@ -348,9 +367,64 @@ export function geometryWords(g: ConvGeometry, outChannels = 0): Int32Array {
 }
 
 /**
+ * Whether a convolution with this geometry runs as patches (im2col of 64 positions at a time, see
+ * {@link heapConvPatches}): fewer than 8 input channels (an RGB stem) and a filter wider than 1x1, where our per-tap
+ * and XNNPACK's kernels would work on short channel rows.
+ */
+export function runsAsPatches(g: ConvGeometry): boolean {
+  return g.inChannels < 8 && g.filterHeight * g.filterWidth > 1;
+}
+
+/** Bytes of one part's patch scratch: 64 positions of kh * kw * inC floats. */
+function patchScratchBytes(g: ConvGeometry): number {
+  return 256 * g.filterHeight * g.filterWidth * g.inChannels + 64;
+}
+
+/**
+ * The forward convolution `y = act(conv(x, W) + bias)` with geometry `g` as patches times the filter (heap addresses;
+ * `bias` 0 for none, `activation` an {@link ACTIVATION_CODES} code): output positions split between the threads,
+ * each gathering its patches 64 at a time. For {@link runsAsPatches} geometries.
+ */
+export function heapConvPatches(
+  kernels: WasmHeapKernels,
+  x: number,
+  w: number,
+  y: number,
+  g: ConvGeometry,
+  outChannels: number,
+  epilogue: { bias: number; activation: number },
+): void {
+  const patch = g.filterHeight * g.filterWidth * g.inChannels;
+  const positions = g.batch * g.outHeight * g.outWidth;
+  const geometry = kernels.put(geometryWords(g, outChannels));
+  const scratch = patchScratchBytes(g);
+  const gather = kernels.alloc(scratch * kernels.parts);
+  const strips = outChannels >> 3;
+  const packed = strips > 0 ? kernels.alloc(32 * patch * strips) : 0;
+  try {
+    if (packed) kernels.exports.packColumns(w, packed, patch, outChannels, 0, strips);
+    kernels.split('convForwardPatches', positions, 4, positions * patch * outChannels, (m0, m1, part) => [
+      ...[x, w, epilogue.bias, y, geometry, gather + scratch * part, packed],
+      ...[m0, m1, epilogue.activation],
+    ]);
+  } finally {
+    if (packed) kernels.free(packed);
+    kernels.free(gather);
+    kernels.free(geometry);
+  }
+}
+
+/**
+ * Output positions per partial sum of the patch filter gradient (assembly/training_kernels.ts `PATCH_CHUNK`): the
+ * partials depend on the geometry only, never on the threads.
+ */
+const PATCH_CHUNK = 2048;
+
+/**
  * The filter gradient `dW [kh, kw, Ci, outChannels]` of a convolution with geometry `g` from `x` and `dy` at heap
- * addresses, into `out`: input channels split between the threads, or filter taps when there are fewer than 8
- * channels (an RGB stem). Each part gets its own scratch for gathered rows (pointwise: only the row list).
+ * addresses, into `out`: input channels split between the threads, each part with its own scratch for gathered rows
+ * (pointwise: only the row list). For {@link runsAsPatches} geometries, patchesᵀ · dy summed per chunk of 2048
+ * output positions (threads split the chunks), then the chunks' sums added in order.
  */
 export function heapConvFilterGradient(
   kernels: WasmHeapKernels,
@@ -360,28 +434,56 @@ export function heapConvFilterGradient(
   g: ConvGeometry,
   outChannels: number,
 ): void {
-  const taps = g.filterHeight * g.filterWidth;
   const geometry = kernels.put(geometryWords(g, outChannels));
-  const gatherBytes = (isPointwise(g) ? 256 : Math.max(256, 256 * g.inChannels)) + 64;
-  const gather = kernels.alloc(gatherBytes * kernels.parts);
-  const work = g.batch * g.outHeight * g.outWidth * taps * g.inChannels * outChannels;
-  const call = (c0: number, c1: number, t0: number, t1: number, part: number) => [
-    ...[x, dy, out, geometry, gather + gatherBytes * part],
-    ...[c0, c1, t0, t1],
-  ];
+  const work =
+    g.batch * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels * outChannels;
   try {
-    if (g.inChannels >= 8 || taps === 1) {
-      kernels.split('convFilterGradient', g.inChannels, 4, work, (c0, c1, part) =>
-        call(c0, c1, 0, taps, part),
-      );
-    } else {
-      kernels.split('convFilterGradient', taps, 1, work, (t0, t1, part) =>
-        call(0, g.inChannels, t0, t1, part),
-      );
+    if (runsAsPatches(g)) {
+      patchFilterGradient(kernels, x, dy, out, g, outChannels, geometry, work);
+      return;
+    }
+    const gatherBytes = (isPointwise(g) ? 256 : Math.max(256, 256 * g.inChannels)) + 64;
+    const gather = kernels.alloc(gatherBytes * kernels.parts);
+    try {
+      kernels.split('convFilterGradient', g.inChannels, 4, work, (c0, c1, part) => [
+        ...[x, dy, out, geometry, gather + gatherBytes * part],
+        ...[c0, c1],
+      ]);
+    } finally {
+      kernels.free(gather);
     }
   } finally {
-    kernels.free(gather);
     kernels.free(geometry);
+  }
+}
+
+function patchFilterGradient(
+  kernels: WasmHeapKernels,
+  x: number,
+  dy: number,
+  out: number,
+  g: ConvGeometry,
+  outChannels: number,
+  geometry: number,
+  work: number,
+): void {
+  const chunks = Math.ceil((g.batch * g.outHeight * g.outWidth) / PATCH_CHUNK);
+  const size = g.filterHeight * g.filterWidth * g.inChannels * outChannels;
+  const scratch = patchScratchBytes(g);
+  const gather = kernels.alloc(scratch * kernels.parts);
+  // one chunk sums straight into `out`
+  const partials = chunks > 1 ? kernels.alloc(4 * size * chunks) : out;
+  try {
+    kernels.split('convFilterGradientPatches', chunks, 1, work, (k0, k1, part) => [
+      ...[x, dy, partials, geometry, gather + scratch * part],
+      ...[k0, k1],
+    ]);
+    for (let k = 1; k < chunks; k++) {
+      kernels.exports.addArrays(k === 1 ? partials : out, partials + 4 * size * k, out, size);
+    }
+  } finally {
+    if (partials !== out) kernels.free(partials);
+    kernels.free(gather);
   }
 }
 
