@@ -9,9 +9,10 @@
 //   dW[ky, kx, c]   = sum_{n, oy, ox} x[n, iy, ix, c] * dy[n, oy, ox, c]
 //   dx[n, iy, ix, c] = sum over (oy, ox, ky, kx) reading (iy, ix) of dy[n, oy, ox, c] * W[ky, kx, c]
 //
-// Threads split the work by channel range [c0, c1) or by image, never inside a sum: each value is summed in the same
-// order whatever the split, so one thread and several give identical results. Accumulators a thread updates over
-// and over live in memory of its own (`acc`), so that two threads never write to one cache line.
+// Threads split the work by rows, channel range [c0, c1) or image, never inside a sum, or take chunks of a sum whose
+// partial sums the caller adds in order (chunks fixed by the geometry): each value is summed in the same order
+// whatever the split, so one thread and several give identical results. Accumulators a thread updates over and over
+// live in memory of its own (`acc`, a chunk's partial sums), so that two threads never write to one cache line.
 
 /** Geometry: [batch, inH, inW, channels, outH, outW, kh, kw, sh, sw, dh, dw, padTop, padLeft] as i32 at `geometry`. */
 // @ts-ignore: decorator
@@ -60,39 +61,42 @@
 }
 
 /**
- * dW for channels [c0, c1), accumulated in `acc` (kh * kw rows of c1 - c0 floats, this thread's own memory, so that
- * threads never write to one cache line) and then copied into `dw` [kh * kw * channels].
+ * dW of chunks [k0, k1) of `rowsPerChunk` output rows each (row r = n * outH + oy): chunk k's sum over its rows,
+ * dW_k[ky, kx, c] = sum_{(n, oy) in chunk k, ox} x[n, iy, ix, c] * dy[n, oy, ox, c], into
+ * `partials + k * kh * kw * channels * 4`, every channel at once (a thread reads its rows of x and dy once). The
+ * caller adds the chunks' sums in order: the chunks depend on the geometry only, so the result does not depend on
+ * how many threads took them.
  */
 export function depthwiseFilterGradient(
-  x: usize, dy: usize, dw: usize, geometry: usize, c0: i32, c1: i32, acc: usize,
+  x: usize, dy: usize, partials: usize, geometry: usize, k0: i32, k1: i32, rowsPerChunk: i32,
 ): void {
   const batch = g(geometry, 0), inH = g(geometry, 1), inW = g(geometry, 2), channels = g(geometry, 3);
   const outH = g(geometry, 4), outW = g(geometry, 5), kh = g(geometry, 6), kw = g(geometry, 7);
   const sh = g(geometry, 8), sw = g(geometry, 9), dh = g(geometry, 10), dwl = g(geometry, 11);
   const pt = g(geometry, 12), pl = g(geometry, 13);
   const rowBytes = <usize>channels << 2;
-  const width = c1 - c0;
-  const accRowBytes = <usize>width << 2;
-  const shift = <usize>c0 << 2;
-  memory.fill(acc, 0, <usize>(kh * kw) * accRowBytes);
-  for (let n = 0; n < batch; n++) {
-    for (let oy = 0; oy < outH; oy++) {
+  const partialBytes = <usize>(kh * kw) * rowBytes;
+  for (let k = k0; k < k1; k++) {
+    const acc = partials + <usize>k * partialBytes;
+    memory.fill(acc, 0, partialBytes);
+    const rEnd = min(batch * outH, (k + 1) * rowsPerChunk);
+    for (let r = k * rowsPerChunk; r < rEnd; r++) {
+      const n = r / outH, oy = r - n * outH;
       for (let ky = 0; ky < kh; ky++) {
         const iy = oy * sh - pt + ky * dh;
         if (iy < 0 || iy >= inH) continue;
         for (let ox = 0; ox < outW; ox++) {
-          const dyp = dy + <usize>((n * outH + oy) * outW + ox) * rowBytes + shift;
+          const dyp = dy + <usize>(r * outW + ox) * rowBytes;
           for (let kx = 0; kx < kw; kx++) {
             const ix = ox * sw - pl + kx * dwl;
             if (ix < 0 || ix >= inW) continue;
-            const xp = x + <usize>((n * inH + iy) * inW + ix) * rowBytes + shift;
-            multiplyAccumulate(acc + <usize>(ky * kw + kx) * accRowBytes, xp, dyp, width);
+            const xp = x + <usize>((n * inH + iy) * inW + ix) * rowBytes;
+            multiplyAccumulate(acc + <usize>(ky * kw + kx) * rowBytes, xp, dyp, channels);
           }
         }
       }
     }
   }
-  for (let t = 0; t < kh * kw; t++) memory.copy(dw + <usize>t * rowBytes + shift, acc + <usize>t * accRowBytes, accRowBytes);
 }
 
 /**

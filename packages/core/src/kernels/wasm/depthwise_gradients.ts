@@ -1,8 +1,15 @@
 import type { tf } from '../../tf';
 import type { ConvGeometry } from '../conv_geometry';
-import { geometryWords, type WasmHeapKernels } from './wasm_heap_kernels';
+import { geometryWords, inChunks, type WasmHeapKernels } from './wasm_heap_kernels';
 
-/** `dW [kh, kw, C, 1]` of a depthwise convolution (channel multiplier 1) from `x` and `dy`, in one SIMD pass. */
+/** Most chunks of output rows the depthwise filter gradient is summed in (fewer when there are fewer rows). */
+const FILTER_GRADIENT_CHUNKS = 16;
+
+/**
+ * `dW [kh, kw, C, 1]` of a depthwise convolution (channel multiplier 1) from `x` and `dy` in one SIMD pass: summed
+ * in up to 16 chunks of output rows, every channel at once (threads take chunks and read their rows of x and dy
+ * once; split by channels, each thread read all of both), the chunks' sums then added in order.
+ */
 export function wasmDepthwiseFilterGradient(
   kernels: WasmHeapKernels,
   x: tf.TensorInfo,
@@ -11,23 +18,19 @@ export function wasmDepthwiseFilterGradient(
 ): tf.TensorInfo {
   const out = kernels.makeOutput([g.filterHeight, g.filterWidth, g.inChannels, 1]);
   const geometry = kernels.put(geometryWords(g));
-  // each part's own accumulators, 64 bytes apart
-  const accBytes = 4 * g.filterHeight * g.filterWidth * g.inChannels + 64;
-  const acc = kernels.alloc(accBytes * kernels.parts);
+  const rows = g.batch * g.outHeight;
+  const rowsPerChunk = Math.ceil(rows / Math.min(rows, FILTER_GRADIENT_CHUNKS));
+  const chunks = Math.ceil(rows / rowsPerChunk);
   const [xAt, dyAt, outAt] = [kernels.offsetOf(x), kernels.offsetOf(dy), kernels.offsetOf(out)];
-  const work = g.batch * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels;
+  const work = rows * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels;
   try {
-    kernels.split('depthwiseFilterGradient', g.inChannels, 4, work, (c0, c1, part) => [
-      xAt,
-      dyAt,
-      outAt,
-      geometry,
-      c0,
-      c1,
-      acc + accBytes * part,
-    ]);
+    inChunks(kernels, outAt, g.filterHeight * g.filterWidth * g.inChannels, chunks, (partials) =>
+      kernels.split('depthwiseFilterGradient', chunks, 1, work, (k0, k1) => [
+        ...[xAt, dyAt, partials, geometry],
+        ...[k0, k1, rowsPerChunk],
+      ]),
+    );
   } finally {
-    kernels.free(acc);
     kernels.free(geometry);
   }
   return out;

@@ -24,11 +24,11 @@ export interface TrainingKernelExports {
   depthwiseFilterGradient(
     x: number,
     dy: number,
-    dw: number,
+    partials: number,
     geometry: number,
-    c0: number,
-    c1: number,
-    acc: number,
+    k0: number,
+    k1: number,
+    rowsPerChunk: number,
   ): void;
   depthwiseInputGradient(dy: number, w: number, dx: number, geometry: number, n0: number, n1: number): void;
   depthwiseForward(
@@ -471,19 +471,38 @@ function patchFilterGradient(
   const size = g.filterHeight * g.filterWidth * g.inChannels * outChannels;
   const scratch = patchScratchBytes(g);
   const gather = kernels.alloc(scratch * kernels.parts);
-  // one chunk sums straight into `out`
+  try {
+    inChunks(kernels, out, size, chunks, (partials) =>
+      kernels.split('convFilterGradientPatches', chunks, 1, work, (k0, k1, part) => [
+        ...[x, dy, partials, geometry, gather + scratch * part],
+        ...[k0, k1],
+      ]),
+    );
+  } finally {
+    kernels.free(gather);
+  }
+}
+
+/**
+ * A sum taken in `chunks` fixed parts: `run(partials)` writes chunk k's sum of `size` floats at `partials + 4 * size
+ * * k` (threads take chunks), then the sums are added in chunk order into `out`; one chunk is written straight into
+ * `out`. Since the chunks depend on the problem only, the result does not depend on the threads.
+ */
+export function inChunks(
+  kernels: WasmHeapKernels,
+  out: number,
+  size: number,
+  chunks: number,
+  run: (partials: number) => void,
+): void {
   const partials = chunks > 1 ? kernels.alloc(4 * size * chunks) : out;
   try {
-    kernels.split('convFilterGradientPatches', chunks, 1, work, (k0, k1, part) => [
-      ...[x, dy, partials, geometry, gather + scratch * part],
-      ...[k0, k1],
-    ]);
+    run(partials);
     for (let k = 1; k < chunks; k++) {
       kernels.exports.addArrays(k === 1 ? partials : out, partials + 4 * size * k, out, size);
     }
   } finally {
     if (partials !== out) kernels.free(partials);
-    kernels.free(gather);
   }
 }
 
