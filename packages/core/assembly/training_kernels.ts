@@ -246,44 +246,47 @@ export function relu6Backprop(dy: usize, x: usize, dx: usize, size: i32): void {
 }
 
 /**
- * The gradient of `y = act(z + bias)` from its output, for columns [c0, c1) of row-major [rows, cols] `dy` and `y`:
- * dz[r, c] = dy[r, c] where act'(z) = 1 (ReLU: 0 < y; ReLU6: 0 < y < 6; linear: always), else 0, and
- * dbias[c] = sum_r dz[r, c] (rows in order, accumulated in this thread's `acc`, then copied into `dbias`).
+ * The gradient of `y = act(z + bias)` from its output, for chunks [k0, k1) of `rowsPerChunk` rows of row-major
+ * [rows, cols] `dy` and `y`: dz[r, c] = dy[r, c] where act'(z) = 1 (ReLU: 0 < y; ReLU6: 0 < y < 6; linear: always),
+ * else 0, and chunk k's column sums sum_{r in chunk k} dz[r, c] (rows in order) into `partials + k * cols * 4`, which
+ * the caller adds in chunk order for dbias. Threads take chunks: whole rows, read and written once.
  */
 export function biasActivationBackprop(
-  dy: usize, y: usize, dz: usize, dbias: usize, rows: i32, cols: i32, activation: i32, c0: i32, c1: i32, acc: usize,
+  dy: usize, y: usize, dz: usize, partials: usize, rows: i32, cols: i32, activation: i32,
+  k0: i32, k1: i32, rowsPerChunk: i32,
 ): void {
   const rowBytes = <usize>cols << 2;
-  const width = c1 - c0;
-  const vectorEnd = width & ~3;
-  const shift = <usize>c0 << 2;
+  const vectorEnd = cols & ~3;
   const zero = f32x4.splat(0);
   const six = f32x4.splat(6);
-  memory.fill(acc, 0, <usize>width << 2);
-  for (let r = 0; r < rows; r++) {
-    const at = <usize>r * rowBytes + shift;
-    let c = 0;
-    for (; c < vectorEnd; c += 4) {
-      const o = <usize>c << 2;
-      let g = v128.load(dy + at + o);
-      if (activation != 0) {
-        const yv = v128.load(y + at + o);
-        const inside = activation == 1 ? f32x4.gt(yv, zero) : v128.and(f32x4.gt(yv, zero), f32x4.lt(yv, six));
-        g = v128.and(g, inside);
+  for (let k = k0; k < k1; k++) {
+    const acc = partials + <usize>k * rowBytes;
+    memory.fill(acc, 0, rowBytes);
+    const rEnd = min(rows, (k + 1) * rowsPerChunk);
+    for (let r = k * rowsPerChunk; r < rEnd; r++) {
+      const at = <usize>r * rowBytes;
+      let c = 0;
+      for (; c < vectorEnd; c += 4) {
+        const o = <usize>c << 2;
+        let g = v128.load(dy + at + o);
+        if (activation != 0) {
+          const yv = v128.load(y + at + o);
+          const inside = activation == 1 ? f32x4.gt(yv, zero) : v128.and(f32x4.gt(yv, zero), f32x4.lt(yv, six));
+          g = v128.and(g, inside);
+        }
+        v128.store(dz + at + o, g);
+        v128.store(acc + o, f32x4.add(v128.load(acc + o), g));
       }
-      v128.store(dz + at + o, g);
-      v128.store(acc + o, f32x4.add(v128.load(acc + o), g));
-    }
-    for (; c < width; c++) {
-      const o = <usize>c << 2;
-      const yv = load<f32>(y + at + o);
-      const inside = activation == 0 || (yv > 0 && (activation == 1 || yv < 6));
-      const g: f32 = inside ? load<f32>(dy + at + o) : 0;
-      store<f32>(dz + at + o, g);
-      store<f32>(acc + o, load<f32>(acc + o) + g);
+      for (; c < cols; c++) {
+        const o = <usize>c << 2;
+        const yv = load<f32>(y + at + o);
+        const inside = activation == 0 || (yv > 0 && (activation == 1 || yv < 6));
+        const g: f32 = inside ? load<f32>(dy + at + o) : 0;
+        store<f32>(dz + at + o, g);
+        store<f32>(acc + o, load<f32>(acc + o) + g);
+      }
     }
   }
-  memory.copy(dbias + shift, acc, <usize>width << 2);
 }
 
 /**
@@ -316,8 +319,10 @@ const BLOCK: i32 = 64;
  *
  *   dW[ky, kx, ci, co] = sum_{n, oy, ox} x[n, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw, ci] * dy[n, oy, ox, co]
  *
- * for input channels [ci0, ci1); `dw` [kh * kw * inC * outC] is overwritten there (threads split the channels; a
- * filter on few channels, such as an RGB stem, runs as {@link convFilterGradientPatches} instead).
+ * for input channels [ci0, ci1), summed over chunks [k0, k1) of `positionsPerChunk` output positions each (m = (n
+ * * outH + oy) * outW + ox): chunk k's sum overwrites `dw + k * kh * kw * inC * outC * 4` there. Threads split the
+ * input channels (one chunk of all positions, into `dw`) or, with many positions, take chunks, whose sums the
+ * caller adds in order; a filter on few channels, such as an RGB stem, runs as {@link convFilterGradientPatches}.
  * Output positions are taken in blocks of 64; per tap, a block whose input rows are consecutive (a 1x1 filter with
  * stride 1, or a block inside one image row) is read in place, any other is first gathered into `gather` (this
  * thread's 64 rows of inC floats; zeros for padding), and 4 x 8 register tiles of dW accumulate over the block.
@@ -325,6 +330,7 @@ const BLOCK: i32 = 64;
  */
 export function convFilterGradient(
   x: usize, dy: usize, dw: usize, geometry: usize, gather: usize, ci0: i32, ci1: i32,
+  k0: i32, k1: i32, positionsPerChunk: i32,
 ): void {
   const batch = g(geometry, 0), inH = g(geometry, 1), inW = g(geometry, 2), inC = g(geometry, 3);
   const outH = g(geometry, 4), outW = g(geometry, 5), kh = g(geometry, 6), kw = g(geometry, 7);
@@ -335,42 +341,47 @@ export function convFilterGradient(
   const dyRowBytes = <usize>outC << 2;
   const shareOffset = <usize>ci0 << 2;
   const shareBytes = <usize>(ci1 - ci0) << 2;
-  for (let t = 0; t < kh * kw; t++) {
-    const ky = t / kw, kx = t % kw;
-    const tapBase = dw + <usize>t * <usize>inC * dyRowBytes;
-    for (let ci = ci0; ci < ci1; ci++) memory.fill(tapBase + <usize>ci * dyRowBytes, 0, dyRowBytes);
-    for (let m0 = 0; m0 < total; m0 += BLOCK) {
-      const count = min(BLOCK, total - m0);
-      // the input row (pixel) each output position of the block reads at this tap, -1 for padding
-      let first = -1;
-      let valid = 0;
-      let consecutive = true;
-      for (let j = 0; j < count; j++) {
-        const m = m0 + j;
-        const ox = m % outW, rest = m / outW;
-        const oy = rest % outH, n = rest / outH;
-        const iy = oy * sh - pt + ky * dh, ix = ox * sw - pl + kx * dwl;
-        const row = iy >= 0 && iy < inH && ix >= 0 && ix < inW ? (n * inH + iy) * inW + ix : -1;
-        if (j == 0) first = row;
-        if (row < 0 || row != first + j) consecutive = false;
-        if (row >= 0) valid++;
-        store<i32>(gather + (<usize>j << 2), row);
-      }
-      if (valid == 0) continue;
-      let xBlock = x + <usize>first * xRowBytes;
-      if (!consecutive) {
-        // gather this thread's channels of the block's rows (the row list is read before it is overwritten)
-        for (let j = count - 1; j >= 0; j--) {
-          const row = load<i32>(gather + (<usize>j << 2));
-          const to = gather + <usize>j * xRowBytes + shareOffset;
-          if (row < 0) memory.fill(to, 0, shareBytes);
-          else memory.copy(to, x + <usize>row * xRowBytes + shareOffset, shareBytes);
+  const chunkBytes = <usize>(kh * kw * inC) * dyRowBytes;
+  for (let k = k0; k < k1; k++) {
+    const mStart = k * positionsPerChunk;
+    const mEnd = min(total, mStart + positionsPerChunk);
+    for (let t = 0; t < kh * kw; t++) {
+      const ky = t / kw, kx = t % kw;
+      const tapBase = dw + <usize>k * chunkBytes + <usize>t * <usize>inC * dyRowBytes;
+      for (let ci = ci0; ci < ci1; ci++) memory.fill(tapBase + <usize>ci * dyRowBytes, 0, dyRowBytes);
+      for (let m0 = mStart; m0 < mEnd; m0 += BLOCK) {
+        const count = min(BLOCK, mEnd - m0);
+        // the input row (pixel) each output position of the block reads at this tap, -1 for padding
+        let first = -1;
+        let valid = 0;
+        let consecutive = true;
+        for (let j = 0; j < count; j++) {
+          const m = m0 + j;
+          const ox = m % outW, rest = m / outW;
+          const oy = rest % outH, n = rest / outH;
+          const iy = oy * sh - pt + ky * dh, ix = ox * sw - pl + kx * dwl;
+          const row = iy >= 0 && iy < inH && ix >= 0 && ix < inW ? (n * inH + iy) * inW + ix : -1;
+          if (j == 0) first = row;
+          if (row < 0 || row != first + j) consecutive = false;
+          if (row >= 0) valid++;
+          store<i32>(gather + (<usize>j << 2), row);
         }
-        xBlock = gather;
+        if (valid == 0) continue;
+        let xBlock = x + <usize>first * xRowBytes;
+        if (!consecutive) {
+          // gather this thread's channels of the block's rows (the row list is read before it is overwritten)
+          for (let j = count - 1; j >= 0; j--) {
+            const row = load<i32>(gather + (<usize>j << 2));
+            const to = gather + <usize>j * xRowBytes + shareOffset;
+            if (row < 0) memory.fill(to, 0, shareBytes);
+            else memory.copy(to, x + <usize>row * xRowBytes + shareOffset, shareBytes);
+          }
+          xBlock = gather;
+        }
+        filterGradientTiles(
+          xBlock, dy + <usize>m0 * dyRowBytes, tapBase, xRowBytes, dyRowBytes, count, ci0, ci1, 0, outC,
+        );
       }
-      filterGradientTiles(
-        xBlock, dy + <usize>m0 * dyRowBytes, tapBase, xRowBytes, dyRowBytes, count, ci0, ci1, 0, outC,
-      );
     }
   }
 }

@@ -132,6 +132,7 @@ describe('convBiasActivation: one fused kernel, differentiable for linear, ReLU 
   const cases: [string, number[], number[], ConvBiasActivationOptions, boolean][] = [
     ['pointwise, 13 channels (our product on wasm)', [2, 5, 7, 7], [1, 1, 7, 13], {}, true],
     ['pointwise without bias', [2, 4, 4, 9], [1, 1, 9, 12], { activation: 'relu' }, false],
+    ['pointwise, 600 rows (bias gradient summed in 2 chunks)', [2, 15, 20, 8], [1, 1, 8, 12], {}, true],
     ['3x3 stride 2 same (RGB stem)', [2, 9, 9, 3], [3, 3, 3, 8], { strides: 2, activation: 'relu6' }, true],
     [
       '3x3 dilation 2 valid',

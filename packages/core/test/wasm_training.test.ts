@@ -104,6 +104,9 @@ cases.push(
   // few input channels: patches times the filter, the filter gradient summed per 2048 positions (5 partial sums)
   { kind: 'conv2d', n: 2, h: 70, w: 66, cin: 3, cout: 10, k: [3, 3], stride: 1, dilation: 1, pad: 'same' },
   { kind: 'conv2d', n: 1, h: 40, w: 60, cin: 5, cout: 9, k: [2, 3], stride: 1, dilation: 2, pad: 'valid' },
+  // many positions: the filter gradient summed in chunks of positions (6 and 4 partial sums)
+  { kind: 'conv2d', n: 2, h: 40, w: 40, cin: 9, cout: 12, k: [3, 3], stride: 1, dilation: 1, pad: 'same' },
+  { kind: 'conv2d', n: 2, h: 32, w: 33, cin: 16, cout: 24, k: [1, 1], stride: 1, dilation: 1, pad: 'valid' },
   // pointwise: our matrix product forward and for the input gradient (odd pixel and channel counts)
   { kind: 'conv2d', n: 3, h: 5, w: 7, cin: 5, cout: 7, k: [1, 1], stride: 1, dilation: 1, pad: 'same' },
   { kind: 'conv2d', n: 2, h: 9, w: 9, cin: 19, cout: 13, k: [1, 1], stride: 1, dilation: 1, pad: 'valid' },

@@ -51,6 +51,9 @@ export interface TrainingKernelExports {
     gather: number,
     ci0: number,
     ci1: number,
+    k0: number,
+    k1: number,
+    positionsPerChunk: number,
   ): void;
   convFilterGradientPatches(
     x: number,
@@ -93,13 +96,13 @@ export interface TrainingKernelExports {
     dy: number,
     y: number,
     dz: number,
-    dbias: number,
+    partials: number,
     rows: number,
     cols: number,
     activation: number,
-    c0: number,
-    c1: number,
-    acc: number,
+    k0: number,
+    k1: number,
+    rowsPerChunk: number,
   ): void;
   sgdMomentumUpdate(
     w: number,
@@ -422,9 +425,10 @@ const PATCH_CHUNK = 2048;
 
 /**
  * The filter gradient `dW [kh, kw, Ci, outChannels]` of a convolution with geometry `g` from `x` and `dy` at heap
- * addresses, into `out`: input channels split between the threads, each part with its own scratch for gathered rows
- * (pointwise: only the row list). For {@link runsAsPatches} geometries, patchesᵀ · dy summed per chunk of 2048
- * output positions (threads split the chunks), then the chunks' sums added in order.
+ * addresses, into `out`: with many output positions and a small dW, summed in chunks of positions that the threads
+ * take, the chunks' sums then added in order; otherwise input channels split between the threads. Each part has its
+ * own scratch for gathered rows (pointwise: only the row list). For {@link runsAsPatches} geometries, patchesᵀ · dy
+ * summed per chunk of 2048 output positions (threads take the chunks).
  */
 export function heapConvFilterGradient(
   kernels: WasmHeapKernels,
@@ -444,11 +448,26 @@ export function heapConvFilterGradient(
     }
     const gatherBytes = (isPointwise(g) ? 256 : Math.max(256, 256 * g.inChannels)) + 64;
     const gather = kernels.alloc(gatherBytes * kernels.parts);
+    const positions = g.batch * g.outHeight * g.outWidth;
+    const size = g.filterHeight * g.filterWidth * g.inChannels * outChannels;
+    const chunks = positionChunks(positions, size);
     try {
-      kernels.split('convFilterGradient', g.inChannels, 4, work, (c0, c1, part) => [
-        ...[x, dy, out, geometry, gather + gatherBytes * part],
-        ...[c0, c1],
-      ]);
+      if (chunks > 1) {
+        // many positions, a small dW: threads take chunks of positions (each reads x and dy once)
+        const perChunk = 64 * Math.ceil(positions / chunks / 64);
+        inChunks(kernels, out, size, Math.ceil(positions / perChunk), (partials) =>
+          kernels.split('convFilterGradient', Math.ceil(positions / perChunk), 1, work, (k0, k1, part) => [
+            ...[x, dy, partials, geometry, gather + gatherBytes * part],
+            ...[0, g.inChannels, k0, k1, perChunk],
+          ]),
+        );
+      } else {
+        // threads take input channels, each reading all of dy
+        kernels.split('convFilterGradient', g.inChannels, 4, work, (c0, c1, part) => [
+          ...[x, dy, out, geometry, gather + gatherBytes * part],
+          ...[c0, c1, 0, 1, positions],
+        ]);
+      }
     } finally {
       kernels.free(gather);
     }
@@ -481,6 +500,15 @@ function patchFilterGradient(
   } finally {
     kernels.free(gather);
   }
+}
+
+/**
+ * How many chunks of output positions a convolution's filter gradient is summed in: up to 16, at least 512
+ * positions each, their partial sums (`size` floats each) at most 4 MB together; 1 means the threads split the input
+ * channels instead. Depends on the problem only, never on the threads.
+ */
+function positionChunks(positions: number, size: number): number {
+  return Math.max(1, Math.min(16, Math.floor(positions / 512), Math.floor((4 << 20) / (4 * size))));
 }
 
 /**
