@@ -728,6 +728,45 @@ export function convFilterGradientPatches(
 }
 
 /**
+ * {@link packColumns} for a B given transposed: `bt` [N, K] row-major (row stride `ldbt` floats), B = btᵀ. Strip s
+ * (columns [8s, 8s + 8) of B, rows [8s, 8s + 8) of bt) becomes K x 8 contiguous at `packed + s * K * 32` bytes,
+ * four K values of eight rows at a time (two 4 x 4 transposes in registers), for strips [s0, s1).
+ */
+export function packColumnsTransposed(bt: usize, packed: usize, k: i32, ldbt: i32, s0: i32, s1: i32): void {
+  const rowBytes = <usize>ldbt << 2;
+  const k4End = k & ~3;
+  for (let s = s0; s < s1; s++) {
+    const r0 = bt + <usize>(s << 3) * rowBytes;
+    let to = packed + <usize>s * (<usize>k << 5);
+    let kk = 0;
+    for (; kk < k4End; kk += 4) {
+      const o = <usize>kk << 2;
+      transpose4(v128.load(r0 + o), v128.load(r0 + rowBytes + o), v128.load(r0 + 2 * rowBytes + o), v128.load(r0 + 3 * rowBytes + o), to);
+      const r4 = r0 + 4 * rowBytes;
+      transpose4(v128.load(r4 + o), v128.load(r4 + rowBytes + o), v128.load(r4 + 2 * rowBytes + o), v128.load(r4 + 3 * rowBytes + o), to + 16);
+      to += 128;
+    }
+    for (; kk < k; kk++) {
+      for (let j = 0; j < 8; j++) store<f32>(to + (<usize>j << 2), load<f32>(r0 + <usize>j * rowBytes + (<usize>kk << 2)));
+      to += 32;
+    }
+  }
+}
+
+/** Rows v0..v3 (four values each) transposed: column i stored at `to + i * 32` (every other 16 bytes). */
+// @ts-ignore: decorator
+@inline function transpose4(v0: v128, v1: v128, v2: v128, v3: v128, to: usize): void {
+  const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+  v128.store(to, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(to + 32, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(to + 64, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(to + 96, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
+/**
  * out [cols, rows] = transpose of the row-major [rows, cols] matrix at `x`, for rows [r0, r1), in 16 x 16 tiles so
  * that reads and writes stay within a few cache lines.
  */

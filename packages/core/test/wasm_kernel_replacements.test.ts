@@ -15,10 +15,12 @@ async function onBoth(f: () => tf.Tensor): Promise<[Float32Array, Float32Array]>
 const rng = new Rng('replacements');
 const values = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
 
-describe('wasm BatchMatMul through XNNPACK', () => {
+describe('wasm BatchMatMul as our matrix products', () => {
   const cases: [string, number[], number[], boolean, boolean][] = [
     ['batched', [3, 40, 30], [3, 30, 50], false, false],
     ['transposeB (the affinity product)', [2, 60, 16], [2, 60, 16], false, true],
+    ['transposeB packed from Bᵀ, columns split', [2, 40, 21], [2, 72, 21], false, true],
+    ['transposeB packed from Bᵀ, rows split', [2, 90, 20], [1, 48, 20], false, true],
     ['transposeA', [2, 16, 60], [2, 16, 70], true, false],
     ['both transposed', [2, 33, 45], [2, 50, 33], true, true],
     ['broadcast b', [4, 37, 29], [1, 29, 41], false, false],

@@ -65,7 +65,7 @@ describe('wasm backend on several threads (tfjs-backend-wasm threaded build in N
   /** The largest |a - b| over the outputs, relative to the largest |a| of each output. */
   const worstDifference = (a: ThreadsRun, b: ThreadsRun) => {
     const names = Object.keys(a.outputs);
-    expect(names).toHaveLength(13 * 3 + 6);
+    expect(names).toHaveLength(14 * 3 + 6);
     expect(Object.keys(b.outputs)).toEqual(names);
     return names.map((name) => {
       const x = a.outputs[name];

@@ -107,6 +107,8 @@ cases.push(
   // many positions: the filter gradient summed in chunks of positions (6 and 4 partial sums)
   { kind: 'conv2d', n: 2, h: 40, w: 40, cin: 9, cout: 12, k: [3, 3], stride: 1, dilation: 1, pad: 'same' },
   { kind: 'conv2d', n: 2, h: 32, w: 33, cin: 16, cout: 24, k: [1, 1], stride: 1, dilation: 1, pad: 'valid' },
+  // fewer pixels than channels: our products split their column strips (B packed from Wᵀ for the input gradient)
+  { kind: 'conv2d', n: 2, h: 3, w: 5, cin: 40, cout: 74, k: [1, 1], stride: 1, dilation: 1, pad: 'valid' },
   // pointwise: our matrix product forward and for the input gradient (odd pixel and channel counts)
   { kind: 'conv2d', n: 3, h: 5, w: 7, cin: 5, cout: 7, k: [1, 1], stride: 1, dilation: 1, pad: 'same' },
   { kind: 'conv2d', n: 2, h: 9, w: 9, cin: 19, cout: 13, k: [1, 1], stride: 1, dilation: 1, pad: 'valid' },

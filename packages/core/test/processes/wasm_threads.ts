@@ -19,6 +19,8 @@ const x = normal([2, 19, 17, 24]) as tf.Tensor4D;
 const large = normal([2, 36, 34, 64]) as tf.Tensor4D;
 // an RGB image large enough for 3 partial sums of the patch filter gradient (2048 output positions each)
 const rgb = normal([2, 100, 84, 3]) as tf.Tensor4D;
+// fewer pixels than output channels: the products split their column strips
+const deep = normal([2, 3, 4, 64]) as tf.Tensor4D;
 const cases: [string, tf.Tensor4D, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D, tf.Tensor4D?][] = [
   ['conv 3x3 s1 same', normal([3, 3, 24, 32]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 1, 'same')],
   ['conv 3x3 s2 valid', normal([3, 3, 24, 32]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 2, 'valid')],
@@ -36,6 +38,7 @@ const cases: [string, tf.Tensor4D, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor
     (a, w) => tf.depthwiseConv2d(a, w, 1, 'valid', 'NHWC', 2),
   ],
   ['large conv 1x1', normal([1, 1, 64, 72]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 1, 'same'), large],
+  ['deep conv 1x1', normal([1, 1, 64, 96]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 1, 'same'), deep],
   ['large conv 3x3 s2', normal([3, 3, 64, 40]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 2, 'same'), large],
   // few input channels: patches (im2col of 64 positions) times the filter; the threads split the positions
   ['RGB stem 3x3 s2', normal([3, 3, 3, 32]) as tf.Tensor4D, (a, w) => tf.conv2d(a, w, 2, 'same'), rgb],

@@ -14,8 +14,9 @@ type Attrs = tf.BatchMatMulAttrs;
 const SMALL = 1 << 16;
 
 /**
- * `BatchMatMul` for wasm as our matrix products on every thread: `A_i B_i` and `A_iᵀ B_i` directly (rows or
- * columns of the result split between the threads), a transposed B first copied transposed. tfjs-backend-wasm 4.22's kernel is a plain loop at
+ * `BatchMatMul` for wasm as our matrix products on every thread: `A_i B_i`, `A_i B_iᵀ` (B's strips packed straight
+ * from Bᵀ) and `A_iᵀ B_i` directly (rows or columns of the result split between the threads); for `A_iᵀ B_iᵀ` B is
+ * first copied transposed. tfjs-backend-wasm 4.22's kernel is a plain loop at
  * ~1 GFLOP/s (8.5 s for [8,1681,256] x [8,256,1681]^T); ours runs at 15-24 GFLOP/s per thread. Broadcast batches of
  * size 1 are shared; tiny products and other types keep the original kernel.
  */
@@ -46,17 +47,19 @@ export function batchMatMul(args: KernelArgs): tf.TensorInfo {
   ).shape.slice(0, -2);
   const out = kernels.makeOutput([...outer, m, n]);
   const [aAt, bAt, outAt] = [kernels.offsetOf(a), kernels.offsetOf(b), kernels.offsetOf(out)];
-  // Aᵀ B runs as it is (the filter-gradient kernel); a transposed B is copied transposed once per batch item
-  const bScratch = transposeB ? kernels.alloc(4 * k * n) : 0;
+  // Aᵀ B runs as it is (the filter-gradient kernel); A Bᵀ packs B straight from Bᵀ; Aᵀ Bᵀ transposes B first
+  const bScratch = transposeA && transposeB ? kernels.alloc(4 * k * n) : 0;
   try {
     for (let i = 0; i < batch; i++) {
       const ai = aAt + 4 * m * k * (batchA === 1 ? 0 : i);
       const bi = bAt + 4 * k * n * (batchB === 1 ? 0 : i);
-      if (transposeB && (i === 0 || batchB > 1)) heapTranspose(kernels, bi, bScratch, n, k);
-      const right = transposeB ? bScratch : bi;
       const ci = outAt + 4 * m * n * i;
-      if (transposeA) heapMatMulTransposedA(kernels, ai, right, ci, m, k, n);
-      else heapMatMul(kernels, ai, right, ci, m, k, n);
+      if (transposeA) {
+        if (bScratch && (i === 0 || batchB > 1)) heapTranspose(kernels, bi, bScratch, n, k);
+        heapMatMulTransposedA(kernels, ai, bScratch || bi, ci, m, k, n);
+      } else {
+        heapMatMul(kernels, ai, bi, ci, m, k, n, { transposedB: transposeB });
+      }
     }
   } finally {
     if (bScratch) kernels.free(bScratch);

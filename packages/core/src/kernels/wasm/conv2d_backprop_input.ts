@@ -9,7 +9,8 @@ type Attrs = tf.Conv2DBackpropInputAttrs;
  * tfjs-backend-wasm 4.22's own kernel: `dy` spread onto the stride grid and padded, correlated with the spatially
  * flipped filter whose in/out channels are swapped, `dxPad[p, ci] = sum_{k,co} dyGrid[p - k, co] * W[k, ci, co]`,
  * then cropped to the input. A pointwise (1x1, stride 1, unpadded) convolution on the wasm backend is instead the
- * product `dx [N*H*W, Ci] = dy [N*H*W, Co] · Wᵀ [Co, Ci]` of our kernel, on every thread.
+ * product `dx [N*H*W, Ci] = dy [N*H*W, Co] · Wᵀ [Co, Ci]` of our kernel (W packed transposed, no copy of Wᵀ), on every
+ * thread.
  */
 export function conv2dBackpropInput({
   inputs,
@@ -33,14 +34,20 @@ export function conv2dBackpropInput({
   if (kernels) {
     const [ci, co] = [filter.shape[2], filter.shape[3]];
     const out = kernels.makeOutput([...inputShape]);
-    const transposed = kernels.alloc(4 * ci * co);
-    try {
-      kernels.exports.transpose2d(kernels.offsetOf(filter), transposed, ci, co, 0, ci);
-      const pixels = g.batch * g.inHeight * g.inWidth;
-      heapMatMul(kernels, kernels.offsetOf(dy), transposed, kernels.offsetOf(out), pixels, co, ci);
-    } finally {
-      kernels.free(transposed);
-    }
+    const pixels = g.batch * g.inHeight * g.inWidth;
+    // the filter W [Ci, Co] is Bᵀ of dx = dy · Wᵀ
+    heapMatMul(
+      kernels,
+      kernels.offsetOf(dy),
+      kernels.offsetOf(filter),
+      kernels.offsetOf(out),
+      pixels,
+      co,
+      ci,
+      {
+        transposedB: true,
+      },
+    );
     return out;
   }
   return tf.tidy(() => {

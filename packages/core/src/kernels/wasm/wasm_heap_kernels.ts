@@ -92,6 +92,7 @@ export interface TrainingKernelExports {
     packed: number,
   ): void;
   packColumns(b: number, packed: number, k: number, ldb: number, s0: number, s1: number): void;
+  packColumnsTransposed(bt: number, packed: number, k: number, ldbt: number, s0: number, s1: number): void;
   biasActivationBackprop(
     dy: number,
     y: number,
@@ -276,11 +277,22 @@ export function fusedEpilogue(
     : undefined;
 }
 
+/** Options of {@link heapMatMul}. */
+export interface HeapMatMulOptions {
+  /** Heap address of a bias of N floats added to each row, 0 (default) for none. */
+  bias?: number;
+  /** An {@link ACTIVATION_CODES} code applied after the bias. Default 0 (linear). */
+  activation?: number;
+  /** `b` holds Bᵀ, [N, K] row-major (a filter `W [Ci, Co]` for `dy · Wᵀ`), packed straight from there. */
+  transposedB?: boolean;
+}
+
 /**
- * `C [M, N] = A [M, K] · B [K, N]` (row-major, at heap addresses) with our kernel, rows split between the threads
- * (B's 8-column strips packed contiguous first, see packColumns);
- * with `epilogue`, `C = act(A · B + bias)` (`bias` [N] at a heap address or 0, `activation` an
- * {@link ACTIVATION_CODES} code), applied to each tile before it is stored.
+ * `C [M, N] = A [M, K] · B [K, N]` (row-major, at heap addresses) with our kernel: B's 8-column strips packed
+ * contiguous first (see packColumns; from Bᵀ with `transposedB`), then rows split between the threads, or, when A
+ * has fewer rows than B has columns (deep layers: a few pixels, wide filters), column strips, so that no thread
+ * reads all of B; with a bias / activation, `C = act(A · B + bias)`, applied to each tile before it is stored. Each
+ * value is one sum over K in order, whatever the split.
  */
 export function heapMatMul(
   kernels: WasmHeapKernels,
@@ -290,28 +302,43 @@ export function heapMatMul(
   m: number,
   k: number,
   n: number,
-  epilogue: { bias: number; activation: number } = { bias: 0, activation: 0 },
+  options: HeapMatMulOptions = {},
 ): void {
-  const { bias, activation } = epilogue;
+  const { bias = 0, activation = 0, transposedB = false } = options;
   // B's 8-column strips packed contiguous once (K x N copies for M x K x N multiply-adds), read by every thread
   const strips = m >= 16 ? n >> 3 : 0;
+  if (transposedB && (strips === 0 || n % 8 !== 0)) {
+    // the kernel reads columns past the last strip in place: transpose Bᵀ first
+    const transposed = kernels.alloc(4 * k * n);
+    try {
+      heapTranspose(kernels, b, transposed, n, k);
+      heapMatMul(kernels, a, transposed, c, m, k, n, { bias, activation });
+    } finally {
+      kernels.free(transposed);
+    }
+    return;
+  }
   const packed = strips > 0 ? kernels.alloc(32 * k * strips) : 0;
   try {
-    if (packed) kernels.exports.packColumns(b, packed, k, n, 0, strips);
+    if (packed) {
+      kernels.split(transposedB ? 'packColumnsTransposed' : 'packColumns', strips, 1, k * n, (s0, s1) => [
+        ...[b, packed, k, transposedB ? k : n, s0, s1],
+      ]);
+    }
+    if (strips >= 2 && m < n) {
+      kernels.split('gemm', strips, 1, m * k * n, (s0, s1) => {
+        const col = 8 * s0;
+        const width = s1 === strips ? n - col : 8 * (s1 - s0);
+        return [
+          ...[a, b + 4 * col, c + 4 * col, k, width, k, n, n, 0, m],
+          ...[bias ? bias + 4 * col : 0, activation, packed + 32 * k * s0],
+        ];
+      });
+      return;
+    }
     kernels.split('gemm', m, 4, m * k * n, (m0, m1) => [
-      a,
-      b,
-      c,
-      k,
-      n,
-      k,
-      n,
-      n,
-      m0,
-      m1,
-      bias,
-      activation,
-      packed,
+      ...[a, b, c, k, n, k, n, n, m0, m1],
+      ...[bias, activation, packed],
     ]);
   } finally {
     if (packed) kernels.free(packed);
