@@ -64,6 +64,8 @@ describe('wasm Slice', () => {
     ['contiguous (one row)', [4, 5, 6], [2, 3, 0], [1, 1, 6]],
     ['strided', [4, 5, 6], [1, 1, 2], [2, 3, 3]],
     ['strided rank 5', [2, 3, 4, 5, 2], [0, 1, 1, 2, 0], [2, 2, 2, 3, 2]],
+    ['leading columns of a matrix', [30, 24], [0, 0], [30, 18]],
+    ['strided, long runs (whole trailing axis)', [6, 10, 20], [1, 2, 0], [3, 5, 20]],
   ])('%s matches cpu', async (_name, shape, begin, size) => {
     const x = values(shape.reduce((p, q) => p * q));
     const [cpu, wasm] = await onBoth(() => tf.slice(tf.tensor(x, shape), begin, size));

@@ -107,3 +107,43 @@ export function centroidSimilarityGrad(
     axpy(-ri * ri * gs, xi, di, rowBytes);
   }
 }
+
+/**
+ * One pass over x [n x dim] in groups of `rowsPerGroup` rows: r[i] = 1 / sqrt(|x_i|^2 + eps), and the weighted sums
+ * sums[g, c] = sum_{i in group g} W_ic x_i ([groups * k x dim], zero weights skipped: rows are mostly one-hot).
+ */
+export function normsAndWeightedSums(
+  x: usize, weights: usize, n: i32, dim: i32, k: i32, rowsPerGroup: i32, eps: f32, r: usize, sums: usize,
+): void {
+  const rowBytes = <usize>dim << 2;
+  memory.fill(sums, 0, <usize>(n / rowsPerGroup * k) * rowBytes);
+  for (let i = 0; i < n; i++) {
+    const xi = x + <usize>i * rowBytes;
+    store<f32>(r + (<usize>i << 2), <f32>1 / Mathf.sqrt(dot(xi, xi, rowBytes) + eps));
+    const group = sums + <usize>(i / rowsPerGroup * k) * rowBytes;
+    for (let c = 0; c < k; c++) {
+      const w = load<f32>(weights + (<usize>(i * k + c) << 2));
+      if (w != 0) axpy(w, xi, group + <usize>c * rowBytes, rowBytes);
+    }
+  }
+}
+
+/**
+ * dx_i += beta_i x_i + sum_c W_ic dC[g, c] for the n rows of dx and x [n x dim] in place (g: row i's group of
+ * `rowsPerGroup` rows; dC [groups * k x dim]; zero weights skipped): the gradient's terms through r_i and through
+ * the centroids.
+ */
+export function addRowTerms(
+  dx: usize, x: usize, beta: usize, weights: usize, dc: usize, n: i32, dim: i32, k: i32, rowsPerGroup: i32,
+): void {
+  const rowBytes = <usize>dim << 2;
+  for (let i = 0; i < n; i++) {
+    const di = dx + <usize>i * rowBytes;
+    axpy(load<f32>(beta + (<usize>i << 2)), x + <usize>i * rowBytes, di, rowBytes);
+    const group = dc + <usize>(i / rowsPerGroup * k) * rowBytes;
+    for (let c = 0; c < k; c++) {
+      const w = load<f32>(weights + (<usize>(i * k + c) << 2));
+      if (w != 0) axpy(w, group + <usize>c * rowBytes, di, rowBytes);
+    }
+  }
+}

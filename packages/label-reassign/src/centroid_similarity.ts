@@ -12,6 +12,8 @@ import { CENTROID_SIMILARITY_SHARED_WASM, CENTROID_SIMILARITY_WASM } from './was
 interface CentroidExports {
   centroidSimilarity(...args: number[]): void;
   centroidSimilarityGrad(...args: number[]): void;
+  normsAndWeightedSums(...args: number[]): void;
+  addRowTerms(...args: number[]): void;
 }
 
 let arena: WasmArena<CentroidExports> | undefined;
@@ -25,9 +27,10 @@ const HEAP_BINARIES = { plain: CENTROID_SIMILARITY_WASM, shared: CENTROID_SIMILA
  * `groups` > 1 the rows form that many equal consecutive blocks (e.g. images) with their own centroids: row i is
  * compared with the centroids of its block only. Empty centroids (all weights 0) give similarity 0.
  *
- * On cpu and wasm: one WebAssembly SIMD pass forward and one backward (assembly/centroid_similarity.ts); on the wasm
- * backend (D a multiple of 4) on its heap, where the tensors are, with no copies; on cpu in a memory of its own,
- * reading the embeddings back. Elsewhere (`implementation: 'ops'` or GPU backends): tf ops and autodiff.
+ * On cpu and wasm: on the wasm backend (D a multiple of 4) as products on @wsss/core's threaded kernels plus two
+ * passes of our WebAssembly SIMD kernel (assembly/centroid_similarity.ts), on its heap where the tensors are, with
+ * no copies; on cpu one pass of that kernel forward and one backward, in a memory of its own, reading the embeddings
+ * back. Elsewhere (`implementation: 'ops'` or GPU backends): tf ops and autodiff.
  */
 export function centroidCosineSimilarity(
   embeddings: tf.Tensor2D,
@@ -146,7 +149,13 @@ export function centroidCosineSimilarity(
   return op(embeddings) as tf.Tensor2D;
 }
 
-/** {@link centroidCosineSimilarity} on the wasm backend's heap: the kernels read and write the tensors in place. */
+/**
+ * {@link centroidCosineSimilarity} on the wasm backend's heap. Its two dense products, the similarities `X Ĉᵀ` and
+ * in the gradient `(g r)ᵀ X` and `(g r) Ĉ`, are batched matMuls over the groups, which run as @wsss/core's threaded
+ * kernels there; the inverse row norms with the centroids' weighted sums (mostly one-hot weights), and the
+ * gradient's terms through r and the centroids, are one pass each of our kernel over the tensors in place. The
+ * classes are padded to a multiple of 8 (empty centroids) so that the products run on whole 8-column strips.
+ */
 function onWasmHeap(
   heap: WasmHeapModule<CentroidExports>,
   embeddings: tf.Tensor2D,
@@ -156,47 +165,70 @@ function onWasmHeap(
 ): tf.Tensor2D {
   const [n, d] = embeddings.shape;
   const rows = n / groups;
-  const at = (t: tf.TensorInfo, offset: number) => heap.offsetOf(t) + 4 * offset;
-  /** Runs `body` with the weights and `scratch` floats in fresh heap blocks, freed afterwards. */
-  const withBlocks = (scratch: number, body: (w: number, block: number) => void) => {
-    const w = heap.put(weights);
-    const block = heap.alloc(4 * scratch);
+  const kp = Math.ceil(k / 8) * 8;
+  const padded = new Float32Array(n * kp);
+  const inverseMass = new Float32Array(groups * kp);
+  for (let i = 0; i < n; i++) {
+    const g = Math.floor(i / rows);
+    for (let c = 0; c < k; c++) {
+      padded[i * kp + c] = weights[i * k + c];
+      inverseMass[g * kp + c] += weights[i * k + c];
+    }
+  }
+  // 1 / sum_i W_ik (1e-12 keeps empty centroids finite: they are 0, and no row weighs them)
+  for (let j = 0; j < inverseMass.length; j++) inverseMass[j] = 1 / (inverseMass[j] + 1e-12);
+  /** Runs `body` with the padded weights in a fresh heap block, freed afterwards. */
+  const withWeights = <T>(body: (w: number) => T): T => {
+    const w = heap.put(padded);
     try {
-      body(w, block);
+      return body(w);
     } finally {
-      heap.free(block);
       heap.free(w);
     }
   };
   const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const s = heap.makeTensor([n, k]);
-    const [colsum, rho, unit, r] = [[groups * k], [groups * k], [groups * k, d], [n]].map((shape) =>
-      heap.makeTensor(shape),
+    const r = heap.makeTensor([n]);
+    const sums = heap.makeTensor([groups, kp, d]);
+    withWeights((w) =>
+      heap.exports.normsAndWeightedSums(
+        ...[heap.offsetOf(x), w, n, d, kp, rows, EPS],
+        ...[heap.offsetOf(r), heap.offsetOf(sums)],
+      ),
     );
-    withBlocks(groups * k * d, (w, centroids) => {
-      for (let g = 0; g < groups; g++) {
-        const [row, cen] = [g * rows, g * k];
-        heap.exports.centroidSimilarity(
-          ...[at(x, row * d), w + 4 * row * k, rows, d, k, EPS],
-          ...[at(colsum, cen), centroids + 4 * cen * d, at(rho, cen), at(unit, cen * d)],
-          ...[at(r, row), at(s, row * k)],
-        );
-      }
+    const [s, unit, scale] = tf.tidy(() => {
+      const mass = tf.tensor3d(inverseMass, [groups, kp, 1]);
+      const centroids = tf.mul(sums, mass); // C_k [G, Kp, D]
+      const rho = tf.rsqrt(tf.add(tf.sum(tf.square(centroids), 2, true), EPS));
+      const unit = tf.mul(centroids, rho); // ĉ_k
+      const x3 = tf.reshape(x, [groups, rows, d]);
+      const similarity = tf.mul(tf.reshape(tf.matMul(x3, unit, false, true), [n, kp]), tf.reshape(r, [n, 1]));
+      // dC_k / sum_i W_ik = rho_k / sum_i W_ik (dĉ_k - ĉ_k (ĉ_k · dĉ_k))
+      return [tf.slice(similarity, [0, 0], [n, k]), unit, tf.mul(rho, mass)];
     });
-    save([x, s, colsum, rho, unit, r]);
+    sums.dispose();
+    save([x, s, unit, scale, r]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ss, cs, rh, un, rr] = saved;
-      const dx = heap.makeTensor([n, d]);
-      withBlocks(k * d, (w, work) => {
-        for (let g = 0; g < groups; g++) {
-          const [row, cen] = [g * rows, g * k];
-          heap.exports.centroidSimilarityGrad(
-            ...[at(xs, row * d), w + 4 * row * k, rows, d, k],
-            ...[at(cs, cen), at(rh, cen), at(un, cen * d), at(rr, row), at(ss, row * k)],
-            ...[at(dy, row * k), at(dx, row * d), work],
-          );
-        }
+      const [xs, ss, us, sc, rr] = saved;
+      const [dx, beta, dCentroid] = tf.tidy(() => {
+        const alpha = tf.pad(tf.mul(dy, tf.reshape(rr, [n, 1])), [
+          [0, 0],
+          [0, kp - k],
+        ]); // g_ik r_i
+        const beta = tf.mul(tf.neg(tf.square(rr)), tf.sum(tf.mul(dy, ss), 1));
+        const x3 = tf.reshape(xs, [groups, rows, d]);
+        const alpha3 = tf.reshape(alpha, [groups, rows, kp]);
+        const dUnit = tf.matMul(alpha3, x3, true, false);
+        const dCentroid = tf.mul(tf.sub(dUnit, tf.mul(us, tf.sum(tf.mul(us, dUnit), 2, true))), sc);
+        return [tf.reshape(tf.matMul(alpha3, us), [n, d]), beta, dCentroid];
       });
+      // dx (a fresh tensor of its own) += beta_i x_i + sum_k W_ik dC_k / sum_j W_jk, in place
+      withWeights((w) =>
+        heap.exports.addRowTerms(
+          ...[heap.offsetOf(dx), heap.offsetOf(xs), heap.offsetOf(beta), w, heap.offsetOf(dCentroid)],
+          ...[n, d, kp, rows],
+        ),
+      );
+      tf.dispose([beta, dCentroid]);
       return dx;
     };
     return { value: s, gradFunc };
