@@ -66,8 +66,11 @@ export class CrossTaskAffinity {
           ),
           [b, h * w, this.keyChannels],
         );
-      const logits = tf.matMul(project('theta'), project('phi'), false, true);
-      return tf.softmax(this.scale === 1 ? logits : tf.mul(logits, this.scale)) as tf.Tensor3D;
+      // the scale applied to theta [B, N, C'] rather than to the logits [B, N, N]: N / C' times fewer products,
+      // forward and backward
+      const theta = project('theta');
+      const logits = tf.matMul(this.scale === 1 ? theta : tf.mul(theta, this.scale), project('phi'), false, true);
+      return tf.softmax(logits) as tf.Tensor3D;
     });
   }
 

@@ -498,11 +498,49 @@ const GEMM_BLOCK: i32 = 64;
   return bias ? v128.load(bias + (<usize>col << 2)) : f32x4.splat(0);
 }
 
+/** The first `count` (< 4) lanes of `bias` from column `col`, zeros after (and without a bias, address 0). */
+// @ts-ignore: decorator
+@inline function biasLanes(bias: usize, col: i32, count: i32): v128 {
+  let v = f32x4.splat(0);
+  if (!bias || count <= 0) return v;
+  const p = bias + (<usize>col << 2);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  if (count > 3) v = f32x4.replace_lane(v, 3, load<f32>(p, 12));
+  return v;
+}
+
+/** Stores the first `count` (1 to 4) lanes of `v` at `p`. */
+// @ts-ignore: decorator
+@inline function storeLanes(p: usize, v: v128, count: i32): void {
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (count > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+  if (count > 3) store<f32>(p, f32x4.extract_lane(v, 3), 12);
+}
+
+/** One row of a 4 x 8 tile, act(lo | hi + bias), stored at `cp`: all 8 columns, or the first `width` of a last strip. */
+// @ts-ignore: decorator
+@inline function storeTileRow(
+  cp: usize, lo: v128, hi: v128, bias0: v128, bias1: v128, activation: i32, width: i32,
+): void {
+  const v0 = activate(f32x4.add(lo, bias0), activation);
+  const v1 = activate(f32x4.add(hi, bias1), activation);
+  if (width >= 8) {
+    v128.store(cp, v0);
+    v128.store(cp, v1, 16);
+    return;
+  }
+  storeLanes(cp, v0, min(width, 4));
+  if (width > 4) storeLanes(cp + 16, v1, width - 4);
+}
+
 /**
  * Rows [m0, m1) of the matrix product C = act(A · B + bias) (row-major; A [M, K] with row stride `lda` floats,
  * B [K, N] with `ldb`, C [M, N] with `ldc`; `bias` [N] or 0 for none, `activation` as {@link activate}; `packed`
- * B's 8-column strips from {@link packColumns}, or 0 to read B in place): 4 x 8
- * register tiles over blocks of 64 rows (then 1 x 8, 4 x 4 and single lanes at the edges), bias and activation
+ * B's 8-column strips from {@link packColumns}, the last one zero-filled, or 0 to read B in place): 4 x 8
+ * register tiles over blocks of 64 rows (then 1 x 8; unpacked, 4 x 4 and single lanes at the edges), bias and activation
  * applied to a tile in registers before it is stored; each C value is one sum over k in order, so any split of the
  * rows gives the same values.
  */
@@ -513,13 +551,17 @@ export function gemm(
   const aRow = <usize>lda << 2, bRow = <usize>ldb << 2, cRow = <usize>ldc << 2;
   // with B's 8-column strips packed contiguous (packColumns), a strip is read in order and stays in L1 cache
   const stripStep: usize = packed ? 32 : bRow;
-  const n8End = n & ~7;
+  // packed strips include a last, partial one (zero-filled past column n): computed whole, stored in part
+  const stripsEnd = packed ? n : n & ~7;
   const n4End = n & ~3;
   for (let mb = m0; mb < m1; mb += GEMM_BLOCK) {
     const mEnd = min(mb + GEMM_BLOCK, m1);
     const m4End = mb + ((mEnd - mb) & ~3);
     let col = 0;
-    for (; col < n8End; col += 8) {
+    for (; col < stripsEnd; col += 8) {
+      const width = min(8, n - col);
+      const bias0 = width >= 8 ? biasAt(bias, col) : biasLanes(bias, col, min(width, 4));
+      const bias1 = width >= 8 ? biasAt(bias, col + 4) : biasLanes(bias, col + 4, width - 4);
       const bCol = packed ? packed + <usize>col * (<usize>k << 2) : b + (<usize>col << 2);
       let m = mb;
       for (; m < m4End; m += 4) {
@@ -543,15 +585,10 @@ export function gemm(
           bp += stripStep;
         }
         const cp = c + <usize>m * cRow + (<usize>col << 2);
-        const bias0 = biasAt(bias, col), bias1 = biasAt(bias, col + 4);
-        v128.store(cp, activate(f32x4.add(a00, bias0), activation));
-        v128.store(cp, activate(f32x4.add(a01, bias1), activation), 16);
-        v128.store(cp + cRow, activate(f32x4.add(a10, bias0), activation));
-        v128.store(cp + cRow, activate(f32x4.add(a11, bias1), activation), 16);
-        v128.store(cp + 2 * cRow, activate(f32x4.add(a20, bias0), activation));
-        v128.store(cp + 2 * cRow, activate(f32x4.add(a21, bias1), activation), 16);
-        v128.store(cp + 3 * cRow, activate(f32x4.add(a30, bias0), activation));
-        v128.store(cp + 3 * cRow, activate(f32x4.add(a31, bias1), activation), 16);
+        storeTileRow(cp, a00, a01, bias0, bias1, activation, width);
+        storeTileRow(cp + cRow, a10, a11, bias0, bias1, activation, width);
+        storeTileRow(cp + 2 * cRow, a20, a21, bias0, bias1, activation, width);
+        storeTileRow(cp + 3 * cRow, a30, a31, bias0, bias1, activation, width);
       }
       for (; m < mEnd; m++) {
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
@@ -564,9 +601,7 @@ export function gemm(
           ap += 4;
           bp += stripStep;
         }
-        const cp = c + <usize>m * cRow + (<usize>col << 2);
-        v128.store(cp, activate(f32x4.add(a0, biasAt(bias, col)), activation));
-        v128.store(cp, activate(f32x4.add(a1, biasAt(bias, col + 4)), activation), 16);
+        storeTileRow(c + <usize>m * cRow + (<usize>col << 2), a0, a1, bias0, bias1, activation, width);
       }
     }
     for (; col < n4End; col += 4) {
@@ -600,15 +635,24 @@ export function gemm(
 }
 
 /**
- * B's full 8-column strips [col, col + 8) for strips [s0, s1), each K x 8 contiguous at `packed + s * K * 32`
- * bytes: what {@link gemm} reads in order instead of rows `ldb` floats apart (a power-of-two stride maps all of a
- * strip's rows onto a few L1 cache sets).
+ * B's 8-column strips [col, col + 8) for strips [s0, s1), each K x 8 contiguous at `packed + s * K * 32` bytes: what
+ * {@link gemm} reads in order instead of rows `ldb` floats apart (a power-of-two stride maps all of a strip's rows
+ * onto a few L1 cache sets). A last strip past column `n` is filled with zeros.
  */
-export function packColumns(b: usize, packed: usize, k: i32, ldb: i32, s0: i32, s1: i32): void {
+export function packColumns(b: usize, packed: usize, k: i32, ldb: i32, n: i32, s0: i32, s1: i32): void {
   const bRow = <usize>ldb << 2;
   for (let s = s0; s < s1; s++) {
     let from = b + (<usize>s << 5);
     let to = packed + <usize>s * (<usize>k << 5);
+    const width = min(8, n - (s << 3));
+    if (width < 8) {
+      for (let kk = 0; kk < k; kk++) {
+        for (let j = 0; j < 8; j++) store<f32>(to + (<usize>j << 2), j < width ? load<f32>(from + (<usize>j << 2)) : 0);
+        from += bRow;
+        to += 32;
+      }
+      continue;
+    }
     for (let kk = 0; kk < k; kk++) {
       v128.store(to, v128.load(from));
       v128.store(to, v128.load(from, 16), 16);

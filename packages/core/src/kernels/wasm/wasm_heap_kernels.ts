@@ -91,7 +91,7 @@ export interface TrainingKernelExports {
     activation: number,
     packed: number,
   ): void;
-  packColumns(b: number, packed: number, k: number, ldb: number, s0: number, s1: number): void;
+  packColumns(b: number, packed: number, k: number, ldb: number, n: number, s0: number, s1: number): void;
   packColumnsTransposed(bt: number, packed: number, k: number, ldbt: number, s0: number, s1: number): void;
   biasActivationBackprop(
     dy: number,
@@ -305,8 +305,9 @@ export function heapMatMul(
   options: HeapMatMulOptions = {},
 ): void {
   const { bias = 0, activation = 0, transposedB = false } = options;
-  // B's 8-column strips packed contiguous once (K x N copies for M x K x N multiply-adds), read by every thread
-  const strips = m >= 16 ? n >> 3 : 0;
+  // B's 8-column strips packed contiguous once (K x N copies for M x K x N multiply-adds; a last, partial strip
+  // zero-filled), read by every thread
+  const strips = m >= 16 ? Math.ceil(n / 8) : 0;
   if (transposedB && (strips === 0 || n % 8 !== 0)) {
     // the kernel reads columns past the last strip in place: transpose Bᵀ first
     const transposed = kernels.alloc(4 * k * n);
@@ -322,7 +323,7 @@ export function heapMatMul(
   try {
     if (packed) {
       kernels.split(transposedB ? 'packColumnsTransposed' : 'packColumns', strips, 1, k * n, (s0, s1) => [
-        ...[b, packed, k, transposedB ? k : n, s0, s1],
+        ...(transposedB ? [b, packed, k, k, s0, s1] : [b, packed, k, n, n, s0, s1]),
       ]);
     }
     if (strips >= 2 && m < n) {
@@ -429,16 +430,16 @@ export function heapConvPatches(
   const geometry = kernels.put(geometryWords(g, outChannels));
   const scratch = patchScratchBytes(g);
   const gather = kernels.alloc(scratch * kernels.parts);
-  const strips = outChannels >> 3;
-  const packed = strips > 0 ? kernels.alloc(32 * patch * strips) : 0;
+  const strips = Math.ceil(outChannels / 8);
+  const packed = kernels.alloc(32 * patch * strips);
   try {
-    if (packed) kernels.exports.packColumns(w, packed, patch, outChannels, 0, strips);
+    kernels.exports.packColumns(w, packed, patch, outChannels, outChannels, 0, strips);
     kernels.split('convForwardPatches', positions, 4, positions * patch * outChannels, (m0, m1, part) => [
       ...[x, w, epilogue.bias, y, geometry, gather + scratch * part, packed],
       ...[m0, m1, epilogue.activation],
     ]);
   } finally {
-    if (packed) kernels.free(packed);
+    kernels.free(packed);
     kernels.free(gather);
     kernels.free(geometry);
   }
