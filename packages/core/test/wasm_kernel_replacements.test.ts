@@ -81,6 +81,57 @@ describe('wasm Slice', () => {
   });
 });
 
+describe('wasm SpaceToBatchND and BatchToSpaceND (dilated convolutions) by pixels on the heap', () => {
+  it.each([
+    [
+      'block 2, padded',
+      [2, 5, 7, 3],
+      [2, 2],
+      [
+        [1, 2],
+        [0, 1],
+      ],
+    ],
+    [
+      'block 3 x 2, 70 channels (copied as runs)',
+      [1, 6, 4, 70],
+      [3, 2],
+      [
+        [0, 0],
+        [2, 0],
+      ],
+    ],
+  ] as const)('%s matches cpu, and back', async (_name, shape, block, paddings) => {
+    const x = values(shape.reduce((a, b) => a * b, 1));
+    const blockShape = [...block];
+    const pads = paddings.map((p) => [...p]);
+    const [cpu, wasm] = await onBoth(() => tf.spaceToBatchND(tf.tensor(x, [...shape]), blockShape, pads));
+    expect(Array.from(wasm)).toEqual(Array.from(cpu));
+    // the inverse with the paddings as crops gives x back
+    const [, back] = await onBoth(() =>
+      tf.batchToSpaceND(tf.spaceToBatchND(tf.tensor(x, [...shape]), blockShape, pads), blockShape, pads),
+    );
+    expect(Array.from(back)).toEqual(Array.from(x));
+  });
+
+  it('int32 keeps its values; rank 3 goes to the original kernel', async () => {
+    const [cpu, wasm] = await onBoth(() =>
+      tf.spaceToBatchND(
+        tf.range(0, 16, 1, 'int32').reshape([1, 4, 4, 1]),
+        [2, 2],
+        [
+          [0, 0],
+          [0, 0],
+        ],
+      ),
+    );
+    expect(Array.from(wasm)).toEqual(Array.from(cpu));
+    const x3 = values(12);
+    const [cpu3, wasm3] = await onBoth(() => tf.spaceToBatchND(tf.tensor(x3, [1, 6, 2]), [2], [[0, 0]]));
+    expect(Array.from(wasm3)).toEqual(Array.from(cpu3));
+  });
+});
+
 describe('wasm Sum over every axis but the last (column sums)', () => {
   it.each([
     ['bias gradient [N,H,W,C] -> [C]', [2, 7, 5, 13], [0, 1, 2], false],
@@ -141,7 +192,14 @@ describe('wasm Conv2D: pointwise convolutions and few input channels as our kern
     ['1x1 stride 2 (original kernel)', [1, 8, 8, 6], [1, 1, 6, 5], 2, 'same'],
     ['3x3 on 6 channels (patches)', [1, 8, 8, 6], [3, 3, 6, 5], 1, 'same'],
     ['RGB stem 3x3 stride 2 (patches, 8-wide tiles and edges)', [2, 17, 15, 3], [3, 3, 3, 21], 2, 'same'],
-    ['3x3 on 9 channels (original kernel)', [1, 8, 8, 9], [3, 3, 9, 5], 1, 'same'],
+    ['3x3 on 9 channels (patches)', [1, 8, 8, 9], [3, 3, 9, 5], 1, 'same'],
+    [
+      '3x3 on 520 channels (patches over 4608 values: original kernel)',
+      [1, 4, 5, 520],
+      [3, 3, 520, 3],
+      1,
+      'same',
+    ],
   ] as const)('%s matches cpu', async (_name, xShape, wShape, stride, pad) => {
     const x = values((xShape as readonly number[]).reduce((a, b) => a * b, 1));
     const w = values((wShape as readonly number[]).reduce((a, b) => a * b, 1));

@@ -13,10 +13,10 @@ import {
 
 /**
  * A float32 NHWC convolution as our kernels: a pointwise one (1x1, stride 1, unpadded) is the product
- * `y [N*H*W, Co] = act(x [N*H*W, Ci] · W [Ci, Co] + bias)` straight from the tensors; one on fewer than 8 input
- * channels (an RGB stem) is patches times the filter, the patches gathered 64 positions at a time
- * (`heapConvPatches`); both on every thread, bias and activation applied before a tile is stored. Returns undefined
- * for any other convolution.
+ * `y [N*H*W, Co] = act(x [N*H*W, Ci] · W [Ci, Co] + bias)` straight from the tensors; any other with patches of at
+ * most 4608 values (`runsAsPatches`: a 3x3 filter on up to 512 channels, any stride and dilation) is patches times
+ * the filter, the patches gathered 64 positions at a time (`heapConvPatches`); both on every thread, bias and
+ * activation applied before a tile is stored. Returns undefined for any other convolution.
  */
 function ourConvolution(
   args: KernelArgs,
@@ -43,8 +43,8 @@ function ourConvolution(
 }
 
 /**
- * `Conv2D` for wasm: a pointwise convolution or one on few input channels runs as our kernels (see ourConvolution).
- * XNNPACK, behind the original kernel, packs the filter into a new operator whenever the filter tensor is new, i.e.
+ * `Conv2D` for wasm: pointwise convolutions and those with patches of up to 4608 values run as our kernels (see
+ * ourConvolution). XNNPACK, behind the original kernel, packs the filter into a new operator whenever the filter tensor is new, i.e.
  * at every training step (up to 2x the product's time on MobileNet's wide 1x1 layers), and its pool threads keep
  * polling for work after each call, competing with ours for the cores. Other convolutions go to the original kernel.
  */
@@ -53,7 +53,7 @@ export function conv2d(args: KernelArgs): tf.TensorInfo {
 }
 
 /**
- * `FusedConv2D` for wasm: a pointwise convolution or one on few input channels, with a float32 bias of one value
+ * `FusedConv2D` for wasm: a convolution our kernels take (see ourConvolution), with a float32 bias of one value
  * per output channel (or none) and a linear, ReLU or ReLU6 activation, runs as our kernels with bias and activation
  * in their epilogue; anything else (other filters, PReLU, leaky ReLU, sigmoid, elu) goes to the original kernel.
  */

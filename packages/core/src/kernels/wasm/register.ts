@@ -19,6 +19,7 @@ import { markReplacement, rememberOriginalKernel } from './original_kernels';
 import { relu6Backprop } from './relu6_backprop';
 import { slice } from './slice';
 import { softmaxBackprop } from './softmax_backprop';
+import { batchToSpaceND, spaceToBatchND } from './space_to_batch';
 import { sum } from './sum';
 
 /**
@@ -65,10 +66,13 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
  * `Sum` over every axis but the last (bias gradients) transposes its input first, `Identity` copies its input, and
  * `Conv2D` and `FusedConv2D` (through XNNPACK) repack a pointwise filter at every training step (conv2d.ts), the
  * depthwise convolutions run on XNNPACK's own thread pool, which competes with ours for the cores
- * (depthwise_conv2d.ts), and same-shape `Add` runs on one thread.
+ * (depthwise_conv2d.ts), same-shape `Add` runs on one thread, and `SpaceToBatchND` / `BatchToSpaceND` (dilated
+ * convolutions' gradients) pad, reshape to 6-D and transpose, ~100x slower than copying pixels (space_to_batch.ts).
  */
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [
   { kernelName: tf.Slice, backendName: 'wasm', kernelFunc: slice as tf.KernelFunc },
+  { kernelName: tf.SpaceToBatchND, backendName: 'wasm', kernelFunc: spaceToBatchND as tf.KernelFunc },
+  { kernelName: tf.BatchToSpaceND, backendName: 'wasm', kernelFunc: batchToSpaceND as tf.KernelFunc },
   { kernelName: tf.Sum, backendName: 'wasm', kernelFunc: sum as tf.KernelFunc },
   { kernelName: tf.Identity, backendName: 'wasm', kernelFunc: identity as tf.KernelFunc },
   { kernelName: tf.Conv2D, backendName: 'wasm', kernelFunc: conv2d as tf.KernelFunc },
