@@ -102,7 +102,7 @@ describe('wasm SpaceToBatchND and BatchToSpaceND (dilated convolutions) by pixel
       ],
     ],
   ] as const)('%s matches cpu, and back', async (_name, shape, block, paddings) => {
-    const x = values(shape.reduce((a, b) => a * b, 1));
+    const x = values((shape as readonly number[]).reduce((a, b) => a * b, 1));
     const blockShape = [...block];
     const pads = paddings.map((p) => [...p]);
     const [cpu, wasm] = await onBoth(() => tf.spaceToBatchND(tf.tensor(x, [...shape]), blockShape, pads));

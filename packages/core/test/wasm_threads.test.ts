@@ -9,6 +9,7 @@ const root = join(here, '../../..');
 
 interface ThreadsRun {
   threads: number;
+  xnnpackThreads: number;
   threadsNote: string | null;
   relaxedSimd: boolean;
   cpuOverWall: number;
@@ -25,7 +26,7 @@ const relaxedSimdFlag = WebAssembly.validate(decodeBase64(TRAINING_KERNELS.relax
  * test/processes/wasm_threads.ts in a fresh Node process with WSSS_THREADS, our kernels' plain SIMD build or their
  * relaxed-SIMD one; it has to exit by itself.
  */
-function runWithThreads(threads: string, relaxed = false): ThreadsRun {
+function runWithThreads(threads: string, relaxed = false, env: Record<string, string> = {}): ThreadsRun {
   const out = execFileSync(
     process.execPath,
     [
@@ -44,6 +45,8 @@ function runWithThreads(threads: string, relaxed = false): ThreadsRun {
         WSSS_THREADS: threads,
         WSSS_BACKEND: '',
         WSSS_RELAXED_SIMD: relaxed ? '1' : '0',
+        WSSS_XNNPACK_THREADS: '',
+        ...env,
       },
     },
   );
@@ -55,11 +58,13 @@ describe('wasm backend on several threads (tfjs-backend-wasm threaded build in N
   let two: ThreadsRun;
   let relaxedOne: ThreadsRun;
   let relaxedTwo: ThreadsRun;
+  let twoXnnpack: ThreadsRun;
   beforeAll(() => {
     one = runWithThreads('1');
     two = runWithThreads('2');
     relaxedOne = runWithThreads('1', true);
     relaxedTwo = runWithThreads('2', true);
+    twoXnnpack = runWithThreads('2', false, { WSSS_XNNPACK_THREADS: '2' });
   });
 
   /** The largest |a - b| over the outputs, relative to the largest |a| of each output. */
@@ -107,6 +112,16 @@ describe('wasm backend on several threads (tfjs-backend-wasm threaded build in N
       expect({ name, close: worst < 5e-6 }).toEqual({ name, close: true });
     // and it is another build: our products round differently (unless this CPU has no FMA)
     expect(Math.max(...differences.map((d) => d.worst))).toBeGreaterThan(0);
+  });
+
+  it("runs XNNPACK's own pool on one thread unless asked, with the same results on two", () => {
+    expect([one.xnnpackThreads, two.xnnpackThreads, twoXnnpack.xnnpackThreads]).toEqual([1, 1, 2]);
+    expect(twoXnnpack.threads).toBe(2);
+    for (const { name, worst } of worstDifference(two, twoXnnpack))
+      expect({ name, worst }).toEqual({ name, worst: 0 });
+    expect(() => runWithThreads('2', false, { WSSS_XNNPACK_THREADS: 'x' })).toThrow(
+      /xnnpackThreads must be an integer >= 1, got 'x' \(from WSSS_XNNPACK_THREADS\)/,
+    );
   });
 
   it('says what is wrong with a bad WSSS_THREADS', () => {

@@ -1,5 +1,5 @@
 import { registerWasmTrainingKernels } from '../kernels/wasm/register';
-import { startWasmKernelThreads, TRAINING_KERNELS } from '../kernels/wasm/wasm_heap_kernels';
+import { startWasmKernelThreads, TRAINING_KERNELS, wasmHeapKernels } from '../kernels/wasm/wasm_heap_kernels';
 import { tf } from '../tf';
 import { setRelaxedSimd, usesRelaxedSimd } from '../wasm/wasm_builds';
 import { importOptional } from './optional_module';
@@ -29,12 +29,21 @@ export interface SelectBackendOptions {
   /** Where the wasm binaries live (URL prefix in a browser). Default in Node: the installed package's `dist/`. */
   wasmPaths?: string;
   /**
-   * Threads of the wasm backend (XNNPACK's thread pool) in Node, 1 to 8. Default: the `WSSS_THREADS` environment
-   * variable when set, otherwise the cores Node may use (at most 8). 1 runs tfjs' single-threaded SIMD build; more
-   * start its threaded build, which tfjs itself never does in Node. Results do not depend on it (tested). The wasm
-   * backend starts once per process: later calls report the threads it runs on. In a browser tfjs decides.
+   * Threads of the wasm backend in Node, 1 to 8: our kernels (convolutions, matrix products and their gradients)
+   * split their work between this many. Default: the `WSSS_THREADS` environment variable when set, otherwise the
+   * cores Node may use (at most 8). 1 runs tfjs' single-threaded SIMD build; more start its threaded build, which
+   * tfjs itself never does in Node. Results do not depend on it (tested). The wasm backend starts once per process:
+   * later calls report the threads it runs on. In a browser tfjs decides.
    */
   threads?: number;
+  /**
+   * Node, wasm on several threads: threads of XNNPACK's own pool, which runs the tfjs kernels we do not replace
+   * (elementwise ops, pooling, softmax, resizing), 1 to `threads`. Default 1: those ops are light next to ours, and
+   * XNNPACK's pool threads keep polling for work after each of its calls, taking the cores from our kernels (the LR
+   * loss on two threads: ~129 -> ~108 ms a forward + backward with one). Also the `WSSS_XNNPACK_THREADS` environment
+   * variable. Results do not depend on it (tested).
+   */
+  xnnpackThreads?: number;
   /**
    * wasm: run our training kernels' relaxed-SIMD build (fused multiply-adds, ~1.5x faster products) where the engine
    * has relaxed SIMD (Node >= 22, Chrome >= 114; Node 20 with `--experimental-wasm-relaxed-simd`). Default: true,
@@ -55,12 +64,15 @@ export interface SelectedBackend {
   threadsNote?: string;
   /** wasm only: whether our training kernels run their relaxed-SIMD build (fused multiply-adds). */
   relaxedSimd?: boolean;
+  /** wasm in Node: the threads of XNNPACK's own pool (see {@link SelectBackendOptions.xnnpackThreads}). */
+  xnnpackThreads?: number;
 }
 
 interface Started {
   threads?: number;
   threadsNote?: string;
   relaxedSimd?: boolean;
+  xnnpackThreads?: number;
 }
 
 class BackendUnavailable extends Error {}
@@ -191,7 +203,10 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<S
     registerWasmTrainingKernels();
     if (!isNode() || tf.findBackend('wasm') !== null) {
       await activate('wasm');
-      return { threads: wasm.getThreadsCount(), relaxedSimd };
+      // in Node our kernels' threads (XNNPACK's pool runs xnnpackThreads); in a browser tfjs' own count
+      const ours = isNode() ? wasmHeapKernels(tf.findBackend('wasm'))?.threads : undefined;
+      const xnnpackThreads = isNode() ? wasm.getThreadsCount() : undefined;
+      return { threads: ours ?? wasm.getThreadsCount(), relaxedSimd, xnnpackThreads };
     }
     const requested = Math.min(await requestedWasmThreads(options), MAX_WASM_THREADS);
     // Emscripten's Node glue installs process-wide handlers that re-throw every uncaught error from inside the
@@ -203,7 +218,7 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<S
         const plan = planThreadedWasm();
         if (typeof plan === 'string') threadsNote = plan;
         else {
-          wasm.setThreadsCount(requested);
+          wasm.setThreadsCount(Math.min(requestedXnnpackThreads(options), requested));
           tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
           let started = false;
           try {
@@ -218,21 +233,23 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<S
             threadsNote = `the threaded build did not start (${(err as Error).message})`;
           }
           if (started) {
-            const threads = wasm.getThreadsCount();
-            let note = threads < requested ? `${requested} requested` : undefined;
+            let threads = requested;
+            let note: string | undefined;
             try {
-              // our own training kernels share their work between as many threads
-              await startWasmKernelThreads(tf.findBackend('wasm'), threads - 1);
+              // our own training kernels share their work between the threads
+              threads = await startWasmKernelThreads(tf.findBackend('wasm'), requested - 1);
+              if (threads < requested) note = `${requested} requested`;
             } catch (err) {
+              threads = 1;
               note = `our training kernels run on one thread: ${(err as Error).message}`;
             }
-            return { threads, threadsNote: note, relaxedSimd };
+            return { threads, threadsNote: note, relaxedSimd, xnnpackThreads: wasm.getThreadsCount() };
           }
         }
       }
       tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       await activate('wasm');
-      return { threads: 1, threadsNote, relaxedSimd };
+      return { threads: 1, threadsNote, relaxedSimd, xnnpackThreads: 1 };
     } finally {
       removeAddedErrorListeners(before);
     }
@@ -254,6 +271,17 @@ async function requestedWasmThreads(options: SelectBackendOptions): Promise<numb
   if (!Number.isInteger(value) || value < 1) {
     throw new Error(
       `selectBackend: threads must be an integer >= 1, got ${options.threads ?? `'${fromEnv}' (from WSSS_THREADS)`}`,
+    );
+  }
+  return value;
+}
+
+function requestedXnnpackThreads(options: SelectBackendOptions): number {
+  const fromEnv = process.env.WSSS_XNNPACK_THREADS?.trim();
+  const value = options.xnnpackThreads ?? (fromEnv ? Number(fromEnv) : 1);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(
+      `selectBackend: xnnpackThreads must be an integer >= 1, got ${options.xnnpackThreads ?? `'${fromEnv}' (from WSSS_XNNPACK_THREADS)`}`,
     );
   }
   return value;

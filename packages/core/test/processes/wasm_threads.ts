@@ -105,6 +105,7 @@ tf.dispose([a, b, big]);
 console.log(
   JSON.stringify({
     threads: selected.threads,
+    xnnpackThreads: selected.xnnpackThreads,
     threadsNote: selected.threadsNote ?? null,
     relaxedSimd: selected.relaxedSimd,
     cpuOverWall: (used.user + used.system) / 1000 / wall,
