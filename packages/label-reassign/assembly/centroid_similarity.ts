@@ -147,3 +147,38 @@ export function addRowTerms(
     }
   }
 }
+
+/**
+ * The unit centroids from the weighted sums [rows x dim]: C = sums * inverseMass (1 / sum_i W_ik per row),
+ * unit = C / sqrt(|C|^2 + eps), and scale = inverseMass / sqrt(|C|^2 + eps) per row (what the gradient needs).
+ */
+export function unitCentroids(
+  sums: usize, inverseMass: usize, unit: usize, scale: usize, rows: i32, dim: i32, eps: f32,
+): void {
+  const rowBytes = <usize>dim << 2;
+  for (let c = 0; c < rows; c++) {
+    const sc = sums + <usize>c * rowBytes;
+    const uc = unit + <usize>c * rowBytes;
+    const mass = load<f32>(inverseMass + (<usize>c << 2));
+    const rho: f32 = <f32>1 / Mathf.sqrt(mass * mass * dot(sc, sc, rowBytes) + eps);
+    const factor = f32x4.splat(mass * rho);
+    for (let q: usize = 0; q < rowBytes; q += 16) v128.store(uc + q, f32x4.mul(v128.load(sc + q), factor));
+    store<f32>(scale + (<usize>c << 2), mass * rho);
+  }
+}
+
+/**
+ * The gradient through the unit centroids, in place over dUnit [rows x dim]:
+ * dC_k / sum_i W_ik = scale_k (dĉ_k - ĉ_k (ĉ_k . dĉ_k)).
+ */
+export function centroidGradient(dUnit: usize, unit: usize, scale: usize, rows: i32, dim: i32): void {
+  const rowBytes = <usize>dim << 2;
+  for (let c = 0; c < rows; c++) {
+    const dc = dUnit + <usize>c * rowBytes;
+    const uc = unit + <usize>c * rowBytes;
+    const s = load<f32>(scale + (<usize>c << 2));
+    const a = f32x4.splat(s);
+    const b = f32x4.splat(s * dot(uc, dc, rowBytes));
+    for (let q: usize = 0; q < rowBytes; q += 16) v128.store(dc + q, f32x4.sub(f32x4.mul(a, v128.load(dc + q)), f32x4.mul(b, v128.load(uc + q))));
+  }
+}

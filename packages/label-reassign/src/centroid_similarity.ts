@@ -14,6 +14,8 @@ interface CentroidExports {
   centroidSimilarityGrad(...args: number[]): void;
   normsAndWeightedSums(...args: number[]): void;
   addRowTerms(...args: number[]): void;
+  unitCentroids(...args: number[]): void;
+  centroidGradient(dUnit: number, unit: number, scale: number, rows: number, dim: number): void;
 }
 
 let arena: WasmArena<CentroidExports> | undefined;
@@ -177,58 +179,70 @@ function onWasmHeap(
   }
   // 1 / sum_i W_ik (1e-12 keeps empty centroids finite: they are 0, and no row weighs them)
   for (let j = 0; j < inverseMass.length; j++) inverseMass[j] = 1 / (inverseMass[j] + 1e-12);
-  /** Runs `body` with the padded weights in a fresh heap block, freed afterwards. */
-  const withWeights = <T>(body: (w: number) => T): T => {
-    const w = heap.put(padded);
+  /** Runs `body` with the padded weights and the inverse masses in fresh heap blocks, freed afterwards. */
+  const withBlocks = <T>(w: Float32Array, mass: Float32Array, body: (w: number, mass: number) => T): T => {
+    const [wAt, massAt] = [heap.put(w), heap.put(mass)];
     try {
-      return body(w);
+      return body(wAt, massAt);
     } finally {
-      heap.free(w);
+      heap.free(massAt);
+      heap.free(wAt);
     }
   };
   const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const r = heap.makeTensor([n]);
+    const [unit, scale] = [heap.makeTensor([groups, kp, d]), heap.makeTensor([groups, kp])];
     const sums = heap.makeTensor([groups, kp, d]);
-    withWeights((w) =>
+    withBlocks(padded, inverseMass, (w, mass) => {
       heap.exports.normsAndWeightedSums(
         ...[heap.offsetOf(x), w, n, d, kp, rows, EPS],
         ...[heap.offsetOf(r), heap.offsetOf(sums)],
-      ),
-    );
-    const [s, unit, scale] = tf.tidy(() => {
-      const mass = tf.tensor3d(inverseMass, [groups, kp, 1]);
-      const centroids = tf.mul(sums, mass); // C_k [G, Kp, D]
-      const rho = tf.rsqrt(tf.add(tf.sum(tf.square(centroids), 2, true), EPS));
-      const unit = tf.mul(centroids, rho); // ĉ_k
-      const x3 = tf.reshape(x, [groups, rows, d]);
-      const similarity = tf.mul(tf.reshape(tf.matMul(x3, unit, false, true), [n, kp]), tf.reshape(r, [n, 1]));
-      // dC_k / sum_i W_ik = rho_k / sum_i W_ik (dĉ_k - ĉ_k (ĉ_k · dĉ_k))
-      return [tf.slice(similarity, [0, 0], [n, k]), unit, tf.mul(rho, mass)];
+      );
+      // ĉ_k, and rho_k / sum_i W_ik for the gradient
+      heap.exports.unitCentroids(
+        heap.offsetOf(sums),
+        mass,
+        heap.offsetOf(unit),
+        heap.offsetOf(scale),
+        groups * kp,
+        d,
+        EPS,
+      );
     });
     sums.dispose();
+    const s = tf.tidy(() => {
+      const x3 = tf.reshape(x, [groups, rows, d]);
+      const similarity = tf.mul(tf.reshape(tf.matMul(x3, unit, false, true), [n, kp]), tf.reshape(r, [n, 1]));
+      return tf.slice(similarity, [0, 0], [n, k]);
+    });
     save([x, s, unit, scale, r]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ss, us, sc, rr] = saved;
-      const [dx, beta, dCentroid] = tf.tidy(() => {
+      const [dx, beta, dUnit] = tf.tidy(() => {
         const alpha = tf.pad(tf.mul(dy, tf.reshape(rr, [n, 1])), [
           [0, 0],
           [0, kp - k],
         ]); // g_ik r_i
         const beta = tf.mul(tf.neg(tf.square(rr)), tf.sum(tf.mul(dy, ss), 1));
-        const x3 = tf.reshape(xs, [groups, rows, d]);
         const alpha3 = tf.reshape(alpha, [groups, rows, kp]);
-        const dUnit = tf.matMul(alpha3, x3, true, false);
-        const dCentroid = tf.mul(tf.sub(dUnit, tf.mul(us, tf.sum(tf.mul(us, dUnit), 2, true))), sc);
-        return [tf.reshape(tf.matMul(alpha3, us), [n, d]), beta, dCentroid];
+        const dUnit = tf.matMul(alpha3, tf.reshape(xs, [groups, rows, d]), true, false);
+        return [tf.reshape(tf.matMul(alpha3, us), [n, d]), beta, dUnit];
       });
-      // dx (a fresh tensor of its own) += beta_i x_i + sum_k W_ik dC_k / sum_j W_jk, in place
-      withWeights((w) =>
+      // dUnit (fresh) becomes dC_k / sum_i W_ik in place; then dx (fresh) += beta_i x_i + sum_k W_ik dC_k / sum_j W_jk
+      heap.exports.centroidGradient(
+        heap.offsetOf(dUnit),
+        heap.offsetOf(us),
+        heap.offsetOf(sc),
+        groups * kp,
+        d,
+      );
+      withBlocks(padded, inverseMass, (w) =>
         heap.exports.addRowTerms(
-          ...[heap.offsetOf(dx), heap.offsetOf(xs), heap.offsetOf(beta), w, heap.offsetOf(dCentroid)],
+          ...[heap.offsetOf(dx), heap.offsetOf(xs), heap.offsetOf(beta), w, heap.offsetOf(dUnit)],
           ...[n, d, kp, rows],
         ),
       );
-      tf.dispose([beta, dCentroid]);
+      tf.dispose([beta, dUnit]);
       return dx;
     };
     return { value: s, gradFunc };
