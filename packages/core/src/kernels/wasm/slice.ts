@@ -2,7 +2,8 @@ import { tf } from '../../tf';
 import { runOriginalKernel } from './original_kernels';
 import type { KernelArgs } from './wasm_heap_kernels';
 
-interface WasmHeapBackend {
+/** What the data-movement kernels use of tfjs-backend-wasm's backend: outputs, and views of tensors on its heap. */
+export interface WasmHeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }

@@ -1,11 +1,7 @@
 import { tf } from '../../tf';
 import { runOriginalKernel } from './original_kernels';
+import type { WasmHeapBackend } from './slice';
 import type { KernelArgs } from './wasm_heap_kernels';
-
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
 
 /**
  * Copies `channels` values per pixel between two NHWC tensors on the heap: `to[pixel]` = `from[source(pixel)]`, or
