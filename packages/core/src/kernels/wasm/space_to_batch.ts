@@ -4,16 +4,21 @@ import type { WasmHeapBackend } from './slice';
 import type { KernelArgs } from './wasm_heap_kernels';
 
 /**
- * Copies `channels` values per pixel between two NHWC tensors on the heap: `to[pixel]` = `from[source(pixel)]`, or
- * zeros where `source` gives -1.
+ * A new NHWC tensor of `shape` on the heap whose pixel p holds `x`'s pixel `source(p)` (all channels), or zeros
+ * where `source` gives -1.
  */
-function copyPixels(
-  to: Float32Array | Int32Array | Uint8Array,
-  from: Float32Array | Int32Array | Uint8Array,
-  pixels: number,
-  channels: number,
+function gatherPixels(
+  args: KernelArgs,
+  x: tf.TensorInfo,
+  shape: number[],
   source: (pixel: number) => number,
-): void {
+): tf.TensorInfo {
+  const backend = args.backend as WasmHeapBackend;
+  const out = backend.makeOutput(shape, x.dtype);
+  // views are taken after makeOutput, which may grow (and so detach) the heap
+  const [to, from] = [backend.typedArrayFromHeap(out), backend.typedArrayFromHeap(x)];
+  const channels = shape[3];
+  const pixels = shape[0] * shape[1] * shape[2];
   for (let p = 0; p < pixels; p++) {
     const at = p * channels;
     const s = source(p);
@@ -21,7 +26,12 @@ function copyPixels(
     else if (channels >= 64) to.set(from.subarray(s * channels, (s + 1) * channels), at);
     else for (let c = 0; c < channels; c++) to[at + c] = from[s * channels + c];
   }
+  return out;
 }
+
+/** Whether our pixel copies take this input: 4-D (NHWC) with a 2-D block, not strings. */
+const takes = (x: tf.TensorInfo, blockShape: number[]) =>
+  x.shape.length === 4 && blockShape.length === 2 && x.dtype !== 'string';
 
 /**
  * `SpaceToBatchND` for wasm on a 4-D NHWC tensor with a 2-D block (how tfjs-core differentiates and runs dilated
@@ -32,33 +42,18 @@ function copyPixels(
 export function spaceToBatchND(args: KernelArgs): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;
   const { blockShape, paddings } = args.attrs as unknown as tf.SpaceToBatchNDAttrs;
-  if (x.shape.length !== 4 || blockShape.length !== 2 || x.dtype === 'string') {
-    return runOriginalKernel(tf.SpaceToBatchND, args);
-  }
+  if (!takes(x, blockShape)) return runOriginalKernel(tf.SpaceToBatchND, args);
   const [n, h, w, c] = x.shape;
   const [bh, bw] = blockShape;
   const [[pt, pb], [pl, pr]] = paddings;
   const [outH, outW] = [(h + pt + pb) / bh, (w + pl + pr) / bw];
-  const backend = args.backend as WasmHeapBackend;
-  const out = backend.makeOutput([n * bh * bw, outH, outW, c], x.dtype);
-  // views are taken after makeOutput, which may grow (and so detach) the heap
-  copyPixels(
-    backend.typedArrayFromHeap(out),
-    backend.typedArrayFromHeap(x),
-    n * bh * bw * outH * outW,
-    c,
-    (p) => {
-      const xo = p % outW;
-      const yo = Math.floor(p / outW) % outH;
-      const b = Math.floor(p / (outW * outH));
-      const image = b % n;
-      const block = Math.floor(b / n);
-      const y = yo * bh + Math.floor(block / bw) - pt;
-      const xi = xo * bw + (block % bw) - pl;
-      return y < 0 || y >= h || xi < 0 || xi >= w ? -1 : (image * h + y) * w + xi;
-    },
-  );
-  return out;
+  return gatherPixels(args, x, [n * bh * bw, outH, outW, c], (p) => {
+    const b = Math.floor(p / (outW * outH));
+    const block = Math.floor(b / n);
+    const y = (Math.floor(p / outW) % outH) * bh + Math.floor(block / bw) - pt;
+    const xi = (p % outW) * bw + (block % bw) - pl;
+    return y < 0 || y >= h || xi < 0 || xi >= w ? -1 : ((b % n) * h + y) * w + xi;
+  });
 }
 
 /**
@@ -70,22 +65,16 @@ export function spaceToBatchND(args: KernelArgs): tf.TensorInfo {
 export function batchToSpaceND(args: KernelArgs): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;
   const { blockShape, crops } = args.attrs as unknown as tf.BatchToSpaceNDAttrs;
-  if (x.shape.length !== 4 || blockShape.length !== 2 || x.dtype === 'string') {
-    return runOriginalKernel(tf.BatchToSpaceND, args);
-  }
+  if (!takes(x, blockShape)) return runOriginalKernel(tf.BatchToSpaceND, args);
   const [batch, h, w, c] = x.shape;
   const [bh, bw] = blockShape;
   const [[ct, cb], [cl, cr]] = crops;
   const n = batch / (bh * bw);
   const [outH, outW] = [h * bh - ct - cb, w * bw - cl - cr];
-  const backend = args.backend as WasmHeapBackend;
-  const out = backend.makeOutput([n, outH, outW, c], x.dtype);
-  copyPixels(backend.typedArrayFromHeap(out), backend.typedArrayFromHeap(x), n * outH * outW, c, (p) => {
+  return gatherPixels(args, x, [n, outH, outW, c], (p) => {
     const xo = (p % outW) + cl;
     const yo = (Math.floor(p / outW) % outH) + ct;
-    const image = Math.floor(p / (outW * outH));
     const block = (yo % bh) * bw + (xo % bw);
-    return ((block * n + image) * h + Math.floor(yo / bh)) * w + Math.floor(xo / bw);
+    return ((block * n + Math.floor(p / (outW * outH))) * h + Math.floor(yo / bh)) * w + Math.floor(xo / bw);
   });
-  return out;
 }

@@ -484,7 +484,7 @@ export function heapConvFilterGradient(
     g.batch * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels * outChannels;
   try {
     if (filterGradientAsPatches(g)) {
-      patchFilterGradient(kernels, x, dy, out, g, outChannels, geometry, work);
+      patchFilterGradient(kernels, { x, dy, out, g, outChannels, geometry, work });
       return;
     }
     const gatherBytes = (isPointwise(g) ? 256 : Math.max(256, 256 * g.inChannels)) + 64;
@@ -517,16 +517,20 @@ export function heapConvFilterGradient(
   }
 }
 
+/** {@link heapConvFilterGradient} as patches; `geometry` the geometry words on the heap, `work` its multiply-adds. */
 function patchFilterGradient(
   kernels: WasmHeapKernels,
-  x: number,
-  dy: number,
-  out: number,
-  g: ConvGeometry,
-  outChannels: number,
-  geometry: number,
-  work: number,
+  call: {
+    x: number;
+    dy: number;
+    out: number;
+    g: ConvGeometry;
+    outChannels: number;
+    geometry: number;
+    work: number;
+  },
 ): void {
+  const { x, dy, out, g, outChannels, geometry, work } = call;
   const chunks = Math.ceil((g.batch * g.outHeight * g.outWidth) / PATCH_CHUNK);
   const size = g.filterHeight * g.filterWidth * g.inChannels * outChannels;
   const scratch = patchScratchBytes(g);
