@@ -69,7 +69,12 @@ export class CrossTaskAffinity {
       // the scale applied to theta [B, N, C'] rather than to the logits [B, N, N]: N / C' times fewer products,
       // forward and backward
       const theta = project('theta');
-      const logits = tf.matMul(this.scale === 1 ? theta : tf.mul(theta, this.scale), project('phi'), false, true);
+      const logits = tf.matMul(
+        this.scale === 1 ? theta : tf.mul(theta, this.scale),
+        project('phi'),
+        false,
+        true,
+      );
       return tf.softmax(logits) as tf.Tensor3D;
     });
   }
