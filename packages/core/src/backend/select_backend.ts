@@ -209,6 +209,7 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<S
       return { threads: ours ?? wasm.getThreadsCount(), relaxedSimd, xnnpackThreads };
     }
     const requested = Math.min(await requestedWasmThreads(options), MAX_WASM_THREADS);
+    const xnnpackThreads = Math.min(requestedXnnpackThreads(options), requested);
     // Emscripten's Node glue installs process-wide handlers that re-throw every uncaught error from inside the
     // minified wasm loader, so Node prints that whole file instead of the user's stack trace. Remove them.
     const before = processErrorListeners();
@@ -218,7 +219,7 @@ const STARTERS: Record<BackendName, (options: SelectBackendOptions) => Promise<S
         const plan = planThreadedWasm();
         if (typeof plan === 'string') threadsNote = plan;
         else {
-          wasm.setThreadsCount(Math.min(requestedXnnpackThreads(options), requested));
+          wasm.setThreadsCount(xnnpackThreads);
           tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
           let started = false;
           try {

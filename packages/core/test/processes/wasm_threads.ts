@@ -93,11 +93,12 @@ outputs.add = Array.from(await sum.data());
 sum.dispose();
 tf.dispose([product, x, large, rgb, columns]);
 
-// two threads keep two cores busy: CPU time beyond wall time
-const big = normal([768, 768]);
+// two threads keep two cores busy: CPU time beyond wall time (over ~0.5 s of products, so that a moment of other
+// load on the machine does not decide it)
+const big = normal([1024, 1024]);
 const start = performance.now();
 const cpu = process.cpuUsage();
-for (let i = 0; i < 6; i++) tf.tidy(() => tf.matMul(big, big)).dispose();
+for (let i = 0; i < 10; i++) tf.tidy(() => tf.matMul(big, big)).dispose();
 const used = process.cpuUsage(cpu);
 const wall = performance.now() - start;
 tf.dispose([a, b, big]);
