@@ -567,12 +567,15 @@ export function gemm(
       for (; m < m4End; m += 4) {
         let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
         let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
-        let ap = a + <usize>m * aRow;
+        // a pointer per row and broadcast loads: V8 keeps all of them in registers (offsets on splat loads, or
+        // lane shuffles, cost it spills or a shuffle port the multiply-adds need)
+        let p0 = a + <usize>m * aRow;
+        let p1 = p0 + aRow, p2 = p1 + aRow, p3 = p2 + aRow;
         let bp = bCol;
         for (let kk = 0; kk < k; kk++) {
           const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-          const x0 = f32x4.splat(load<f32>(ap)), x1 = f32x4.splat(load<f32>(ap + aRow));
-          const x2 = f32x4.splat(load<f32>(ap + 2 * aRow)), x3 = f32x4.splat(load<f32>(ap + 3 * aRow));
+          const x0 = v128.load32_splat(p0), x1 = v128.load32_splat(p1);
+          const x2 = v128.load32_splat(p2), x3 = v128.load32_splat(p3);
           a00 = madd(x0, b0, a00);
           a01 = madd(x0, b1, a01);
           a10 = madd(x1, b0, a10);
@@ -581,7 +584,10 @@ export function gemm(
           a21 = madd(x2, b1, a21);
           a30 = madd(x3, b0, a30);
           a31 = madd(x3, b1, a31);
-          ap += 4;
+          p0 += 4;
+          p1 += 4;
+          p2 += 4;
+          p3 += 4;
           bp += stripStep;
         }
         const cp = c + <usize>m * cRow + (<usize>col << 2);
@@ -595,7 +601,7 @@ export function gemm(
         let ap = a + <usize>m * aRow;
         let bp = bCol;
         for (let kk = 0; kk < k; kk++) {
-          const x = f32x4.splat(load<f32>(ap));
+          const x = v128.load32_splat(ap);
           a0 = madd(x, v128.load(bp), a0);
           a1 = madd(x, v128.load(bp, 16), a1);
           ap += 4;
