@@ -99,48 +99,79 @@ export function depthwiseFilterGradient(
   }
 }
 
-/**
- * One output pixel of a 3x3 depthwise convolution whose window lies inside x: rows of the window at `x0`, `x1`,
- * `x2` (first column), columns `dx` bytes apart, filter taps `rowBytes` apart at `w`.
- */
+/** Channels [c0, channels) of one output pixel whose 3x3 window (top-left input pixel `xp`) lies inside x. */
 // @ts-ignore: decorator
-@inline function depthwise3x3(
-  x0: usize, x1: usize, x2: usize, dx: usize, w: usize, bias: usize, yp: usize, channels: i32, rowBytes: usize,
+@inline function depthwise3x3Lanes(
+  xp: usize, rowStep: usize, dx: usize, w: usize, bias: usize, yp: usize, c0: i32, channels: i32, rowBytes: usize,
   activation: i32,
 ): void {
-  const vectorEnd = channels & ~3;
-  const dx2 = 2 * dx;
-  const w3 = w + 3 * rowBytes, w6 = w + 6 * rowBytes;
-  let c = 0;
-  for (; c < vectorEnd; c += 4) {
-    const o = <usize>c << 2;
-    let a = bias ? v128.load(bias + o) : f32x4.splat(0);
-    let b = f32x4.mul(v128.load(x0 + o), v128.load(w + o));
-    a = madd(v128.load(x0 + dx + o), v128.load(w + rowBytes + o), a);
-    b = madd(v128.load(x0 + dx2 + o), v128.load(w + 2 * rowBytes + o), b);
-    a = madd(v128.load(x1 + o), v128.load(w3 + o), a);
-    b = madd(v128.load(x1 + dx + o), v128.load(w3 + rowBytes + o), b);
-    a = madd(v128.load(x1 + dx2 + o), v128.load(w3 + 2 * rowBytes + o), a);
-    b = madd(v128.load(x2 + o), v128.load(w6 + o), b);
-    a = madd(v128.load(x2 + dx + o), v128.load(w6 + rowBytes + o), a);
-    b = madd(v128.load(x2 + dx2 + o), v128.load(w6 + 2 * rowBytes + o), b);
-    v128.store(yp + o, activate(f32x4.add(a, b), activation));
-  }
-  for (; c < channels; c++) {
+  for (let c = c0; c < channels; c++) {
     const o = <usize>c << 2;
     let acc: f32 = bias ? load<f32>(bias + o) : 0;
     for (let t = 0; t < 9; t++) {
-      const row = t < 3 ? x0 : t < 6 ? x1 : x2;
-      acc += load<f32>(row + <usize>(t % 3) * dx + o) * load<f32>(w + <usize>t * rowBytes + o);
+      acc += load<f32>(xp + <usize>(t / 3) * rowStep + <usize>(t % 3) * dx + o) * load<f32>(w + <usize>t * rowBytes + o);
     }
     store<f32>(yp + o, activateScalar(acc, activation));
   }
 }
 
 /**
+ * Output pixels [ox0, ox1) of one output row of a 3x3 depthwise convolution whose windows lie inside x: four
+ * channels at a time, their nine taps and bias held in registers along the row (nine loads and multiply-adds and
+ * one store per pixel), then the last channels one at a time. `x0` is the address ox = 0's window would start at,
+ * `rowStep` / `dx` the window's row and column steps, `pixelStep` the input step from one output pixel to the next.
+ */
+// @ts-ignore: decorator
+@inline function depthwise3x3Row(
+  x0: usize, rowStep: usize, dx: usize, pixelStep: usize, w: usize, bias: usize, y0: usize, ox0: i32, ox1: i32,
+  channels: i32, rowBytes: usize, activation: i32,
+): void {
+  const vectorEnd = channels & ~3;
+  const dx2 = dx + dx;
+  for (let c = 0; c < vectorEnd; c += 4) {
+    const o = <usize>c << 2;
+    const wc = w + o;
+    const w0 = v128.load(wc), w1 = v128.load(wc + rowBytes), w2 = v128.load(wc + 2 * rowBytes);
+    const w3 = v128.load(wc + 3 * rowBytes), w4 = v128.load(wc + 4 * rowBytes), w5 = v128.load(wc + 5 * rowBytes);
+    const w6 = v128.load(wc + 6 * rowBytes), w7 = v128.load(wc + 7 * rowBytes), w8 = v128.load(wc + 8 * rowBytes);
+    const b = bias ? v128.load(bias + o) : f32x4.splat(0);
+    let p0 = x0 + <usize>ox0 * pixelStep + o;
+    let p1 = p0 + rowStep;
+    let p2 = p1 + rowStep;
+    let yp = y0 + <usize>ox0 * rowBytes + o;
+    for (let ox = ox0; ox < ox1; ox++) {
+      // one chain per pixel (consecutive pixels overlap): a register fewer than two partial sums
+      let a = madd(v128.load(p0), w0, b);
+      a = madd(v128.load(p0 + dx), w1, a);
+      a = madd(v128.load(p0 + dx2), w2, a);
+      a = madd(v128.load(p1), w3, a);
+      a = madd(v128.load(p1 + dx), w4, a);
+      a = madd(v128.load(p1 + dx2), w5, a);
+      a = madd(v128.load(p2), w6, a);
+      a = madd(v128.load(p2 + dx), w7, a);
+      a = madd(v128.load(p2 + dx2), w8, a);
+      v128.store(yp, activate(a, activation));
+      p0 += pixelStep;
+      p1 += pixelStep;
+      p2 += pixelStep;
+      yp += rowBytes;
+    }
+  }
+  if (vectorEnd == channels) return;
+  for (let ox = ox0; ox < ox1; ox++) {
+    depthwise3x3Lanes(
+      x0 + <usize>ox * pixelStep, rowStep, dx, w, bias, y0 + <usize>ox * rowBytes, vectorEnd, channels, rowBytes,
+      activation,
+    );
+  }
+}
+
+/**
  * The forward depthwise convolution (channel multiplier 1) with bias and activation, for output rows [r0, r1) of all
  * images (row r = n * outH + oy): y[n, oy, ox, c] = act(bias[c] + sum_{ky, kx} x[n, iy, ix, c] * W[ky, kx, c]),
- * taps outside x skipped; `bias` 0 for none, `activation` as {@link activate}. Threads split the rows.
+ * taps outside x skipped; `bias` 0 for none, `activation` as {@link activate}. Threads split the rows. A 3x3 filter's
+ * pixels whose windows lie inside x run along the row with the taps in registers (the activation a constant in each
+ * copy of that loop); the others, at the borders, tap by tap.
  */
 export function depthwiseForward(
   x: usize, w: usize, bias: usize, y: usize, geometry: usize, r0: i32, r1: i32, activation: i32,
@@ -151,22 +182,30 @@ export function depthwiseForward(
   const pt = g(geometry, 12), pl = g(geometry, 13);
   const rowBytes = <usize>channels << 2;
   const vectorEnd = channels & ~3;
+  // the output columns whose 3-wide windows lie inside x: ox * sw - pl >= 0 and ox * sw - pl + 2 * dw < inW
+  const oxLo = kw == 3 ? min(outW, (pl + sw - 1) / sw) : outW;
+  const oxHi = kw == 3 ? max(oxLo, min(outW, (inW - 1 - 2 * dwl + pl) / sw + 1)) : outW;
+  const rowStep = <usize>(dh * inW) * rowBytes, dx = <usize>dwl * rowBytes, pixelStep = <usize>sw * rowBytes;
   for (let r = r0; r < r1; r++) {
     const n = r / outH;
     const oy = r - n * outH;
     const iy0 = oy * sh - pt;
-    const rowsInside = kh == 3 && iy0 >= 0 && iy0 + 2 * dh < inH;
+    const inside = kh == 3 && iy0 >= 0 && iy0 + 2 * dh < inH && oxLo < oxHi;
+    const yRow = y + <usize>(r * outW) * rowBytes;
+    if (inside) {
+      // where ox = 0's window would start (may lie before x: only pixels from oxLo on are read)
+      const x0 = x + <usize>((n * inH + iy0) * inW) * rowBytes - <usize>pl * rowBytes;
+      if (activation == 0) depthwise3x3Row(x0, rowStep, dx, pixelStep, w, bias, yRow, oxLo, oxHi, channels, rowBytes, 0);
+      else if (activation == 1) depthwise3x3Row(x0, rowStep, dx, pixelStep, w, bias, yRow, oxLo, oxHi, channels, rowBytes, 1);
+      else depthwise3x3Row(x0, rowStep, dx, pixelStep, w, bias, yRow, oxLo, oxHi, channels, rowBytes, 2);
+    }
     for (let ox = 0; ox < outW; ox++) {
-      const yp = y + <usize>(r * outW + ox) * rowBytes;
-      const ix0 = ox * sw - pl;
-      if (rowsInside && kw == 3 && ix0 >= 0 && ix0 + 2 * dwl < inW) {
-        // a 3x3 window inside x: nine products per channel in registers, stored once
-        const x0 = x + <usize>((n * inH + iy0) * inW + ix0) * rowBytes;
-        const dy = <usize>(dh * inW) * rowBytes, dx = <usize>dwl * rowBytes;
-        depthwise3x3(x0, x0 + dy, x0 + 2 * dy, dx, w, bias, yp, channels, rowBytes, activation);
+      if (inside && ox == oxLo) {
+        ox = oxHi - 1;
         continue;
       }
-      // the output row starts at the bias, then each tap inside x adds its products, a sweep over the channels
+      const yp = yRow + <usize>ox * rowBytes;
+      // the output pixel starts at the bias, then each tap inside x adds its products, a sweep over the channels
       if (bias) memory.copy(yp, bias, rowBytes);
       else memory.fill(yp, 0, rowBytes);
       for (let ky = 0; ky < kh; ky++) {
@@ -477,12 +516,16 @@ function filterGradientTiles(
 /** Rows of A per block of the matrix product (their K values stay in cache while every column tile uses them). */
 const GEMM_BLOCK: i32 = 64;
 
-/** Activation codes of the fused kernels: 0 linear, 1 ReLU, 2 ReLU6. */
+/**
+ * Activation codes of the fused kernels: 0 linear, 1 ReLU, 2 ReLU6. The pseudo-minimum and -maximum (`pmin`, `pmax`:
+ * one x86 instruction each; IEEE `min` / `max` take V8 nine to get NaN and signed zeros right, which doubled a
+ * depthwise convolution's time) keep NaN (a NaN input stays NaN) and differ only in the sign of a zero output.
+ */
 // @ts-ignore: decorator
 @inline function activate(v: v128, activation: i32): v128 {
   if (activation == 0) return v;
-  const relu = f32x4.max(v, f32x4.splat(0));
-  return activation == 1 ? relu : f32x4.min(relu, f32x4.splat(6));
+  const relu = f32x4.pmax(v, f32x4.splat(0));
+  return activation == 1 ? relu : f32x4.pmin(relu, f32x4.splat(6));
 }
 
 // @ts-ignore: decorator
