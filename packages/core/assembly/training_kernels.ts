@@ -61,11 +61,77 @@
 }
 
 /**
+ * dW[t, c] += sum over output pixels [ox0, ox1) of one row of x[window tap t] * dy for a 3x3 filter whose windows lie
+ * inside x: four channels at a time, the nine sums in registers along the row (one dy and nine x loads per pixel),
+ * added to `acc` (kh * kw rows of `rowBytes`) at the row's end; then the last channels one at a time. Addresses as
+ * {@link depthwise3x3Row}, `dy0` the row's dy at ox = 0.
+ */
+// @ts-ignore: decorator
+@inline function depthwise3x3FilterGradientRow(
+  x0: usize, rowStep: usize, dx: usize, pixelStep: usize, dy0: usize, acc: usize, ox0: i32, ox1: i32,
+  channels: i32, rowBytes: usize,
+): void {
+  const vectorEnd = channels & ~3;
+  const dx2 = dx + dx;
+  for (let c = 0; c < vectorEnd; c += 4) {
+    const o = <usize>c << 2;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0), s4 = f32x4.splat(0);
+    let s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0), s8 = f32x4.splat(0);
+    let p0 = x0 + <usize>ox0 * pixelStep + o;
+    let p1 = p0 + rowStep;
+    let p2 = p1 + rowStep;
+    let d = dy0 + <usize>ox0 * rowBytes + o;
+    for (let ox = ox0; ox < ox1; ox++) {
+      const g = v128.load(d);
+      s0 = madd(v128.load(p0), g, s0);
+      s1 = madd(v128.load(p0 + dx), g, s1);
+      s2 = madd(v128.load(p0 + dx2), g, s2);
+      s3 = madd(v128.load(p1), g, s3);
+      s4 = madd(v128.load(p1 + dx), g, s4);
+      s5 = madd(v128.load(p1 + dx2), g, s5);
+      s6 = madd(v128.load(p2), g, s6);
+      s7 = madd(v128.load(p2 + dx), g, s7);
+      s8 = madd(v128.load(p2 + dx2), g, s8);
+      p0 += pixelStep;
+      p1 += pixelStep;
+      p2 += pixelStep;
+      d += rowBytes;
+    }
+    const a = acc + o;
+    v128.store(a, f32x4.add(v128.load(a), s0));
+    v128.store(a + rowBytes, f32x4.add(v128.load(a + rowBytes), s1));
+    v128.store(a + 2 * rowBytes, f32x4.add(v128.load(a + 2 * rowBytes), s2));
+    v128.store(a + 3 * rowBytes, f32x4.add(v128.load(a + 3 * rowBytes), s3));
+    v128.store(a + 4 * rowBytes, f32x4.add(v128.load(a + 4 * rowBytes), s4));
+    v128.store(a + 5 * rowBytes, f32x4.add(v128.load(a + 5 * rowBytes), s5));
+    v128.store(a + 6 * rowBytes, f32x4.add(v128.load(a + 6 * rowBytes), s6));
+    v128.store(a + 7 * rowBytes, f32x4.add(v128.load(a + 7 * rowBytes), s7));
+    v128.store(a + 8 * rowBytes, f32x4.add(v128.load(a + 8 * rowBytes), s8));
+  }
+  for (let c = vectorEnd; c < channels; c++) {
+    const o = <usize>c << 2;
+    for (let t = 0; t < 9; t++) {
+      let sum: f32 = 0;
+      let xp = x0 + <usize>ox0 * pixelStep + <usize>(t / 3) * rowStep + <usize>(t % 3) * dx + o;
+      let d = dy0 + <usize>ox0 * rowBytes + o;
+      for (let ox = ox0; ox < ox1; ox++) {
+        sum += load<f32>(xp) * load<f32>(d);
+        xp += pixelStep;
+        d += rowBytes;
+      }
+      const a = acc + <usize>t * rowBytes + o;
+      store<f32>(a, load<f32>(a) + sum);
+    }
+  }
+}
+
+/**
  * dW of chunks [k0, k1) of `rowsPerChunk` output rows each (row r = n * outH + oy): chunk k's sum over its rows,
  * dW_k[ky, kx, c] = sum_{(n, oy) in chunk k, ox} x[n, iy, ix, c] * dy[n, oy, ox, c], into
  * `partials + k * kh * kw * channels * 4`, every channel at once (a thread reads its rows of x and dy once). The
  * caller adds the chunks' sums in order: the chunks depend on the geometry only, so the result does not depend on
- * how many threads took them.
+ * how many threads took them. A 3x3 filter's inner pixels of a row are summed in registers
+ * ({@link depthwise3x3FilterGradientRow}), the others tap by tap.
  */
 export function depthwiseFilterGradient(
   x: usize, dy: usize, partials: usize, geometry: usize, k0: i32, k1: i32, rowsPerChunk: i32,
@@ -76,16 +142,31 @@ export function depthwiseFilterGradient(
   const pt = g(geometry, 12), pl = g(geometry, 13);
   const rowBytes = <usize>channels << 2;
   const partialBytes = <usize>(kh * kw) * rowBytes;
+  const oxLo = kw == 3 ? min(outW, (pl + sw - 1) / sw) : outW;
+  const oxHi = kw == 3 ? max(oxLo, min(outW, (inW - 1 - 2 * dwl + pl) / sw + 1)) : outW;
+  const rowStep = <usize>(dh * inW) * rowBytes, dx = <usize>dwl * rowBytes, pixelStep = <usize>sw * rowBytes;
   for (let k = k0; k < k1; k++) {
     const acc = partials + <usize>k * partialBytes;
     memory.fill(acc, 0, partialBytes);
     const rEnd = min(batch * outH, (k + 1) * rowsPerChunk);
     for (let r = k * rowsPerChunk; r < rEnd; r++) {
       const n = r / outH, oy = r - n * outH;
+      const iy0 = oy * sh - pt;
+      const inside = kh == 3 && iy0 >= 0 && iy0 + 2 * dh < inH && oxLo < oxHi;
+      if (inside) {
+        const x0 = x + <usize>((n * inH + iy0) * inW) * rowBytes - <usize>pl * rowBytes;
+        depthwise3x3FilterGradientRow(
+          x0, rowStep, dx, pixelStep, dy + <usize>(r * outW) * rowBytes, acc, oxLo, oxHi, channels, rowBytes,
+        );
+      }
       for (let ky = 0; ky < kh; ky++) {
-        const iy = oy * sh - pt + ky * dh;
+        const iy = iy0 + ky * dh;
         if (iy < 0 || iy >= inH) continue;
         for (let ox = 0; ox < outW; ox++) {
+          if (inside && ox == oxLo) {
+            ox = oxHi - 1;
+            continue;
+          }
           const dyp = dy + <usize>(r * outW + ox) * rowBytes;
           for (let kx = 0; kx < kw; kx++) {
             const ix = ox * sw - pl + kx * dwl;

@@ -36,7 +36,12 @@ export function wasmDepthwiseFilterGradient(
   return out;
 }
 
-/** `dx [N, H, W, C]` of a depthwise convolution (channel multiplier 1) from `dy` and the filter, in one pass. */
+/**
+ * `dx [N, H, W, C]` of a depthwise convolution (channel multiplier 1) from `dy` and the filter, in one pass. With
+ * stride 1 it is a depthwise convolution of `dy` with the filter flipped (the forward kernel: each dx pixel summed
+ * once along its row, the taps in registers); other strides add each dy pixel's products into dx (threads take whole
+ * images, each writes rows of its own).
+ */
 export function wasmDepthwiseInputGradient(
   kernels: WasmHeapKernels,
   dy: tf.TensorInfo,
@@ -44,11 +49,38 @@ export function wasmDepthwiseInputGradient(
   g: ConvGeometry,
 ): tf.TensorInfo {
   const out = kernels.makeOutput([g.batch, g.inHeight, g.inWidth, g.inChannels]);
-  const geometry = kernels.put(geometryWords(g));
   const [dyAt, wAt, outAt] = [kernels.offsetOf(dy), kernels.offsetOf(filter), kernels.offsetOf(out)];
   const work = g.batch * g.outHeight * g.outWidth * g.filterHeight * g.filterWidth * g.inChannels;
+  const padTop = (g.filterHeight - 1) * g.dilationHeight - g.padTop;
+  const padLeft = (g.filterWidth - 1) * g.dilationWidth - g.padLeft;
+  if (g.strideHeight === 1 && g.strideWidth === 1 && padTop >= 0 && padLeft >= 0) {
+    const transposed: ConvGeometry = {
+      ...g,
+      ...{ inHeight: g.outHeight, inWidth: g.outWidth, outHeight: g.inHeight, outWidth: g.inWidth },
+      ...{ padTop, padLeft },
+    };
+    const taps = g.filterHeight * g.filterWidth;
+    const flipped = kernels.alloc(4 * taps * g.inChannels);
+    const geometry = kernels.put(geometryWords(transposed));
+    try {
+      // the taps in reverse order: W'[ky, kx] = W[kh - 1 - ky, kw - 1 - kx]
+      const w = kernels.view(wAt, taps * g.inChannels);
+      const to = kernels.view(flipped, taps * g.inChannels);
+      for (let t = 0; t < taps; t++) {
+        to.set(w.subarray((taps - 1 - t) * g.inChannels, (taps - t) * g.inChannels), t * g.inChannels);
+      }
+      kernels.split('depthwiseForward', g.batch * g.inHeight, 1, work, (r0, r1) => [
+        ...[dyAt, flipped, 0, outAt, geometry],
+        ...[r0, r1, 0],
+      ]);
+    } finally {
+      kernels.free(geometry);
+      kernels.free(flipped);
+    }
+    return out;
+  }
+  const geometry = kernels.put(geometryWords(g));
   try {
-    // threads take whole images: each writes rows of its own
     kernels.split('depthwiseInputGradient', g.batch, 1, work, (n0, n1) => [
       dyAt,
       wAt,
