@@ -61,6 +61,19 @@
 }
 
 /**
+ * The output columns [oxLo, oxHi) whose 3-wide windows lie inside x (ox * sw - pl >= 0 and
+ * ox * sw - pl + 2 * dw < inW), as oxLo | oxHi << 16; an empty range for other filter widths.
+ */
+// @ts-ignore: decorator
+@inline function innerColumns(geometry: usize): i32 {
+  const inW = g(geometry, 2), outW = g(geometry, 5), kw = g(geometry, 7);
+  const sw = g(geometry, 9), dwl = g(geometry, 11), pl = g(geometry, 13);
+  const lo = kw == 3 ? min(outW, (pl + sw - 1) / sw) : outW;
+  const hi = kw == 3 ? max(lo, min(outW, (inW - 1 - 2 * dwl + pl) / sw + 1)) : outW;
+  return lo | (hi << 16);
+}
+
+/**
  * dW[t, c] += sum over output pixels [ox0, ox1) of one row of x[window tap t] * dy for a 3x3 filter whose windows lie
  * inside x: four channels at a time, the nine sums in registers along the row (one dy and nine x loads per pixel),
  * added to `acc` (kh * kw rows of `rowBytes`) at the row's end; then the last channels one at a time. Addresses as
@@ -142,8 +155,8 @@ export function depthwiseFilterGradient(
   const pt = g(geometry, 12), pl = g(geometry, 13);
   const rowBytes = <usize>channels << 2;
   const partialBytes = <usize>(kh * kw) * rowBytes;
-  const oxLo = kw == 3 ? min(outW, (pl + sw - 1) / sw) : outW;
-  const oxHi = kw == 3 ? max(oxLo, min(outW, (inW - 1 - 2 * dwl + pl) / sw + 1)) : outW;
+  const columns = innerColumns(geometry);
+  const oxLo = columns & 0xffff, oxHi = columns >>> 16;
   const rowStep = <usize>(dh * inW) * rowBytes, dx = <usize>dwl * rowBytes, pixelStep = <usize>sw * rowBytes;
   for (let k = k0; k < k1; k++) {
     const acc = partials + <usize>k * partialBytes;
@@ -263,9 +276,8 @@ export function depthwiseForward(
   const pt = g(geometry, 12), pl = g(geometry, 13);
   const rowBytes = <usize>channels << 2;
   const vectorEnd = channels & ~3;
-  // the output columns whose 3-wide windows lie inside x: ox * sw - pl >= 0 and ox * sw - pl + 2 * dw < inW
-  const oxLo = kw == 3 ? min(outW, (pl + sw - 1) / sw) : outW;
-  const oxHi = kw == 3 ? max(oxLo, min(outW, (inW - 1 - 2 * dwl + pl) / sw + 1)) : outW;
+  const columns = innerColumns(geometry);
+  const oxLo = columns & 0xffff, oxHi = columns >>> 16;
   const rowStep = <usize>(dh * inW) * rowBytes, dx = <usize>dwl * rowBytes, pixelStep = <usize>sw * rowBytes;
   for (let r = r0; r < r1; r++) {
     const n = r / outH;

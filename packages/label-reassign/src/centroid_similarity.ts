@@ -179,21 +179,20 @@ function onWasmHeap(
   }
   // 1 / sum_i W_ik (1e-12 keeps empty centroids finite: they are 0, and no row weighs them)
   for (let j = 0; j < inverseMass.length; j++) inverseMass[j] = 1 / (inverseMass[j] + 1e-12);
-  /** Runs `body` with the padded weights and the inverse masses in fresh heap blocks, freed afterwards. */
-  const withBlocks = <T>(w: Float32Array, mass: Float32Array, body: (w: number, mass: number) => T): T => {
-    const [wAt, massAt] = [heap.put(w), heap.put(mass)];
+  /** Runs `body` with `values` (the padded weights, the inverse masses) in fresh heap blocks, freed afterwards. */
+  const onHeap = <T>(values: Float32Array[], body: (...at: number[]) => T): T => {
+    const at = values.map((v) => heap.put(v));
     try {
-      return body(wAt, massAt);
+      return body(...at);
     } finally {
-      heap.free(massAt);
-      heap.free(wAt);
+      for (const a of at) heap.free(a);
     }
   };
   const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const r = heap.makeTensor([n]);
     const [unit, scale] = [heap.makeTensor([groups, kp, d]), heap.makeTensor([groups, kp])];
     const sums = heap.makeTensor([groups, kp, d]);
-    withBlocks(padded, inverseMass, (w, mass) => {
+    onHeap([padded, inverseMass], (w, mass) => {
       heap.exports.normsAndWeightedSums(
         ...[heap.offsetOf(x), w, n, d, kp, rows, EPS],
         ...[heap.offsetOf(r), heap.offsetOf(sums)],
@@ -236,7 +235,7 @@ function onWasmHeap(
         groups * kp,
         d,
       );
-      withBlocks(padded, inverseMass, (w) =>
+      onHeap([padded], (w) =>
         heap.exports.addRowTerms(
           ...[heap.offsetOf(dx), heap.offsetOf(xs), heap.offsetOf(beta), w, heap.offsetOf(dUnit)],
           ...[n, d, kp, rows],

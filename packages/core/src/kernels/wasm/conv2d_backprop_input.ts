@@ -5,14 +5,6 @@ import { heapMatMul, isPointwise, wasmHeapKernels } from './wasm_heap_kernels';
 type Attrs = tf.Conv2DBackpropInputAttrs;
 
 /**
- * `Conv2DBackpropInput` for wasm through the backend's fast forward convolution (XNNPACK), ~10x faster than
- * tfjs-backend-wasm 4.22's own kernel: `dy` spread onto the stride grid and padded, correlated with the spatially
- * flipped filter whose in/out channels are swapped, `dxPad[p, ci] = sum_{k,co} dyGrid[p - k, co] * W[k, ci, co]`,
- * then cropped to the input. A pointwise (1x1, stride 1, unpadded) convolution on the wasm backend is instead the
- * product `dx [N*H*W, Ci] = dy [N*H*W, Co] · Wᵀ [Co, Ci]` of our kernel (W packed transposed, no copy of Wᵀ), on every
- * thread.
- */
-/**
  * The filter spatially flipped with in and out channels swapped, `out[ky, kx, co, ci] = W[kh-1-ky, kw-1-kx, ci, co]`:
  * on the wasm heap in one pass (wasm's Reverse and Transpose took 46 ms for a [3, 3, 256, 256] filter), elsewhere
  * as tf ops (a 1x1 filter needs no flip).
@@ -35,6 +27,14 @@ function flippedFilter(filter: tf.Tensor4D, backend: unknown): tf.Tensor4D {
   return out;
 }
 
+/**
+ * `Conv2DBackpropInput` for wasm through the backend's fast forward convolution (XNNPACK), ~10x faster than
+ * tfjs-backend-wasm 4.22's own kernel: `dy` spread onto the stride grid and padded, correlated with the spatially
+ * flipped filter whose in/out channels are swapped, `dxPad[p, ci] = sum_{k,co} dyGrid[p - k, co] * W[k, ci, co]`,
+ * then cropped to the input. A pointwise (1x1, stride 1, unpadded) convolution on the wasm backend is instead the
+ * product `dx [N*H*W, Ci] = dy [N*H*W, Co] · Wᵀ [Co, Ci]` of our kernel (W packed transposed, no copy of Wᵀ), on every
+ * thread.
+ */
 export function conv2dBackpropInput({
   inputs,
   attrs,
