@@ -487,16 +487,22 @@ export function convFilterGradient(
         let first = -1;
         let valid = 0;
         let consecutive = true;
+        // (n, oy, ox) of position m0, then stepped along the block (no division per position)
+        let ox = m0 % outW, oy = (m0 / outW) % outH, n = m0 / (outW * outH);
         for (let j = 0; j < count; j++) {
-          const m = m0 + j;
-          const ox = m % outW, rest = m / outW;
-          const oy = rest % outH, n = rest / outH;
           const iy = oy * sh - pt + ky * dh, ix = ox * sw - pl + kx * dwl;
           const row = iy >= 0 && iy < inH && ix >= 0 && ix < inW ? (n * inH + iy) * inW + ix : -1;
           if (j == 0) first = row;
           if (row < 0 || row != first + j) consecutive = false;
           if (row >= 0) valid++;
           store<i32>(gather + (<usize>j << 2), row);
+          if (++ox == outW) {
+            ox = 0;
+            if (++oy == outH) {
+              oy = 0;
+              n++;
+            }
+          }
         }
         if (valid == 0) continue;
         let xBlock = x + <usize>first * xRowBytes;
