@@ -75,8 +75,8 @@
 
 /**
  * dW[t, c] += sum over output pixels [ox0, ox1) of one row of x[window tap t] * dy for a 3x3 filter whose windows lie
- * inside x: four channels at a time, the nine sums in registers along the row (one dy and nine x loads per pixel),
- * added to `acc` (kh * kw rows of `rowBytes`) at the row's end; then the last channels one at a time. Addresses as
+ * inside x: four channels at a time, the sums in registers along the row (two passes: six taps, then three), added
+ * to `acc` (kh * kw rows of `rowBytes`) at the row's end; then the last channels one at a time. Addresses as
  * {@link depthwise3x3Row}, `dy0` the row's dy at ox = 0.
  */
 // @ts-ignore: decorator
@@ -88,35 +88,46 @@
   const dx2 = dx + dx;
   for (let c = 0; c < vectorEnd; c += 4) {
     const o = <usize>c << 2;
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0), s4 = f32x4.splat(0);
-    let s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0), s8 = f32x4.splat(0);
-    let p0 = x0 + <usize>ox0 * pixelStep + o;
-    let p1 = p0 + rowStep;
-    let p2 = p1 + rowStep;
-    let d = dy0 + <usize>ox0 * rowBytes + o;
+    const first = x0 + <usize>ox0 * pixelStep + o;
+    const dFirst = dy0 + <usize>ox0 * rowBytes + o;
+    const a = acc + o;
+    // two passes along the row, the first two tap rows' six sums then the third's three: nine sums in registers
+    // plus the inputs V8 loads ahead of the products spilled (see depthwise3x3Row)
+    {
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0);
+      let s3 = f32x4.splat(0), s4 = f32x4.splat(0), s5 = f32x4.splat(0);
+      let p0 = first;
+      let d = dFirst;
+      for (let ox = ox0; ox < ox1; ox++) {
+        const g = v128.load(d);
+        const p1 = p0 + rowStep;
+        s0 = madd(v128.load(p0), g, s0);
+        s1 = madd(v128.load(p0 + dx), g, s1);
+        s2 = madd(v128.load(p0 + dx2), g, s2);
+        s3 = madd(v128.load(p1), g, s3);
+        s4 = madd(v128.load(p1 + dx), g, s4);
+        s5 = madd(v128.load(p1 + dx2), g, s5);
+        p0 += pixelStep;
+        d += rowBytes;
+      }
+      v128.store(a, f32x4.add(v128.load(a), s0));
+      v128.store(a + rowBytes, f32x4.add(v128.load(a + rowBytes), s1));
+      v128.store(a + 2 * rowBytes, f32x4.add(v128.load(a + 2 * rowBytes), s2));
+      v128.store(a + 3 * rowBytes, f32x4.add(v128.load(a + 3 * rowBytes), s3));
+      v128.store(a + 4 * rowBytes, f32x4.add(v128.load(a + 4 * rowBytes), s4));
+      v128.store(a + 5 * rowBytes, f32x4.add(v128.load(a + 5 * rowBytes), s5));
+    }
+    let s6 = f32x4.splat(0), s7 = f32x4.splat(0), s8 = f32x4.splat(0);
+    let p2 = first + 2 * rowStep;
+    let d = dFirst;
     for (let ox = ox0; ox < ox1; ox++) {
       const g = v128.load(d);
-      s0 = madd(v128.load(p0), g, s0);
-      s1 = madd(v128.load(p0 + dx), g, s1);
-      s2 = madd(v128.load(p0 + dx2), g, s2);
-      s3 = madd(v128.load(p1), g, s3);
-      s4 = madd(v128.load(p1 + dx), g, s4);
-      s5 = madd(v128.load(p1 + dx2), g, s5);
       s6 = madd(v128.load(p2), g, s6);
       s7 = madd(v128.load(p2 + dx), g, s7);
       s8 = madd(v128.load(p2 + dx2), g, s8);
-      p0 += pixelStep;
-      p1 += pixelStep;
       p2 += pixelStep;
       d += rowBytes;
     }
-    const a = acc + o;
-    v128.store(a, f32x4.add(v128.load(a), s0));
-    v128.store(a + rowBytes, f32x4.add(v128.load(a + rowBytes), s1));
-    v128.store(a + 2 * rowBytes, f32x4.add(v128.load(a + 2 * rowBytes), s2));
-    v128.store(a + 3 * rowBytes, f32x4.add(v128.load(a + 3 * rowBytes), s3));
-    v128.store(a + 4 * rowBytes, f32x4.add(v128.load(a + 4 * rowBytes), s4));
-    v128.store(a + 5 * rowBytes, f32x4.add(v128.load(a + 5 * rowBytes), s5));
     v128.store(a + 6 * rowBytes, f32x4.add(v128.load(a + 6 * rowBytes), s6));
     v128.store(a + 7 * rowBytes, f32x4.add(v128.load(a + 7 * rowBytes), s7));
     v128.store(a + 8 * rowBytes, f32x4.add(v128.load(a + 8 * rowBytes), s8));
