@@ -455,15 +455,6 @@ export function columnSums(x: usize, out: usize, rows: i32, cols: i32, c0: i32, 
   memory.copy(out + shift, acc, <usize>width << 2);
 }
 
-// @ts-ignore: decorator
-@inline function lane(v: v128, k: i32): v128 {
-  // k is a constant after inlining: one shuffle broadcasting lane k
-  if (k == 0) return v128.shuffle<f32>(v, v, 0, 0, 0, 0);
-  if (k == 1) return v128.shuffle<f32>(v, v, 1, 1, 1, 1);
-  if (k == 2) return v128.shuffle<f32>(v, v, 2, 2, 2, 2);
-  return v128.shuffle<f32>(v, v, 3, 3, 3, 3);
-}
-
 /** Output positions per block of the filter-gradient kernel. */
 const BLOCK: i32 = 64;
 
@@ -582,9 +573,10 @@ function filterGradientTiles(
       let xp = xColumn;
       let d = dyBlock + (<usize>co << 2);
       for (let j = 0; j < count; j++) {
-        const xv = v128.load(xp);
+        // broadcast loads: V8 made lane shuffles of one load, which share a port with the multiply-adds on Zen 4
         const d0 = v128.load(d), d1 = v128.load(d, 16);
-        const x0 = lane(xv, 0), x1 = lane(xv, 1), x2 = lane(xv, 2), x3 = lane(xv, 3);
+        const x0 = v128.load32_splat(xp), x1 = v128.load32_splat(xp, 4);
+        const x2 = v128.load32_splat(xp, 8), x3 = v128.load32_splat(xp, 12);
         a00 = madd(x0, d0, a00);
         a01 = madd(x0, d1, a01);
         a10 = madd(x1, d0, a10);
