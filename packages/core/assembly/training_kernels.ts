@@ -657,8 +657,11 @@ function filterGradientTiles(
   }
 }
 
-/** Rows of A per block of the matrix product (their K values stay in cache while every column tile uses them). */
-const GEMM_BLOCK: i32 = 64;
+/**
+ * Rows of A per block of the matrix product (their K values stay in cache while every column tile uses them): a
+ * multiple of both tile heights, 3 and 4.
+ */
+const GEMM_BLOCK: i32 = 60;
 
 /**
  * Activation codes of the fused kernels: 0 linear, 1 ReLU, 2 ReLU6. The pseudo-minimum and -maximum (`pmin`, `pmax`:
@@ -723,12 +726,89 @@ const GEMM_BLOCK: i32 = 64;
   if (width > 4) storeLanes(cp + 16, v1, width - 4);
 }
 
+/** One row of A (`ap`, K values) times one 8-column strip of B (`bp`, rows `stripStep` bytes apart), stored as a tile row. */
+// @ts-ignore: decorator
+@inline function gemmRowTimesStrip(
+  ap: usize, bp: usize, stripStep: usize, k: i32, cp: usize, bias0: v128, bias1: v128, activation: i32, width: i32,
+): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  for (let kk = 0; kk < k; kk++) {
+    const x = v128.load32_splat(ap);
+    a0 = madd(x, v128.load(bp), a0);
+    a1 = madd(x, v128.load(bp, 16), a1);
+    ap += 4;
+    bp += stripStep;
+  }
+  storeTileRow(cp, a0, a1, bias0, bias1, activation, width);
+}
+
+/**
+ * Rows [m0, m1) (a multiple of 3 apart) of 12 columns of C from three whole packed strips of B starting at `strip`
+ * (`stripBytes` apart): `half` 0 the first strip and the first half of the second (columns [col, col + 12)), 1 the
+ * second half of the second strip and the third ([col + 12, col + 24)). 3 x 12 register tiles: nine accumulators,
+ * three B vectors and a broadcast fit x64's registers under V8, and nine chains of multiply-adds beat the 4 x 8 tile's
+ * eight (~6%; a 4 x 12 tile spills). Each C value is one sum over k in order, as in the 4 x 8 tiles.
+ */
+// @ts-ignore: decorator
+@inline function gemm3x12(
+  a: usize, aRow: usize, strip: usize, stripBytes: usize, half: i32, c: usize, cRow: usize, bias: usize, col: i32,
+  m0: i32, m1: i32, k: i32, activation: i32,
+): void {
+  const c0 = col + half * 12;
+  const bias0 = biasAt(bias, c0), bias1 = biasAt(bias, c0 + 4), bias2 = biasAt(bias, c0 + 8);
+  // the first B vector's address at k = 0 (half 1: the second strip's upper four columns); the other two follow at
+  // fixed distances
+  const first = half == 0 ? strip : strip + stripBytes + 16;
+  for (let m = m0; m < m1; m += 3) {
+    let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0);
+    let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0);
+    let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a22 = f32x4.splat(0);
+    let p0 = a + <usize>m * aRow;
+    let p1 = p0 + aRow, p2 = p1 + aRow;
+    let bp = first;
+    for (let kk = 0; kk < k; kk++) {
+      const b0 = v128.load(bp);
+      const b1 = half == 0 ? v128.load(bp, 16) : v128.load(bp + stripBytes - 16);
+      const b2 = v128.load(bp + stripBytes);
+      const x0 = v128.load32_splat(p0);
+      a00 = madd(x0, b0, a00);
+      a01 = madd(x0, b1, a01);
+      a02 = madd(x0, b2, a02);
+      const x1 = v128.load32_splat(p1);
+      a10 = madd(x1, b0, a10);
+      a11 = madd(x1, b1, a11);
+      a12 = madd(x1, b2, a12);
+      const x2 = v128.load32_splat(p2);
+      a20 = madd(x2, b0, a20);
+      a21 = madd(x2, b1, a21);
+      a22 = madd(x2, b2, a22);
+      p0 += 4;
+      p1 += 4;
+      p2 += 4;
+      bp += 32;
+    }
+    let cp = c + <usize>m * cRow + (<usize>c0 << 2);
+    v128.store(cp, activate(f32x4.add(a00, bias0), activation));
+    v128.store(cp, activate(f32x4.add(a01, bias1), activation), 16);
+    v128.store(cp, activate(f32x4.add(a02, bias2), activation), 32);
+    cp += cRow;
+    v128.store(cp, activate(f32x4.add(a10, bias0), activation));
+    v128.store(cp, activate(f32x4.add(a11, bias1), activation), 16);
+    v128.store(cp, activate(f32x4.add(a12, bias2), activation), 32);
+    cp += cRow;
+    v128.store(cp, activate(f32x4.add(a20, bias0), activation));
+    v128.store(cp, activate(f32x4.add(a21, bias1), activation), 16);
+    v128.store(cp, activate(f32x4.add(a22, bias2), activation), 32);
+  }
+}
+
 /**
  * Rows [m0, m1) of the matrix product C = act(A · B + bias) (row-major; A [M, K] with row stride `lda` floats,
  * B [K, N] with `ldb`, C [M, N] with `ldc`; `bias` [N] or 0 for none, `activation` as {@link activate}; `packed`
- * B's 8-column strips from {@link packColumns}, the last one zero-filled, or 0 to read B in place): 4 x 8
- * register tiles over blocks of 64 rows (then 1 x 8; unpacked, 4 x 4 and single lanes at the edges), bias and activation
- * applied to a tile in registers before it is stored; each C value is one sum over k in order, so any split of the
+ * B's 8-column strips from {@link packColumns}, the last one zero-filled, or 0 to read B in place): over blocks of
+ * 60 rows, 3 x 12 register tiles on groups of three packed strips ({@link gemm3x12}), 4 x 8 tiles on the other strips
+ * (then 1 x 8; unpacked, 4 x 4 and single lanes at the edges), bias and activation applied to a tile in registers
+ * before it is stored; each C value is one sum over k in order, so any split of the
  * rows gives the same values.
  */
 export function gemm(
@@ -745,6 +825,25 @@ export function gemm(
     const mEnd = min(mb + GEMM_BLOCK, m1);
     const m4End = mb + ((mEnd - mb) & ~3);
     let col = 0;
+    if (packed) {
+      // groups of three whole strips inside n as 3 x 12 tiles, their last rows (fewer than 3) 1 x 8
+      const stripBytes = <usize>k << 5;
+      const m3End = mb + ((mEnd - mb) / 3) * 3;
+      for (; col + 24 <= n; col += 24) {
+        const strip = packed + <usize>col * (<usize>k << 2);
+        gemm3x12(a, aRow, strip, stripBytes, 0, c, cRow, bias, col, mb, m3End, k, activation);
+        gemm3x12(a, aRow, strip, stripBytes, 1, c, cRow, bias, col, mb, m3End, k, activation);
+        for (let m = m3End; m < mEnd; m++) {
+          for (let t = 0; t < 3; t++) {
+            const c8 = col + t * 8;
+            gemmRowTimesStrip(
+              a + <usize>m * aRow, strip + <usize>t * stripBytes, 32, k, c + <usize>m * cRow + (<usize>c8 << 2),
+              biasAt(bias, c8), biasAt(bias, c8 + 4), activation, 8,
+            );
+          }
+        }
+      }
+    }
     for (; col < stripsEnd; col += 8) {
       const width = min(8, n - col);
       const bias0 = width >= 8 ? biasAt(bias, col) : biasLanes(bias, col, min(width, 4));
@@ -784,17 +883,10 @@ export function gemm(
         storeTileRow(cp + 3 * cRow, a30, a31, bias0, bias1, activation, width);
       }
       for (; m < mEnd; m++) {
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-        let ap = a + <usize>m * aRow;
-        let bp = bCol;
-        for (let kk = 0; kk < k; kk++) {
-          const x = v128.load32_splat(ap);
-          a0 = madd(x, v128.load(bp), a0);
-          a1 = madd(x, v128.load(bp, 16), a1);
-          ap += 4;
-          bp += stripStep;
-        }
-        storeTileRow(c + <usize>m * cRow + (<usize>col << 2), a0, a1, bias0, bias1, activation, width);
+        gemmRowTimesStrip(
+          a + <usize>m * aRow, bCol, stripStep, k, c + <usize>m * cRow + (<usize>col << 2), bias0, bias1, activation,
+          width,
+        );
       }
     }
     for (; col < n4End; col += 4) {
