@@ -742,6 +742,16 @@ const GEMM_BLOCK: i32 = 60;
   storeTileRow(cp, a0, a1, bias0, bias1, activation, width);
 }
 
+/** One row of a 3 x 12 tile, act(v0 | v1 | v2 + bias), stored at `cp`. */
+// @ts-ignore: decorator
+@inline function storeTileRow12(
+  cp: usize, v0: v128, v1: v128, v2: v128, bias0: v128, bias1: v128, bias2: v128, activation: i32,
+): void {
+  v128.store(cp, activate(f32x4.add(v0, bias0), activation));
+  v128.store(cp, activate(f32x4.add(v1, bias1), activation), 16);
+  v128.store(cp, activate(f32x4.add(v2, bias2), activation), 32);
+}
+
 /**
  * Rows [m0, m1) (a multiple of 3 apart) of 12 columns of C from three whole packed strips of B starting at `strip`
  * (`stripBytes` apart): `half` 0 the first strip and the first half of the second (columns [col, col + 12)), 1 the
@@ -787,18 +797,10 @@ const GEMM_BLOCK: i32 = 60;
       p2 += 4;
       bp += 32;
     }
-    let cp = c + <usize>m * cRow + (<usize>c0 << 2);
-    v128.store(cp, activate(f32x4.add(a00, bias0), activation));
-    v128.store(cp, activate(f32x4.add(a01, bias1), activation), 16);
-    v128.store(cp, activate(f32x4.add(a02, bias2), activation), 32);
-    cp += cRow;
-    v128.store(cp, activate(f32x4.add(a10, bias0), activation));
-    v128.store(cp, activate(f32x4.add(a11, bias1), activation), 16);
-    v128.store(cp, activate(f32x4.add(a12, bias2), activation), 32);
-    cp += cRow;
-    v128.store(cp, activate(f32x4.add(a20, bias0), activation));
-    v128.store(cp, activate(f32x4.add(a21, bias1), activation), 16);
-    v128.store(cp, activate(f32x4.add(a22, bias2), activation), 32);
+    const cp = c + <usize>m * cRow + (<usize>c0 << 2);
+    storeTileRow12(cp, a00, a01, a02, bias0, bias1, bias2, activation);
+    storeTileRow12(cp + cRow, a10, a11, a12, bias0, bias1, bias2, activation);
+    storeTileRow12(cp + 2 * cRow, a20, a21, a22, bias0, bias1, bias2, activation);
   }
 }
 
